@@ -1,0 +1,46 @@
+# pinpipe — see README.md. `make demo` and `make test` are the two entry points.
+SHELL := /bin/bash
+GO ?= go
+GOFLAGS ?=
+BIN := bin
+FUZZTIME ?= 10s
+export CGO_ENABLED ?= 0
+
+BINARIES := emit batchjob streamjob s3sink
+
+.PHONY: all build test test-short vet fmt-check fuzz-short bench stack-up stack-down demo clean $(BINARIES)
+
+all: build
+
+build: $(BINARIES)
+
+$(BINARIES):
+	$(GO) build -trimpath -o $(BIN)/$@ ./cmd/$@
+
+## test: vet, gofmt check, every test (integration tests included), a short fuzz run.
+test: vet fmt-check
+	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) fuzz-short
+
+## test-short: the quick loop, without the integration tests.
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+fuzz-short:
+	@for f in FuzzCleanPin FuzzCleanGeo FuzzCleanUser; do \
+		echo "fuzz $$f for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./pkg/clean || exit 1; \
+	done
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/clean
+
+clean:
+	rm -rf $(BIN)
