@@ -1,0 +1,150 @@
+package emit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// APIGatewaySink puts records to Kinesis through the original's API Gateway
+// (data.md §4): PUT {base}/streams/streaming-P-table/records with
+// {"records":[{"data":{...},"partition-key":"ind"}, ...]}, or, with
+// MaxBatch 1, PUT .../record with {"StreamName","Data","PartitionKey"} per
+// record (8 requests in parallel). Entries the answer (a Kinesis PutRecords
+// result) reports failed are retried alone, with backoff.
+type APIGatewaySink struct {
+	opts HTTPOptions
+}
+
+// NewAPIGatewaySink returns an APIGatewaySink; it does no I/O.
+func NewAPIGatewaySink(opts HTTPOptions) (*APIGatewaySink, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return &APIGatewaySink{opts: opts.withDefaults()}, nil
+}
+
+// Check dials the gateway.
+func (s *APIGatewaySink) Check(ctx context.Context) error { return checkReachable(ctx, s.opts.URL) }
+
+// putRecordsAnswer is the body of a 200 answer to .../records.
+type putRecordsAnswer struct {
+	FailedRecordCount *int `json:"FailedRecordCount"`
+	Records           []struct {
+		ErrorCode    string `json:"ErrorCode"`
+		ErrorMessage string `json:"ErrorMessage"`
+	} `json:"Records"`
+}
+
+// Write puts recs, one request per stream and chunk, concurrently.
+func (s *APIGatewaySink) Write(ctx context.Context, recs []Record) []Failure {
+	var (
+		mu    sync.Mutex
+		fails []Failure
+		wg    sync.WaitGroup
+	)
+	add := func(f []Failure) {
+		mu.Lock()
+		fails = append(fails, f...)
+		mu.Unlock()
+	}
+	if s.opts.MaxBatch == 1 {
+		next := make(chan int)
+		for range 8 {
+			wg.Go(func() {
+				for i := range next {
+					add(s.putOne(ctx, recs, i))
+				}
+			})
+		}
+		for i := range recs {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		return fails
+	}
+	for k, idx := range byTable(recs) {
+		stream := StreamName(s.opts.Prefix, Tables[k])
+		for _, chunk := range chunks(recs, idx, min(s.opts.MaxBatch, kinesisMaxRecords)) {
+			wg.Go(func() { add(s.putMany(ctx, stream, recs, chunk)) })
+		}
+	}
+	wg.Wait()
+	return fails
+}
+
+func (s *APIGatewaySink) putOne(ctx context.Context, recs []Record, i int) []Failure {
+	r := recs[i]
+	stream := StreamName(s.opts.Prefix, r.Table)
+	var body bytes.Buffer
+	body.WriteString(`{"StreamName":`)
+	body.WriteString(strconv.Quote(stream))
+	body.WriteString(`,"Data":`)
+	body.Write(r.Value)
+	body.WriteString(`,"PartitionKey":`)
+	body.WriteString(strconv.Quote(r.Key))
+	body.WriteByte('}')
+	if _, err := s.opts.do(ctx, http.MethodPut, s.opts.URL+stream+"/record", "application/json", body.Bytes()); err != nil {
+		return []Failure{{Index: i, Err: err}}
+	}
+	return nil
+}
+
+func (s *APIGatewaySink) putMany(ctx context.Context, stream string, recs []Record, idx []int) []Failure {
+	target := s.opts.URL + stream + "/records"
+	pending := idx
+	wait := s.opts.Backoff
+	for attempt := 1; ; attempt++ {
+		var body bytes.Buffer
+		body.WriteString(`{"records":[`)
+		for j, i := range pending {
+			if j > 0 {
+				body.WriteByte(',')
+			}
+			body.WriteString(`{"data":`)
+			body.Write(recs[i].Value)
+			body.WriteString(`,"partition-key":`)
+			body.WriteString(strconv.Quote(recs[i].Key))
+			body.WriteByte('}')
+		}
+		body.WriteString(`]}`)
+		data, err := s.opts.do(ctx, http.MethodPut, target, "application/json", body.Bytes())
+		if err != nil {
+			return failAll(pending, err)
+		}
+		var ans putRecordsAnswer
+		if json.Unmarshal(data, &ans) != nil || len(ans.Records) != len(pending) {
+			return nil // a 2xx answer without per-record results: all stored
+		}
+		var retry []int
+		var lastErr error
+		for j, r := range ans.Records {
+			if r.ErrorCode != "" {
+				retry = append(retry, pending[j])
+				lastErr = fmt.Errorf("PUT %s: %s: %s", target, r.ErrorCode, r.ErrorMessage)
+			}
+		}
+		if len(retry) == 0 {
+			return nil
+		}
+		if attempt >= s.opts.MaxAttempts {
+			return failAll(retry, fmt.Errorf("after %d attempts: %w", attempt, lastErr))
+		}
+		pending = retry
+		select {
+		case <-ctx.Done():
+			return failAll(pending, fmt.Errorf("%w (then %w)", lastErr, ctx.Err()))
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// Close does nothing: Write is synchronous.
+func (s *APIGatewaySink) Close() error { return nil }

@@ -1,0 +1,196 @@
+package emit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// HTTPOptions configures the HTTP sinks (Kafka REST Proxy, API Gateway).
+type HTTPOptions struct {
+	// URL is the base ending in /topics/ (REST Proxy) or /streams/ (API
+	// Gateway). Required.
+	URL string
+	// Prefix P names the topics or streams. Required.
+	Prefix string
+	// Client does the requests. Default: a client with a 30s timeout.
+	Client *http.Client
+	// MaxBatch is the number of records per request. For the API Gateway,
+	// 1 uses the single-record endpoint .../record. Default: 500.
+	MaxBatch int
+	// MaxAttempts is how often a request is tried. Default: 5.
+	MaxAttempts int
+	// Backoff is the first wait before a retry; it doubles up to 5s.
+	// Default: 100ms.
+	Backoff time.Duration
+	// Header is added to every request (e.g. an API key).
+	Header http.Header
+}
+
+// Validate reports a bad option.
+func (o HTTPOptions) Validate() error {
+	u, err := url.Parse(o.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("http target %q: want http(s)://host/.../topics/ or .../streams/", o.URL)
+	}
+	if o.Prefix == "" {
+		return errors.New("http target: no prefix")
+	}
+	return nil
+}
+
+func (o HTTPOptions) withDefaults() HTTPOptions {
+	if !strings.HasSuffix(o.URL, "/") {
+		o.URL += "/"
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 500
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 5
+	}
+	if o.Backoff == 0 {
+		o.Backoff = 100 * time.Millisecond
+	}
+	return o
+}
+
+// httpMaxBody bounds the body of one batched request.
+const httpMaxBody = 4 << 20
+
+// permanentError marks an HTTP answer that retrying cannot change.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func isPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// checkReachable dials the host of rawURL: a bad address or a server that is
+// not listening is one clear error before anything is sent.
+func checkReachable(ctx context.Context, rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	var d net.Dialer
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("http target %s unreachable: %w", u.Redacted(), err)
+	}
+	return c.Close()
+}
+
+// do sends one request, retrying network errors, 408, 429 and 5xx answers
+// with backoff. It returns the body of a 2xx answer.
+func (o HTTPOptions) do(ctx context.Context, method, target, ctype string, body []byte) ([]byte, error) {
+	wait := o.Backoff
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		resp, err := o.once(ctx, method, target, ctype, body)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		if isPermanent(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		if attempt >= o.MaxAttempts {
+			return nil, fmt.Errorf("after %d attempts: %w", attempt, lastErr)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (then %w)", lastErr, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func (o HTTPOptions) once(ctx context.Context, method, target, ctype string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, permanentError{fmt.Errorf("%s %s: %w", method, target, err)}
+	}
+	req.Header.Set("Content-Type", ctype)
+	for k, v := range o.Header {
+		req.Header[k] = v
+	}
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, target, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, target, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return data, nil
+	}
+	msg := strings.TrimSpace(string(data))
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	err = fmt.Errorf("%s %s: HTTP %d: %s", method, target, resp.StatusCode, msg)
+	switch {
+	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+		return nil, err
+	}
+	return nil, permanentError{err}
+}
+
+// chunks splits idx into runs of at most max records and about httpMaxBody
+// bytes.
+func chunks(recs []Record, idx []int, max int) [][]int {
+	var out [][]int
+	for len(idx) > 0 {
+		n, size := 0, 0
+		for n < len(idx) && n < max {
+			sz := len(recs[idx[n]].Value) + 32
+			if n > 0 && size+sz > httpMaxBody {
+				break
+			}
+			size += sz
+			n++
+		}
+		out = append(out, idx[:n])
+		idx = idx[n:]
+	}
+	return out
+}
+
+// byTable returns the indexes of recs per table, in table order.
+func byTable(recs []Record) [3][]int {
+	var out [3][]int
+	for i, r := range recs {
+		for k, t := range Tables {
+			if r.Table == t {
+				out[k] = append(out[k], i)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,196 @@
+package emit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// KafkaOptions configures a KafkaSink.
+type KafkaOptions struct {
+	// Brokers are the bootstrap brokers, "host:port". Required.
+	Brokers []string
+	// Prefix P names the topics P.pin, P.geo, P.user. Required.
+	Prefix string
+	// CreateTopics creates missing topics in Check (with Partitions
+	// partitions and the broker's default replication). Default: false, a
+	// missing topic is an error.
+	CreateTopics bool
+	// Partitions of created topics. Default: 3.
+	Partitions int
+	// MaxAttempts is how often a batch is tried before its records fail.
+	// Default: 10.
+	MaxAttempts int
+	// BatchSize is the number of messages per produce batch and partition.
+	// Default: 1000.
+	BatchSize int
+	// WriteTimeout of one produce request. Default: 10s.
+	WriteTimeout time.Duration
+}
+
+// Validate reports a bad option.
+func (o KafkaOptions) Validate() error {
+	if len(o.Brokers) == 0 {
+		return errors.New("kafka: no broker")
+	}
+	for _, b := range o.Brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return fmt.Errorf("kafka broker %q: want host:port", b)
+		}
+	}
+	if o.Prefix == "" {
+		return errors.New("kafka: no topic prefix")
+	}
+	return nil
+}
+
+// KafkaSink produces records to the topics P.pin, P.geo and P.user with the
+// record key ind, acks=all, partitioned by the Java client's murmur2 hash of
+// the key (the partition a Java producer such as the REST Proxy would choose).
+//
+// kafka-go has no idempotent producer (no producer id and sequence numbers),
+// so a batch the broker stored but whose acknowledgement was lost is stored
+// twice when retried. Retries are limited to the failed batches (kafka-go
+// retries per partition batch, and only messages reported failed are
+// reported), which keeps the window small; readers de-duplicate by ind.
+type KafkaSink struct {
+	opts      KafkaOptions
+	w         *kafka.Writer
+	transport *kafka.Transport
+}
+
+// NewKafkaSink returns a KafkaSink; it does no I/O (see Check).
+func NewKafkaSink(opts KafkaOptions) (*KafkaSink, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Partitions == 0 {
+		opts.Partitions = 3
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 10
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	// A transport of its own: kafka-go's default one is shared by the
+	// process and caches metadata that predates topics created in Check.
+	transport := &kafka.Transport{MetadataTTL: 10 * time.Second}
+	w := &kafka.Writer{
+		Transport:       transport,
+		Addr:            kafka.TCP(opts.Brokers...),
+		Balancer:        kafka.Murmur2Balancer{},
+		MaxAttempts:     opts.MaxAttempts,
+		WriteBackoffMin: 100 * time.Millisecond,
+		WriteBackoffMax: 2 * time.Second,
+		BatchSize:       opts.BatchSize,
+		BatchBytes:      16 << 20,
+		// Write is synchronous and hands over whole batches: a short linger
+		// only lets concurrent Writes to one partition share a request.
+		BatchTimeout: 2 * time.Millisecond,
+		WriteTimeout: opts.WriteTimeout,
+		ReadTimeout:  opts.WriteTimeout,
+		RequiredAcks: kafka.RequireAll,
+	}
+	return &KafkaSink{opts: opts, w: w, transport: transport}, nil
+}
+
+// Topic returns the topic of table t.
+func (s *KafkaSink) Topic(t Table) string { return s.opts.Prefix + "." + string(t) }
+
+// Check dials the brokers and makes sure the three topics exist (creating
+// them when CreateTopics is set).
+func (s *KafkaSink) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var d kafka.Dialer
+	var conn *kafka.Conn
+	var err error
+	for _, b := range s.opts.Brokers {
+		if conn, err = d.DialContext(ctx, "tcp", b); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("kafka broker %v unreachable: %w", s.opts.Brokers, err)
+	}
+	defer conn.Close()
+	var missing []string
+	for _, t := range Tables {
+		topic := s.Topic(t)
+		parts, err := conn.ReadPartitions(topic)
+		if err == nil && len(parts) > 0 {
+			continue
+		}
+		if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
+			return fmt.Errorf("kafka: reading metadata of topic %s: %w", topic, err)
+		}
+		missing = append(missing, topic)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if !s.opts.CreateTopics {
+		return fmt.Errorf("kafka topic %s does not exist (create it, or pass --create)", missing[0])
+	}
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("kafka: finding the controller: %w", err)
+	}
+	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return fmt.Errorf("kafka: dialing the controller: %w", err)
+	}
+	defer cc.Close()
+	var cfgs []kafka.TopicConfig
+	for _, t := range missing {
+		cfgs = append(cfgs, kafka.TopicConfig{Topic: t, NumPartitions: s.opts.Partitions, ReplicationFactor: -1})
+	}
+	if err := cc.CreateTopics(cfgs...); err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+		return fmt.Errorf("kafka: creating topics %v: %w", missing, err)
+	}
+	return nil
+}
+
+// Write produces recs and waits for the acknowledgement of all in-sync
+// replicas.
+func (s *KafkaSink) Write(ctx context.Context, recs []Record) []Failure {
+	msgs := make([]kafka.Message, len(recs))
+	for i, r := range recs {
+		msgs[i] = kafka.Message{Topic: s.Topic(r.Table), Key: []byte(r.Key), Value: r.Value}
+	}
+	err := s.w.WriteMessages(ctx, msgs...)
+	if err == nil {
+		return nil
+	}
+	var fails []Failure
+	var werrs kafka.WriteErrors
+	if errors.As(err, &werrs) && len(werrs) == len(recs) {
+		for i, e := range werrs {
+			if e != nil {
+				fails = append(fails, Failure{Index: i, Err: fmt.Errorf("kafka topic %s: %w", msgs[i].Topic, e)})
+			}
+		}
+		return fails
+	}
+	for i := range recs {
+		fails = append(fails, Failure{Index: i, Err: fmt.Errorf("kafka: %w", err)})
+	}
+	return fails
+}
+
+// Close releases the writer's connections. Write is synchronous, so nothing
+// is buffered.
+func (s *KafkaSink) Close() error {
+	err := s.w.Close()
+	s.transport.CloseIdleConnections()
+	return err
+}

@@ -1,0 +1,228 @@
+package emit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// Kinesis limits of one PutRecords request.
+const (
+	kinesisMaxRecords = 500
+	kinesisMaxBytes   = 5 << 20
+)
+
+// KinesisAPI is the part of the Kinesis client the sink uses.
+type KinesisAPI interface {
+	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
+	DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error)
+	CreateStream(ctx context.Context, in *kinesis.CreateStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.CreateStreamOutput, error)
+}
+
+// KinesisOptions configures a KinesisSink.
+type KinesisOptions struct {
+	// Client talks to Kinesis. Required (build it from the standard AWS
+	// configuration: config.LoadDefaultConfig honours AWS_ENDPOINT_URL_KINESIS).
+	Client KinesisAPI
+	// Prefix P names the streams streaming-P-pin, -geo, -user. Required.
+	Prefix string
+	// CreateStreams creates missing streams in Check. Default: false.
+	CreateStreams bool
+	// Shards of created streams. Default: 1.
+	Shards int
+	// MaxAttempts is how often a record is put before it fails. Default: 10.
+	MaxAttempts int
+	// Backoff is the first wait before a retry; it doubles up to 5s.
+	// Default: 100ms.
+	Backoff time.Duration
+}
+
+// Validate reports a bad option.
+func (o KinesisOptions) Validate() error {
+	if o.Client == nil {
+		return errors.New("kinesis: no client")
+	}
+	if o.Prefix == "" {
+		return errors.New("kinesis: no stream prefix")
+	}
+	return nil
+}
+
+// KinesisSink puts records to the streams streaming-P-pin|geo|user with
+// PutRecords in requests of up to 500 records, partition key ind. Entries a
+// request reports failed (throttled: ProvisionedThroughputExceededException,
+// or InternalFailure) are retried alone, with exponential backoff; a
+// request that fails as a whole is retried as a whole (the SDK's retryer
+// also retries it first).
+type KinesisSink struct {
+	opts KinesisOptions
+}
+
+// NewKinesisSink returns a KinesisSink; it does no I/O (see Check).
+func NewKinesisSink(opts KinesisOptions) (*KinesisSink, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Shards == 0 {
+		opts.Shards = 1
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 10
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = 100 * time.Millisecond
+	}
+	return &KinesisSink{opts: opts}, nil
+}
+
+// Stream returns the stream of table t.
+func (s *KinesisSink) Stream(t Table) string { return StreamName(s.opts.Prefix, t) }
+
+// StreamName is the Kinesis stream of table t under prefix p (data.md §3).
+func StreamName(p string, t Table) string { return "streaming-" + p + "-" + string(t) }
+
+// Check makes sure the three streams exist (creating them when
+// CreateStreams is set) and are writable.
+func (s *KinesisSink) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, t := range Tables {
+		name := s.Stream(t)
+		_, err := s.opts.Client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+		if err == nil {
+			continue
+		}
+		var nf *types.ResourceNotFoundException
+		if !errors.As(err, &nf) {
+			return fmt.Errorf("kinesis: describing stream %s: %w", name, err)
+		}
+		if !s.opts.CreateStreams {
+			return fmt.Errorf("kinesis stream %s does not exist (create it, or pass --create)", name)
+		}
+		_, err = s.opts.Client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(int32(s.opts.Shards))})
+		var inUse *types.ResourceInUseException
+		if err != nil && !errors.As(err, &inUse) {
+			return fmt.Errorf("kinesis: creating stream %s: %w", name, err)
+		}
+		if err := s.waitActive(ctx, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *KinesisSink) waitActive(ctx context.Context, name string) error {
+	for {
+		out, err := s.opts.Client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+		if err == nil && out.StreamDescriptionSummary != nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kinesis: waiting for stream %s to become active: %w", name, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Write puts recs, one request per stream and chunk of 500 records, the
+// streams concurrently.
+func (s *KinesisSink) Write(ctx context.Context, recs []Record) []Failure {
+	var (
+		mu    sync.Mutex
+		fails []Failure
+		wg    sync.WaitGroup
+	)
+	for _, t := range Tables {
+		var idx []int
+		for i, r := range recs {
+			if r.Table == t {
+				idx = append(idx, i)
+			}
+		}
+		for len(idx) > 0 {
+			n, size := 0, 0
+			for n < len(idx) && n < kinesisMaxRecords {
+				sz := len(recs[idx[n]].Value) + len(recs[idx[n]].Key)
+				if n > 0 && size+sz > kinesisMaxBytes {
+					break
+				}
+				size += sz
+				n++
+			}
+			chunk := idx[:n]
+			idx = idx[n:]
+			wg.Go(func() {
+				f := s.put(ctx, s.Stream(t), recs, chunk)
+				mu.Lock()
+				fails = append(fails, f...)
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	return fails
+}
+
+// put puts the records recs[idx...] to stream, retrying failed entries.
+func (s *KinesisSink) put(ctx context.Context, stream string, recs []Record, idx []int) []Failure {
+	pending := idx
+	wait := s.opts.Backoff
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		entries := make([]types.PutRecordsRequestEntry, len(pending))
+		for j, i := range pending {
+			entries[j] = types.PutRecordsRequestEntry{Data: recs[i].Value, PartitionKey: aws.String(recs[i].Key)}
+		}
+		out, err := s.opts.Client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+		switch {
+		case err != nil:
+			lastErr = fmt.Errorf("kinesis stream %s: %w", stream, err)
+			var nf *types.ResourceNotFoundException
+			if errors.As(err, &nf) || ctx.Err() != nil {
+				return failAll(pending, lastErr)
+			}
+		case len(out.Records) != len(pending):
+			return failAll(pending, fmt.Errorf("kinesis stream %s: %d results for %d records", stream, len(out.Records), len(pending)))
+		default:
+			var retry []int
+			for j, r := range out.Records {
+				if r.ErrorCode == nil {
+					continue
+				}
+				retry = append(retry, pending[j])
+				lastErr = fmt.Errorf("kinesis stream %s: %s: %s", stream, aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage))
+			}
+			if len(retry) == 0 {
+				return nil
+			}
+			pending = retry
+		}
+		if attempt >= s.opts.MaxAttempts {
+			return failAll(pending, fmt.Errorf("after %d attempts: %w", attempt, lastErr))
+		}
+		select {
+		case <-ctx.Done():
+			return failAll(pending, fmt.Errorf("%w (then %w)", lastErr, ctx.Err()))
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func failAll(idx []int, err error) []Failure {
+	f := make([]Failure, len(idx))
+	for j, i := range idx {
+		f[j] = Failure{Index: i, Err: err}
+	}
+	return f
+}
+
+// Close does nothing: Write is synchronous.
+func (s *KinesisSink) Close() error { return nil }
