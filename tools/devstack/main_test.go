@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pinpipe/pinpipe/internal/devstack"
+)
+
+// TestUpUpDown builds the tool, runs `up` twice and `down` on private ports
+// and a private stack dir, and checks that every process it started is gone.
+func TestUpUpDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "devstack")
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(tmp, "stack")
+	env := append(os.Environ(),
+		devstack.EnvStackDir+"="+dir,
+		devstack.EnvKafkaPort+"="+strconv.Itoa(freePort(t)),
+		devstack.EnvS3Port+"="+strconv.Itoa(freePort(t)),
+		devstack.EnvKinesisPort+"="+strconv.Itoa(freePort(t)),
+		devstack.EnvS3Bucket+"=updown",
+	)
+	devstackCmd := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("devstack %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() { // stop the stack even if the test failed half-way
+		cmd := exec.Command(bin, "down")
+		cmd.Env = env
+		_ = cmd.Run()
+	})
+
+	devstackCmd("up")
+	pids := readPids(t, filepath.Join(dir, "pids"))
+	if len(pids) != 3 {
+		t.Fatalf("first up recorded %d processes, want 3: %v", len(pids), pids)
+	}
+	for name, pid := range pids {
+		if !running(pid) {
+			t.Errorf("%s (pid %d) not running after up", name, pid)
+		}
+	}
+	e, err := devstack.ReadEnvFile(devstack.EnvPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.S3Bucket != "updown" || len(e.KafkaBrokers) != 1 || e.S3Endpoint == "" || e.KinesisEndpoint == "" {
+		t.Errorf("env file incomplete: %+v", e)
+	}
+	if got := devstackCmd("env"); !strings.Contains(got, "export PINPIPE_KAFKA_BROKERS='"+e.KafkaBrokers[0]+"'") {
+		t.Errorf("devstack env printed:\n%s", got)
+	}
+
+	out := devstackCmd("up")
+	if strings.Count(out, "already answering") != 3 {
+		t.Errorf("second up did not reuse all three services:\n%s", out)
+	}
+	if again := readPids(t, filepath.Join(dir, "pids")); len(again) != 3 || again["kafka"] != pids["kafka"] {
+		t.Errorf("second up changed the pids: %v, then %v", pids, again)
+	}
+
+	devstackCmd("down")
+	for name, pid := range pids {
+		if running(pid) {
+			t.Errorf("%s (pid %d) still running after down", name, pid)
+		}
+	}
+	for _, f := range []string{"pids", "env"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s left after down (stat: %v)", f, err)
+		}
+	}
+	devstackCmd("down") // a second down has nothing to do
+}
+
+func readPids(t *testing.T, path string) map[string]int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := make(map[string]int)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			t.Fatalf("bad pids line %q", sc.Text())
+		}
+		pid, err := strconv.Atoi(f[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids[f[0]] = pid
+	}
+	return pids
+}
+
+// running reports whether pid exists and is not a zombie (PID 1 of a
+// container may never reap the orphans it inherits).
+func running(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(data, ')')
+	return i >= 0 && i+2 < len(data) && data[i+2] != 'Z' && data[i+2] != 'X'
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
