@@ -4,18 +4,18 @@ GO ?= go
 GOFLAGS ?=
 BIN := bin
 FUZZTIME ?= 10s
-export CGO_ENABLED ?= 0
 
 BINARIES := emit batchjob streamjob s3sink
 
-.PHONY: all build test test-short vet fmt-check fuzz-short bench stack-up stack-down demo clean $(BINARIES)
+# FORCE: rebuild the (cached) devstack tool each time; go build is a no-op when nothing changed.
+.PHONY: FORCE all build test test-short vet fmt-check fuzz-short bench stack-up stack-down demo clean $(BINARIES)
 
 all: build
 
 build: $(BINARIES)
 
 $(BINARIES):
-	$(GO) build -trimpath -o $(BIN)/$@ ./cmd/$@
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/$@ ./cmd/$@
 
 ## test: vet, gofmt check, every test (integration tests included), a short fuzz run.
 test: vet fmt-check
@@ -40,7 +40,22 @@ fuzz-short:
 	done
 
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/clean
+	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/clean ./pkg/sample
+
+DEVSTACK := .cache/bin/devstack
+
+$(DEVSTACK): FORCE
+	@$(GO) build -o $(DEVSTACK) ./tools/devstack
+
+## stack-up: install (cached) and start the local stack; writes .stack/env. Idempotent.
+stack-up: $(DEVSTACK)
+	$(DEVSTACK) up
+
+## stack-down: stop exactly the processes stack-up started.
+stack-down: $(DEVSTACK)
+	$(DEVSTACK) down
+
+FORCE:
 
 clean:
 	rm -rf $(BIN)

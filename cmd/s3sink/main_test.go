@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/landtest"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	devstack.Shutdown()
+	os.Exit(code)
+}
+
+// buildBinary builds s3sink once per test into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "s3sink")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestBadConfigurationIsOneClearLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no output", []string{"--brokers", "127.0.0.1:1", "--prefix", "p"}, "no output"},
+		{"no topics", []string{"--brokers", "127.0.0.1:1", "--output", t.TempDir()}, "no topics"},
+		{"unreachable broker", []string{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", t.TempDir(), "--metrics", ""}, "no Kafka broker answers at 127.0.0.1:1"},
+		{"bad flush size", []string{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", t.TempDir(), "--flush-size", "-3"}, "--flush-size -3"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Env = append(os.Environ(), "PINPIPE_KAFKA_BROKERS=")
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("exit 0, want non-zero; output:\n%s", out)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			last := lines[len(lines)-1]
+			if !strings.HasPrefix(last, "s3sink: ") || !strings.Contains(last, tc.want) {
+				t.Errorf("last line %q, want 's3sink: ...%s...'", last, tc.want)
+			}
+		})
+	}
+}
+
+// TestCrashExactlyOnce kills -9 the sink at random moments while records are
+// produced, restarts it each time, and checks that every produced offset is
+// landed exactly once with its original value.
+func TestCrashExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	for _, store := range []string{"file", "s3"} {
+		t.Run(store, func(t *testing.T) {
+			ctx := t.Context()
+			bin := buildBinary(t)
+			topics := []string{"c.pin", "c.geo", "c.user"}
+			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(cluster.Close)
+			brokers := cluster.ListenAddrs()
+
+			output := t.TempDir()
+			env := os.Environ()
+			if store == "s3" {
+				st := devstack.Require(t, devstack.S3)
+				output = "s3://" + st.NewBucket(t) + "/topics"
+				env = append(env, st.Environ()...)
+			}
+			bucket, err := objstore.Open(ctx, output, objstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// Produce continuously while the sink is killed and restarted.
+			prodCtx, stopProducing := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				w := &kafka.Writer{Addr: kafka.TCP(brokers...), Balancer: &kafka.RoundRobin{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+				defer w.Close()
+				for i := 0; prodCtx.Err() == nil; i++ {
+					var msgs []kafka.Message
+					for _, topic := range topics {
+						msgs = append(msgs, kafka.Message{Topic: topic, Value: []byte(fmt.Sprintf(`{"ind":%d,"t":%q}`, i, topic))})
+					}
+					if err := w.WriteMessages(prodCtx, msgs...); err != nil && prodCtx.Err() == nil {
+						t.Errorf("producing: %v", err)
+						return
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			}()
+
+			rng := rand.New(rand.NewPCG(1, 2))
+			start := func(metrics string) *exec.Cmd {
+				cmd := exec.Command(bin, "--brokers", strings.Join(brokers, ","), "--topics", strings.Join(topics, ","),
+					"--output", output, "--flush-size", "4", "--metrics", metrics, "--group", "crash")
+				cmd.Env = env
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if t.Failed() {
+						t.Logf("sink stderr:\n%s", stderr.String())
+					}
+				})
+				return cmd
+			}
+			const kills = 8
+			for i := 0; i < kills; i++ {
+				cmd := start("")
+				time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+				cmd.Process.Signal(syscall.SIGKILL)
+				cmd.Wait()
+			}
+			stopProducing()
+			wg.Wait()
+
+			// A last run lands the rest, then stops cleanly on SIGTERM.
+			metricsAddr := freeAddr(t)
+			cmd := start(metricsAddr)
+			for _, topic := range topics {
+				want := landtest.PartitionLog(t, ctx, brokers, topic)
+				n := 0
+				for _, offs := range want {
+					n += len(offs)
+				}
+				landtest.WaitLanded(t, ctx, bucket, topic, n-3*3) // up to 3 records per partition wait for shutdown
+			}
+			time.Sleep(time.Second)
+			for path, want := range map[string]string{"/healthz": "ok", "/metrics": "pinpipe_s3sink_records_total{topic=\"c.pin\"}"} {
+				if body := httpGet(t, "http://"+metricsAddr+path); !strings.Contains(body, want) {
+					t.Errorf("GET %s does not contain %q:\n%s", path, want, body)
+				}
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("sink after SIGTERM: %v", err)
+			}
+			total := 0
+			for _, topic := range topics {
+				want := landtest.PartitionLog(t, ctx, brokers, topic)
+				got, _ := landtest.Landed(t, ctx, bucket, topic)
+				landtest.AssertSame(t, topic, want, got)
+				for _, offs := range want {
+					total += len(offs)
+				}
+			}
+			t.Logf("%d records produced across %d kills, each landed once", total, kills)
+		})
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}

@@ -1,0 +1,108 @@
+// Package sink lands Kafka topics in an object store in the layout of the
+// Confluent S3 sink connector (data.md §5), with exactly-once objects: an
+// offset is committed only after the object holding it is stored, and an
+// object's key is derived from its first offset, so a replay after a crash
+// overwrites instead of duplicating.
+package sink
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ObjectKey returns the key of the object of topic/partition whose first
+// record has offset start: topics-relative, as the Confluent connector names it.
+func ObjectKey(topic string, partition int, start int64, gz bool) string {
+	ext := ".json"
+	if gz {
+		ext = ".json.gz"
+	}
+	return fmt.Sprintf("%s/partition=%d/%s+%d+%010d%s", topic, partition, topic, partition, start, ext)
+}
+
+// batch accumulates the records of one partition for one object. Its cut
+// points depend only on the records (their count and their timestamps), never
+// on the wall clock, so a replay from the same offset cuts the same objects.
+type batch struct {
+	flushSize int
+	rotate    time.Duration
+
+	start   int64     // offset of the first record
+	next    int64     // offset after the last record
+	first   time.Time // timestamp of the first record
+	n       int
+	invalid int // records whose value is not valid JSON
+	buf     bytes.Buffer
+}
+
+// full reports whether the batch must be flushed before a record with
+// timestamp ts is added: it holds flushSize records, or ts lies at or past the
+// rotation boundary that started with the first record.
+func (b *batch) full(ts time.Time) bool {
+	if b.n == 0 {
+		return false
+	}
+	if b.n >= b.flushSize {
+		return true
+	}
+	return b.rotate > 0 && !ts.Before(b.first.Add(b.rotate))
+}
+
+// add appends one record. The value is landed as is, one per line; a valid
+// JSON value that spans lines is compacted onto one line (same value), and
+// line breaks in a value that is not JSON are escaped as \n and \r so the
+// object stays newline-delimited. Invalid values are counted.
+func (b *batch) add(offset int64, ts time.Time, value []byte) {
+	if b.n == 0 {
+		b.start = offset
+		b.first = ts
+	}
+	b.next = offset + 1
+	b.n++
+	valid := json.Valid(value)
+	if !valid {
+		b.invalid++
+	}
+	switch {
+	case bytes.IndexAny(value, "\r\n") < 0:
+		b.buf.Write(value)
+	case valid:
+		_ = json.Compact(&b.buf, value) // cannot fail: value is valid JSON
+	default:
+		for _, c := range value {
+			switch c {
+			case '\n':
+				b.buf.WriteString(`\n`)
+			case '\r':
+				b.buf.WriteString(`\r`)
+			default:
+				b.buf.WriteByte(c)
+			}
+		}
+	}
+	b.buf.WriteByte('\n')
+}
+
+// body returns the object's content, gzip-compressed when gz is set.
+func (b *batch) body(gz bool) ([]byte, error) {
+	if !gz {
+		return b.buf.Bytes(), nil
+	}
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	if _, err := zw.Write(b.buf.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+func (b *batch) reset() {
+	b.n, b.invalid = 0, 0
+	b.buf.Reset()
+}

@@ -1,0 +1,68 @@
+package sink
+
+import (
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the sink's counters, registered on a registry of the caller's.
+// A nil *Metrics records nothing.
+type Metrics struct {
+	records  *prometheus.CounterVec
+	invalid  *prometheus.CounterVec
+	objects  *prometheus.CounterVec
+	bytes    *prometheus.CounterVec
+	lag      *prometheus.GaugeVec
+	flushDur prometheus.Histogram
+
+	lastFlush atomic.Int64 // unix nanoseconds of the last stored object
+}
+
+// NewMetrics creates the sink's metrics and registers them on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinpipe_s3sink_records_total", Help: "Records landed (stored and committed).",
+		}, []string{"topic"}),
+		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinpipe_s3sink_invalid_json_records_total", Help: "Landed records whose value is not valid JSON (landed as is).",
+		}, []string{"topic"}),
+		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinpipe_s3sink_objects_total", Help: "Objects stored.",
+		}, []string{"topic"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinpipe_s3sink_bytes_total", Help: "Bytes stored (after compression).",
+		}, []string{"topic"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pinpipe_s3sink_lag_records", Help: "Records behind the partition's high watermark at the last fetch.",
+		}, []string{"topic", "partition"}),
+		flushDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "pinpipe_s3sink_flush_seconds", Help: "Time to store an object and commit its offset.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		}),
+	}
+	reg.MustRegister(m.records, m.invalid, m.objects, m.bytes, m.lag, m.flushDur)
+	return m
+}
+
+func (m *Metrics) observe(topic string, partition int, lag int64) {
+	if m == nil {
+		return
+	}
+	m.lag.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(max(lag, 0)))
+}
+
+func (m *Metrics) flushed(topic string, records, invalid, bytes int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.records.WithLabelValues(topic).Add(float64(records))
+	m.invalid.WithLabelValues(topic).Add(float64(invalid))
+	m.objects.WithLabelValues(topic).Inc()
+	m.bytes.WithLabelValues(topic).Add(float64(bytes))
+	m.flushDur.Observe(d.Seconds())
+	m.lastFlush.Store(time.Now().UnixNano())
+}

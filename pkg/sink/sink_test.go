@@ -1,0 +1,240 @@
+package sink
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/pinpipe/pinpipe/internal/landtest"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+)
+
+func TestObjectKey(t *testing.T) {
+	tests := []struct {
+		topic     string
+		partition int
+		start     int64
+		gz        bool
+		want      string
+	}{
+		{"p.pin", 0, 0, false, "p.pin/partition=0/p.pin+0+0000000000.json"},
+		{"124a514b9149.geo", 11, 1234567, true, "124a514b9149.geo/partition=11/124a514b9149.geo+11+0001234567.json.gz"},
+	}
+	for _, tc := range tests {
+		if got := ObjectKey(tc.topic, tc.partition, tc.start, tc.gz); got != tc.want {
+			t.Errorf("ObjectKey(%q, %d, %d, %v) = %q, want %q", tc.topic, tc.partition, tc.start, tc.gz, got, tc.want)
+		}
+	}
+}
+
+func TestBatchCuts(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	b := &batch{flushSize: 3, rotate: time.Minute}
+	if b.full(t0) {
+		t.Fatal("empty batch reported full")
+	}
+	b.add(10, t0, []byte(`{"a":1}`))
+	if b.full(t0.Add(59 * time.Second)) {
+		t.Error("full before the rotation boundary")
+	}
+	if !b.full(t0.Add(time.Minute)) {
+		t.Error("not full at the rotation boundary")
+	}
+	b.add(11, t0, []byte("{\n \"a\": 2\n}"))
+	b.add(12, t0, []byte("not\njson"))
+	if !b.full(t0) {
+		t.Error("not full at flush size")
+	}
+	want := "{\"a\":1}\n{\"a\":2}\nnot\\njson\n"
+	if got := b.buf.String(); got != want {
+		t.Errorf("body = %q, want %q", got, want)
+	}
+	if b.start != 10 || b.next != 13 || b.n != 3 || b.invalid != 1 {
+		t.Errorf("start, next, n, invalid = %d, %d, %d, %d; want 10, 13, 3, 1", b.start, b.next, b.n, b.invalid)
+	}
+}
+
+// newCluster starts an in-process Kafka-protocol cluster with the topics.
+func newCluster(t *testing.T, partitions int32, topics ...string) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...))
+	if err != nil {
+		t.Fatalf("starting kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+// produce writes n records to each topic, keyed by their number, values
+// {"ind":i,"topic":...}; some values are deliberately not JSON.
+func produce(t *testing.T, ctx context.Context, brokers []string, topic string, from, n int) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	defer w.Close()
+	msgs := make([]kafka.Message, 0, n)
+	for i := from; i < from+n; i++ {
+		v := fmt.Sprintf(`{"ind":%d,"topic":%q}`, i, topic)
+		if i%50 == 49 {
+			v = fmt.Sprintf("not json %d", i)
+		}
+		msgs = append(msgs, kafka.Message{Key: []byte(strconv.Itoa(i)), Value: []byte(v)})
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("producing to %s: %v", topic, err)
+	}
+}
+
+func runSink(t *testing.T, ctx context.Context, cfg Config, b objstore.Bucket) (stop func()) {
+	t.Helper()
+	s, err := New(cfg, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	return func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("sink: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("sink did not stop within 30s")
+		}
+	}
+}
+
+func TestLandEveryOffsetOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	for _, tc := range []struct {
+		name      string
+		flushSize int
+		gz        bool
+	}{
+		{"flush-1", 1, false},
+		{"flush-7-gzip", 7, true},
+		{"flush-1000", 1000, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			topics := []string{"p.pin", "p.geo"}
+			brokers := newCluster(t, 3, topics...)
+			for _, topic := range topics {
+				produce(t, ctx, brokers, topic, 0, 120)
+			}
+			b, err := objstore.Open(ctx, t.TempDir(), objstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := runSink(t, ctx, Config{Brokers: brokers, Topics: topics, Group: "g", FlushSize: tc.flushSize, Gzip: tc.gz}, b)
+			// More records after the first objects, landed by the same run.
+			produce(t, ctx, brokers, "p.pin", 120, 30)
+			if tc.flushSize == 1 {
+				landtest.WaitLanded(t, ctx, b, "p.pin", 150)
+				landtest.WaitLanded(t, ctx, b, "p.geo", 120)
+			} else {
+				time.Sleep(3 * time.Second) // let it consume; partial objects land on stop
+			}
+			stop() // flushes partial objects and commits
+			for _, topic := range topics {
+				got, _ := landtest.Landed(t, ctx, b, topic)
+				landtest.AssertSame(t, topic, landtest.PartitionLog(t, ctx, brokers, topic), got)
+			}
+			// A second run of the same group lands nothing new and rewrites nothing.
+			before, nb := landtest.Landed(t, ctx, b, "p.pin")
+			stop = runSink(t, ctx, Config{Brokers: brokers, Topics: topics, Group: "g", FlushSize: tc.flushSize, Gzip: tc.gz}, b)
+			time.Sleep(1500 * time.Millisecond)
+			stop()
+			after, na := landtest.Landed(t, ctx, b, "p.pin")
+			if na != nb {
+				t.Errorf("second run changed the object count from %d to %d", nb, na)
+			}
+			landtest.AssertSame(t, "p.pin", before, after)
+		})
+	}
+}
+
+func TestRotateIntervalByRecordTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	ctx := t.Context()
+	brokers := newCluster(t, 1, "r.pin")
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: "r.pin", RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var msgs []kafka.Message
+	// Timestamps 0s,10s,...,90s: with a 30s rotation, objects start at 0, 3, 6, 9.
+	for i := 0; i < 10; i++ {
+		msgs = append(msgs, kafka.Message{Value: []byte(fmt.Sprintf(`{"ind":%d}`, i)), Time: t0.Add(time.Duration(i) * 10 * time.Second)})
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	b, err := objstore.Open(ctx, t.TempDir(), objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runSink(t, ctx, Config{Brokers: brokers, Topics: []string{"r.pin"}, Group: "g", FlushSize: 100, RotateInterval: 30 * time.Second}, b)
+	landtest.WaitLanded(t, ctx, b, "r.pin", 9) // 0-2, 3-5, 6-8 closed by the next record; 9 on shutdown
+	stop()
+	objs, err := b.List(ctx, "r.pin/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range objs {
+		keys = append(keys, o.Key[strings.LastIndex(o.Key, "+")+1:])
+	}
+	want := "0000000000.json 0000000003.json 0000000006.json 0000000009.json"
+	if got := strings.Join(keys, " "); got != want {
+		t.Errorf("objects = %s, want %s", got, want)
+	}
+}
+
+func TestRebalanceTwoInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	ctx := t.Context()
+	topics := []string{"b.pin", "b.geo", "b.user"}
+	brokers := newCluster(t, 4, topics...)
+	b, err := objstore.Open(ctx, t.TempDir(), objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Brokers: brokers, Topics: topics, Group: "shared", FlushSize: 5}
+	stopA := runSink(t, ctx, cfg, b)
+	for _, topic := range topics {
+		produce(t, ctx, brokers, topic, 0, 100)
+	}
+	stopB := runSink(t, ctx, cfg, b) // joins: partitions move between instances
+	for _, topic := range topics {
+		produce(t, ctx, brokers, topic, 100, 100)
+	}
+	time.Sleep(2 * time.Second)
+	stopA() // leaves: B takes every partition
+	for _, topic := range topics {
+		produce(t, ctx, brokers, topic, 200, 100)
+	}
+	for _, topic := range topics {
+		// Up to 4 records per partition wait in partial objects, which land on B's shutdown.
+		landtest.WaitLanded(t, ctx, b, topic, 300-4*4)
+	}
+	time.Sleep(2 * time.Second)
+	stopB()
+	for _, topic := range topics {
+		got, _ := landtest.Landed(t, ctx, b, topic)
+		landtest.AssertSame(t, topic, landtest.PartitionLog(t, ctx, brokers, topic), got)
+	}
+}
