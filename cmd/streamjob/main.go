@@ -1,0 +1,243 @@
+// Command streamjob reads the Kinesis streams streaming-P-pin, -geo and -user
+// and writes clean Parquet partitions {output}/{table}/dt=YYYY-MM-DD/, with
+// rejected records in {output}/quarantine/{table}/dt=.../, exactly once
+// across crashes and restarts (pkg/stream/PROTOCOL.md). It runs until
+// SIGTERM or SIGINT, then flushes, checkpoints and exits.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/kinesisx"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/stream"
+)
+
+// Config is the command line.
+type Config struct {
+	Prefix           string        // deployment prefix P: streams streaming-P-{pin,geo,user}
+	Streams          string        // comma-separated "table=stream" or names ending in -pin/-geo/-user; overrides Prefix
+	Output           string        // output URL (s3://bucket/prefix, file:///dir or a path)
+	Checkpoint       string        // checkpoint URL. Default: {output}/_checkpoints
+	FlushRecords     int           // Default: 10000
+	FlushInterval    time.Duration // Default: 10s
+	InitialPosition  string        // trim_horizon (default), latest, at_timestamp
+	AtTimestamp      string        // RFC 3339, with at_timestamp
+	Metrics          string        // listen address of /metrics and /healthz; empty: none
+	SourceColumns    bool          // add shard, sequence and arrival columns
+	DiscoverInterval time.Duration // Default: 30s
+	LogLevel         string        // debug, info (default), warn, error
+}
+
+func parseFlags(args []string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("streamjob", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Prefix, "prefix", "", "deployment prefix P: reads streaming-P-pin, streaming-P-geo, streaming-P-user")
+	fs.StringVar(&c.Streams, "streams", "", "streams to read instead: comma-separated table=stream, or names ending in -pin, -geo, -user")
+	fs.StringVar(&c.Output, "output", "", "output URL: s3://bucket/prefix, file:///dir or a path (required)")
+	fs.StringVar(&c.Checkpoint, "checkpoint", "", "checkpoint URL (default {output}/_checkpoints)")
+	fs.IntVar(&c.FlushRecords, "flush-records", stream.DefaultFlushRecords, "flush a shard after this many records")
+	fs.DurationVar(&c.FlushInterval, "flush-interval", stream.DefaultFlushInterval, "flush a shard this long after its oldest unflushed record was read")
+	fs.StringVar(&c.InitialPosition, "initial-position", "trim_horizon", "where shards without checkpoint start: trim_horizon, latest or at_timestamp")
+	fs.StringVar(&c.AtTimestamp, "at-timestamp", "", "start time for at_timestamp (RFC 3339)")
+	fs.StringVar(&c.Metrics, "metrics", "", "serve /metrics and /healthz on this address (e.g. :9102)")
+	fs.BoolVar(&c.SourceColumns, "with-source-columns", false, "add source columns (shard, sequence number, arrival time)")
+	fs.DurationVar(&c.DiscoverInterval, "discover-interval", stream.DefaultDiscoverInterval, "how often shards are listed again")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	return c, nil
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	if c.Output == "" {
+		return errors.New("--output is required")
+	}
+	if _, err := c.streamMap(); err != nil {
+		return err
+	}
+	if _, err := c.start(); err != nil {
+		return err
+	}
+	if c.FlushRecords <= 0 {
+		return fmt.Errorf("--flush-records is %d, want > 0", c.FlushRecords)
+	}
+	if c.FlushInterval <= 0 || c.DiscoverInterval <= 0 {
+		return errors.New("--flush-interval and --discover-interval must be > 0")
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+func (c Config) streamMap() (map[clean.Table]string, error) {
+	out := map[clean.Table]string{}
+	if c.Streams == "" {
+		if c.Prefix == "" {
+			return nil, errors.New("--prefix or --streams is required")
+		}
+		for _, t := range clean.Tables {
+			out[t] = "streaming-" + c.Prefix + "-" + string(t)
+		}
+		return out, nil
+	}
+	for _, s := range strings.Split(c.Streams, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		var t clean.Table
+		if tn, name, ok := strings.Cut(s, "="); ok {
+			t, s = clean.Table(tn), name
+		} else {
+			for _, tt := range clean.Tables {
+				if strings.HasSuffix(s, "-"+string(tt)) {
+					t = tt
+				}
+			}
+			if t == "" {
+				return nil, fmt.Errorf("--streams: cannot tell the table of %q (name it table=%s, or end it in -pin, -geo or -user)", s, s)
+			}
+		}
+		if _, dup := out[t]; dup {
+			return nil, fmt.Errorf("--streams: two streams for table %s", t)
+		}
+		out[t] = s
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--streams is empty")
+	}
+	return out, nil
+}
+
+func (c Config) start() (kinesisx.Position, error) {
+	switch strings.ToLower(c.InitialPosition) {
+	case "trim_horizon", "":
+		return kinesisx.Position{Type: kinesisx.TrimHorizon}, nil
+	case "latest":
+		return kinesisx.Position{Type: kinesisx.Latest}, nil
+	case "at_timestamp":
+		t, err := time.Parse(time.RFC3339Nano, c.AtTimestamp)
+		if err != nil {
+			return kinesisx.Position{}, fmt.Errorf("--at-timestamp %q: want RFC 3339 (2024-05-01T12:00:00Z)", c.AtTimestamp)
+		}
+		return kinesisx.Position{Type: kinesisx.AtTimestamp, Timestamp: t}, nil
+	default:
+		return kinesisx.Position{}, fmt.Errorf("--initial-position %q: want trim_horizon, latest or at_timestamp", c.InitialPosition)
+	}
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "streamjob:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	if err := run(ctx, cfg, log); err != nil {
+		stop()
+		fmt.Fprintln(os.Stderr, "streamjob:", err)
+		os.Exit(1)
+	}
+}
+
+// run checks the configuration and the services, then runs the job until
+// ctx is done.
+func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	streams, _ := cfg.streamMap()
+	start, _ := cfg.start()
+
+	out, err := objstore.Open(ctx, cfg.Output, objstore.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	var ckb objstore.Bucket
+	if cfg.Checkpoint != "" {
+		if ckb, err = objstore.Open(ctx, cfg.Checkpoint, objstore.Options{Logger: log}); err != nil {
+			return err
+		}
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	_, err = awsCfg.Credentials.Retrieve(cctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("%w: %v", kinesisx.ErrNoCredentials, err)
+	}
+	api := kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) { o.Retryer = aws.NopRetryer{} })
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := stream.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	job, err := stream.New(api, stream.Options{Streams: streams, Output: out, Checkpoints: ckb,
+		FlushRecords: cfg.FlushRecords, FlushInterval: cfg.FlushInterval, Start: start,
+		SourceColumns: cfg.SourceColumns, DiscoverInterval: cfg.DiscoverInterval, Logger: log, Metrics: metrics})
+	if err != nil {
+		return err
+	}
+	if err := job.Check(ctx); err != nil {
+		return err
+	}
+	if cfg.Metrics != "" {
+		ln, err := net.Listen("tcp", cfg.Metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		log.Info("serving metrics", "addr", ln.Addr().String())
+	}
+	log.Info("streamjob running", "streams", fmt.Sprint(streams), "output", out.URL(""))
+	err = job.Run(ctx)
+	st := job.Stats()
+	log.Info("streamjob stopped", "records_in", st.RecordsIn, "rows_out", st.RowsOut, "rejected", st.Rejected, "files", st.Files)
+	return err
+}
