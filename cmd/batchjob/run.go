@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/pinpipe/pinpipe/pkg/batch"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+)
+
+// Config is the command line of batchjob.
+type Config struct {
+	Input       string // --input, required
+	Prefix      string // --prefix, required
+	Output      string // --output, required
+	Date        string // --date; default: today, UTC
+	Concurrency int    // --concurrency; default: batch.DefaultConcurrency
+	RowsPerFile int    // --rows-per-file; default: batch.DefaultRowsPerFile
+	MaxAttempts int    // --max-attempts per S3 request; default: objstore.DefaultMaxAttempts
+	JSON        bool   // --json: print a JSON summary instead of the text one
+	Verbose     bool   // --verbose: log progress messages on stderr
+	// Progress shows a progress line on stderr: "auto" (when stderr is a
+	// terminal), "always" or "never". Default: auto.
+	Progress string
+}
+
+// Validate checks the configuration without I/O.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Input == "" {
+		errs = append(errs, errors.New("--input is required"))
+	}
+	if c.Prefix == "" {
+		errs = append(errs, errors.New("--prefix is required"))
+	}
+	if c.Output == "" {
+		errs = append(errs, errors.New("--output is required"))
+	}
+	if c.Date != "" {
+		if _, err := batch.ParseDate(c.Date); err != nil {
+			errs = append(errs, fmt.Errorf("--date: %w", err))
+		}
+	}
+	if c.Concurrency < 1 {
+		errs = append(errs, fmt.Errorf("--concurrency is %d, want >= 1", c.Concurrency))
+	}
+	if c.RowsPerFile < 1 {
+		errs = append(errs, fmt.Errorf("--rows-per-file is %d, want >= 1", c.RowsPerFile))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("--max-attempts is %d, want >= 1", c.MaxAttempts))
+	}
+	switch c.Progress {
+	case "auto", "always", "never":
+	default:
+		errs = append(errs, fmt.Errorf("--progress is %q, want auto, always or never", c.Progress))
+	}
+	if len(errs) > 0 {
+		return errs[0] // one clear line; the others follow once it is fixed
+	}
+	return nil
+}
+
+var errHelp = errors.New("help requested")
+
+// parseFlags parses args into a validated Config. Usage goes to stderr only
+// for -h/--help.
+func parseFlags(args []string, stderr io.Writer) (Config, error) {
+	cfg := Config{
+		Concurrency: batch.DefaultConcurrency,
+		RowsPerFile: batch.DefaultRowsPerFile,
+		MaxAttempts: objstore.DefaultMaxAttempts,
+		Progress:    "auto",
+	}
+	fs := flag.NewFlagSet("batchjob", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.Input, "input", "", "landing root URL: s3://bucket/topics, file:///dir or a directory (required)")
+	fs.StringVar(&cfg.Prefix, "prefix", "", "deployment prefix P; the topics are P.pin, P.geo, P.user (required)")
+	fs.StringVar(&cfg.Output, "output", "", "output root URL; the run is published under {output}/dt={date}/ (required)")
+	fs.StringVar(&cfg.Date, "date", "", "run date YYYY-MM-DD (default today, UTC)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "objects read and cleaned at the same time")
+	fs.IntVar(&cfg.RowsPerFile, "rows-per-file", cfg.RowsPerFile, "maximum rows of one clean or quarantine Parquet file")
+	fs.IntVar(&cfg.MaxAttempts, "max-attempts", cfg.MaxAttempts, "attempts of each S3 request")
+	fs.BoolVar(&cfg.JSON, "json", false, "print a machine-readable JSON summary on stdout")
+	fs.BoolVar(&cfg.Verbose, "verbose", false, "log progress messages on stderr")
+	fs.StringVar(&cfg.Progress, "progress", cfg.Progress, "progress line on stderr: auto (when a terminal), always, never")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "usage: batchjob --input URL --prefix P --output URL [--date YYYY-MM-DD] [--concurrency N] [--json]")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return cfg, errHelp
+		}
+		return cfg, fmt.Errorf("%w (see --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%w (see --help)", err)
+	}
+	return cfg, nil
+}
+
+// run runs the job once and prints its summary on stdout.
+func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if cfg.Verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	progress := new(batch.Progress)
+	bcfg := batch.Config{
+		Input:       cfg.Input,
+		Prefix:      cfg.Prefix,
+		Output:      cfg.Output,
+		Date:        cfg.Date,
+		Concurrency: cfg.Concurrency,
+		RowsPerFile: cfg.RowsPerFile,
+		Store:       objstore.Options{MaxAttempts: cfg.MaxAttempts, Logger: logger},
+		Logger:      logger,
+		Progress:    progress,
+	}
+	if showProgress(cfg.Progress, stderr) {
+		done := make(chan struct{})
+		finished := make(chan struct{})
+		go func() {
+			defer close(finished)
+			progressLine(progress, stderr, done)
+		}()
+		defer func() { close(done); <-finished }()
+	}
+	res, err := batch.Run(ctx, bcfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted, nothing was published: %w", err)
+		}
+		return err
+	}
+	if cfg.JSON {
+		return writeJSON(stdout, res)
+	}
+	return writeSummary(stdout, res)
+}
+
+func showProgress(mode string, stderr io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	f, ok := stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// progressLine draws objects read and lines per second until done is closed.
+func progressLine(p *batch.Progress, stderr io.Writer, done <-chan struct{}) {
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription("reading objects"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-done:
+			bar.Finish()
+			return
+		case <-tick.C:
+			if total := p.ObjectsTotal.Load(); total > 0 && bar.GetMax64() != total {
+				bar.ChangeMax64(total)
+			}
+			lines := p.Lines.Load()
+			rate := float64(lines) / max(time.Since(start).Seconds(), 1e-3)
+			bar.Describe(fmt.Sprintf("reading objects, %d lines, %.0f lines/s", lines, rate))
+			bar.Set64(p.ObjectsDone.Load())
+		}
+	}
+}
+
+// oneLine flattens an error message onto one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}

@@ -1,0 +1,340 @@
+// Package batch is the daily batch job of pinpipe as a library: it reads the
+// landing layout of data.md §5 for the three topics of a prefix, cleans every
+// line with pkg/clean, keeps one row per ind per table (the last by partition,
+// then offset), computes the nine insight tables of insights.md and publishes
+// the clean tables, the insight tables, the quarantine and the quality report
+// under {output}/dt={date}/, with _SUCCESS written last.
+//
+// # Offsets
+//
+// The offset of line k (0-based) of an object is the start offset in the
+// object's name plus k. Every line counts, blank and rejected lines included,
+// because the Kafka to S3 sink writes exactly one line per record. Rows are
+// ordered by (partition, offset) within a topic, and the last row of an ind
+// wins.
+//
+// # Publishing
+//
+// A run writes everything under {output}/_staging/dt={date}/{runID}/ first.
+// Then it deletes dt={date}/_SUCCESS, moves the staged files into dt={date}/
+// (an atomic directory swap on the file store; copies on S3, followed by the
+// deletion of keys of the previous run that the new run does not have),
+// writes dt={date}/_SUCCESS and deletes the staging area of the date.
+// Readers must honour _SUCCESS: a dt={date}/ without it is incomplete.
+// A run that is killed before publishing leaves the previous run intact; a
+// run killed while publishing leaves no _SUCCESS.
+//
+// # Determinism
+//
+// The data files (Parquet) of a run depend only on the input: re-running the
+// same date gives byte-identical files, whatever the concurrency. quality.json
+// holds the same counts, plus the run's id and timings in a separate "run"
+// section.
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/insights"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+)
+
+// Defaults of Config.
+const (
+	// DefaultConcurrency is the default number of objects read and cleaned
+	// at the same time.
+	DefaultConcurrency = 16
+	// DefaultRowsPerFile is the default maximum number of rows of one clean
+	// or quarantine Parquet file.
+	DefaultRowsPerFile = 1_000_000
+	// DefaultObjectAttempts is the default number of times one object is
+	// read from its start before the run fails.
+	DefaultObjectAttempts = 3
+	// DateLayout is the layout of Config.Date.
+	DateLayout = "2006-01-02"
+	// SuccessKey is the name of the marker written last under dt={date}/.
+	SuccessKey = "_SUCCESS"
+	// MaxRawBytes bounds the raw line kept in the quarantine (longer lines are
+	// truncated).
+	MaxRawBytes = 64 << 10
+)
+
+// Config configures Run.
+type Config struct {
+	// Input is the URL of the landing root: s3://bucket/topics, file:///dir or
+	// a path. Required.
+	Input string
+	// Prefix is the deployment prefix P: the topics are P.pin, P.geo, P.user.
+	// Required.
+	Prefix string
+	// Output is the URL under which dt={date}/ is published. Required.
+	Output string
+	// Date is the run date, YYYY-MM-DD. Default: today, UTC.
+	Date string
+	// Concurrency is the number of objects read and cleaned at the same time
+	// (each by its own goroutine with its own cleaner).
+	// Default: DefaultConcurrency.
+	Concurrency int
+	// RowsPerFile is the maximum number of rows of one clean or quarantine
+	// Parquet file; larger tables are split into part-00000, part-00001, ...
+	// in ind order. Default: DefaultRowsPerFile.
+	RowsPerFile int
+	// ObjectAttempts is how many times an object is read from its start when
+	// reading it fails part way (after the store's own retries).
+	// Default: DefaultObjectAttempts.
+	ObjectAttempts int
+	// RunID names the staging area of this run. Default: time and random.
+	RunID string
+	// Store configures the input and output stores.
+	Store objstore.Options
+	// Logger receives progress and warnings. Default: nil, silent.
+	Logger *slog.Logger
+	// Progress, when set, is updated while the run reads its input.
+	Progress *Progress
+	// Now returns the current time, for the default Date. Default: time.Now.
+	Now func() time.Time
+}
+
+// Progress is updated by Run while it reads; another goroutine may read it.
+type Progress struct {
+	ObjectsTotal atomic.Int64 // known once the input is listed
+	ObjectsDone  atomic.Int64
+	Lines        atomic.Int64
+	Bytes        atomic.Int64 // object bytes as stored (compressed)
+}
+
+// Validate reports a configuration that cannot work. It does no I/O.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Input == "" {
+		errs = append(errs, errors.New("input URL is required"))
+	}
+	if c.Output == "" {
+		errs = append(errs, errors.New("output URL is required"))
+	}
+	if c.Prefix == "" {
+		errs = append(errs, errors.New("prefix is required"))
+	} else if strings.ContainsAny(c.Prefix, "/+") {
+		errs = append(errs, fmt.Errorf("prefix %q must not contain '/' or '+'", c.Prefix))
+	}
+	if c.Date != "" {
+		if _, err := ParseDate(c.Date); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Concurrency < 0 {
+		errs = append(errs, fmt.Errorf("concurrency is %d, want >= 1 (0 means %d)", c.Concurrency, DefaultConcurrency))
+	}
+	if c.RowsPerFile < 0 {
+		errs = append(errs, fmt.Errorf("rows per file is %d, want >= 1", c.RowsPerFile))
+	}
+	if c.ObjectAttempts < 0 {
+		errs = append(errs, fmt.Errorf("object attempts is %d, want >= 1", c.ObjectAttempts))
+	}
+	if c.RunID != "" && (strings.Contains(c.RunID, "/") || strings.HasPrefix(c.RunID, ".")) {
+		errs = append(errs, fmt.Errorf("run id %q must not contain '/' or start with '.'", c.RunID))
+	}
+	if err := c.Store.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ParseDate parses a run date YYYY-MM-DD.
+func ParseDate(s string) (time.Time, error) {
+	t, err := time.Parse(DateLayout, s)
+	if err != nil || t.Format(DateLayout) != s {
+		return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD, a real calendar date", s)
+	}
+	return t, nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Date == "" {
+		c.Date = c.Now().UTC().Format(DateLayout)
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.RowsPerFile == 0 {
+		c.RowsPerFile = DefaultRowsPerFile
+	}
+	if c.ObjectAttempts == 0 {
+		c.ObjectAttempts = DefaultObjectAttempts
+	}
+	if c.RunID == "" {
+		c.RunID = fmt.Sprintf("%s-%08x", c.Now().UTC().Format("20060102T150405Z"), rand.Uint32())
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Progress == nil {
+		c.Progress = new(Progress)
+	}
+	return c
+}
+
+// Topic returns the topic of table t for prefix p: "P.pin", "P.geo", "P.user".
+func Topic(prefix string, t clean.Table) string { return prefix + "." + string(t) }
+
+// Counts are the input counts of one table's topic.
+type Counts struct {
+	Objects        int64 `json:"objects"`
+	Bytes          int64 `json:"bytes"` // as stored (compressed for .json.gz)
+	Lines          int64 `json:"lines"` // every line, blank ones included
+	SkippedObjects int64 `json:"skipped_objects"`
+}
+
+// Timings are the wall-clock durations of the phases of a run, in
+// milliseconds. They vary from run to run.
+type Timings struct {
+	ListMS    int64 `json:"list_ms"`
+	ReadMS    int64 `json:"read_ms"` // reading, cleaning and de-duplicating
+	ComputeMS int64 `json:"compute_ms"`
+	WriteMS   int64 `json:"write_ms"` // Parquet files to the staging area
+	PublishMS int64 `json:"publish_ms"`
+	TotalMS   int64 `json:"total_ms"`
+}
+
+// Result is what a successful run did.
+type Result struct {
+	Date      string `json:"date"`
+	RunID     string `json:"run_id"`
+	Input     string `json:"input"`
+	Prefix    string `json:"prefix"`
+	Published string `json:"published"` // URL of dt={date}/
+	// Counts per table ("pin", "geo", "user").
+	Counts map[clean.Table]Counts `json:"counts"`
+	// EmptyTopics lists the topics that had no objects (their tables are empty).
+	EmptyTopics []string      `json:"empty_topics"`
+	Quality     clean.Quality `json:"quality"`
+	// Files lists the published keys relative to dt={date}/, sorted, without
+	// _SUCCESS.
+	Files    []string        `json:"files"`
+	Insights insights.Tables `json:"-"`
+	Timings  Timings         `json:"timings"`
+}
+
+// Lines is the number of lines read across the three topics.
+func (r Result) Lines() int64 {
+	var n int64
+	for _, c := range r.Counts {
+		n += c.Lines
+	}
+	return n
+}
+
+// Objects is the number of objects read across the three topics.
+func (r Result) Objects() int64 {
+	var n int64
+	for _, c := range r.Counts {
+		n += c.Objects
+	}
+	return n
+}
+
+// PartitionPrefix returns the key of a date's published directory, "dt=DATE/".
+func PartitionPrefix(date string) string { return "dt=" + date + "/" }
+
+// Run runs the batch job once. It fails fast when the input or the output
+// store cannot be reached; a topic with no objects is not an error (its table
+// is empty and Result.EmptyTopics names it). When ctx is cancelled before the
+// publishing step nothing is published; once publishing has started it runs
+// to its end.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	cfg = cfg.withDefaults()
+	start := time.Now()
+	res := Result{Date: cfg.Date, RunID: cfg.RunID, Input: cfg.Input, Prefix: cfg.Prefix}
+
+	in, err := openInput(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	out, err := objstore.Open(ctx, cfg.Output, cfg.Store)
+	if err != nil {
+		return res, fmt.Errorf("output: %w", err)
+	}
+	if err := objstore.Check(ctx, out); err != nil {
+		return res, fmt.Errorf("output %s is not usable: %w", cfg.Output, err)
+	}
+	res.Published = out.URL(PartitionPrefix(cfg.Date))
+
+	t0 := time.Now()
+	objs, counts, err := listInput(ctx, cfg, in)
+	if err != nil {
+		return res, err
+	}
+	res.Timings.ListMS = time.Since(t0).Milliseconds()
+	for _, t := range clean.Tables {
+		if counts[t].Objects == 0 {
+			res.EmptyTopics = append(res.EmptyTopics, Topic(cfg.Prefix, t))
+		}
+	}
+	cfg.Progress.ObjectsTotal.Store(int64(len(objs)))
+
+	t0 = time.Now()
+	st, err := readAll(ctx, cfg, in, objs)
+	if err != nil {
+		return res, err
+	}
+	res.Timings.ReadMS = time.Since(t0).Milliseconds()
+	for t, lines := range st.lines {
+		c := counts[t]
+		c.Lines = lines
+		counts[t] = c
+	}
+	res.Counts = counts
+
+	t0 = time.Now()
+	tables := st.finish()
+	res.Quality = st.quality
+	res.Insights = insights.Compute(insights.Input{Pins: tables.pins, Geos: tables.geos, Users: tables.users})
+	res.Timings.ComputeMS = time.Since(t0).Milliseconds()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+
+	t0 = time.Now()
+	staging := objstore.Join("_staging", "dt="+cfg.Date, cfg.RunID) + "/"
+	w := &writer{ctx: ctx, b: out, staging: staging, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger}
+	if err := w.writeAll(tables, res.Insights, st.rejected); err != nil {
+		w.cleanup()
+		return res, err
+	}
+	res.Timings.WriteMS = time.Since(t0).Milliseconds()
+	res.Timings.TotalMS = time.Since(start).Milliseconds() // updated below
+	if err := w.writeQuality(res); err != nil {
+		w.cleanup()
+		return res, err
+	}
+	if err := ctx.Err(); err != nil {
+		w.cleanup()
+		return res, err
+	}
+
+	t0 = time.Now()
+	// Publishing is not interrupted: a half-done publish would leave the date
+	// without _SUCCESS until the next run.
+	if err := w.publish(context.WithoutCancel(ctx), cfg.Date); err != nil {
+		return res, err
+	}
+	res.Files = w.files()
+	res.Timings.PublishMS = time.Since(t0).Milliseconds()
+	res.Timings.TotalMS = time.Since(start).Milliseconds()
+	cfg.Logger.Info("published", "url", res.Published, "files", len(res.Files), "run", cfg.RunID)
+	return res, nil
+}

@@ -1,0 +1,221 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/insights"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
+)
+
+// Layout of a published date, relative to dt={date}/.
+const (
+	QualityKey = "quality.json"
+)
+
+// CleanDir, InsightDir and QuarantineDir return the directories of a table
+// relative to dt={date}/ ("clean/pin/", "insights/{name}/", "quarantine/geo/").
+func CleanDir(t clean.Table) string      { return "clean/" + string(t) + "/" }
+func InsightDir(name string) string      { return "insights/" + name + "/" }
+func QuarantineDir(t clean.Table) string { return "quarantine/" + string(t) + "/" }
+
+// PartName is the name of the i-th Parquet file of a dataset.
+func PartName(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
+
+// writer writes a run's files to its staging prefix and publishes them.
+type writer struct {
+	ctx         context.Context
+	b           objstore.Bucket
+	staging     string // "_staging/dt=D/RUN/"
+	rowsPerFile int
+	logger      *slog.Logger
+	keys        []string // written, relative to staging
+	buf         bytes.Buffer
+}
+
+func (w *writer) put(rel string, write func(io.Writer) error) error {
+	w.buf.Reset()
+	if err := write(&w.buf); err != nil {
+		return fmt.Errorf("encoding %s: %w", rel, err)
+	}
+	if err := w.b.Put(w.ctx, w.staging+rel, bytes.NewReader(w.buf.Bytes())); err != nil {
+		return fmt.Errorf("staging %s: %w", rel, err)
+	}
+	w.keys = append(w.keys, rel)
+	return nil
+}
+
+// writeSplit writes rows in files of at most rowsPerFile rows (one file, maybe
+// empty, at least).
+func writeSplit[R any](w *writer, dir string, rows []R, write func(io.Writer, []R) error) error {
+	for i, lo := 0, 0; lo < len(rows) || i == 0; i, lo = i+1, lo+w.rowsPerFile {
+		part := rows[lo:min(lo+w.rowsPerFile, len(rows))]
+		if err := w.put(dir+PartName(i), func(out io.Writer) error { return write(out, part) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeAll writes the clean tables, the insight tables and the quarantine.
+func (w *writer) writeAll(t cleanTables, ins insights.Tables, rejected []parquetio.Rejected) error {
+	var opts parquetio.Options
+	if err := writeSplit(w, CleanDir(clean.TablePin), t.pins, func(out io.Writer, rows []clean.Pin) error {
+		return parquetio.WritePins(out, rows, nil, opts)
+	}); err != nil {
+		return err
+	}
+	if err := writeSplit(w, CleanDir(clean.TableGeo), t.geos, func(out io.Writer, rows []clean.Geo) error {
+		return parquetio.WriteGeos(out, rows, nil, opts)
+	}); err != nil {
+		return err
+	}
+	if err := writeSplit(w, CleanDir(clean.TableUser), t.users, func(out io.Writer, rows []clean.User) error {
+		return parquetio.WriteUsers(out, rows, nil, opts)
+	}); err != nil {
+		return err
+	}
+
+	recs, err := ins.Records(memory.DefaultAllocator)
+	if err != nil {
+		return fmt.Errorf("building the insight tables: %w", err)
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Record.Release()
+		}
+	}()
+	for _, r := range recs {
+		if err := w.put(InsightDir(r.Name)+PartName(0), func(out io.Writer) error {
+			return parquetio.WriteRecord(out, r.Record, opts)
+		}); err != nil {
+			return err
+		}
+	}
+
+	for _, tb := range clean.Tables {
+		// rejected is sorted by table first.
+		lo, _ := slices.BinarySearchFunc(rejected, string(tb), func(r parquetio.Rejected, t string) int { return strings.Compare(r.Table, t) })
+		hi := lo
+		for hi < len(rejected) && rejected[hi].Table == string(tb) {
+			hi++
+		}
+		if err := writeSplit(w, QuarantineDir(tb), rejected[lo:hi], func(out io.Writer, rows []parquetio.Rejected) error {
+			return parquetio.WriteRejected(out, rows, opts)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeQuality writes quality.json.
+func (w *writer) writeQuality(res Result) error {
+	b, err := encodeQuality(res)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", QualityKey, err)
+	}
+	return w.put(QualityKey, func(out io.Writer) error { _, err := out.Write(b); return err })
+}
+
+// files returns the written keys, sorted.
+func (w *writer) files() []string {
+	k := slices.Clone(w.keys)
+	slices.Sort(k)
+	return k
+}
+
+// cleanup deletes what the run staged (best effort, not interrupted).
+func (w *writer) cleanup() {
+	ctx := context.WithoutCancel(w.ctx)
+	for _, k := range w.keys {
+		if err := w.b.Delete(ctx, w.staging+k); err != nil {
+			w.logger.Warn("deleting a staged file", "key", w.staging+k, "err", err)
+		}
+	}
+}
+
+// publish moves the staged files to dt={date}/ and writes _SUCCESS last:
+// delete _SUCCESS; swap the directory (file store) or copy the staged files
+// and delete the keys the new run does not have (S3); write _SUCCESS; delete
+// the staging area of the date (this run's and any left by killed runs).
+func (w *writer) publish(ctx context.Context, date string) error {
+	dst := PartitionPrefix(date)
+	if err := w.b.Delete(ctx, dst+SuccessKey); err != nil {
+		return fmt.Errorf("publishing: %w", err)
+	}
+	if r, ok := w.b.(objstore.Renamer); ok {
+		if err := r.Rename(ctx, w.staging, dst); err != nil {
+			return fmt.Errorf("publishing: %w", err)
+		}
+	} else {
+		if err := w.copyStaged(ctx, dst); err != nil {
+			return fmt.Errorf("publishing: %w", err)
+		}
+		have, err := w.b.List(ctx, dst)
+		if err != nil {
+			return fmt.Errorf("publishing: %w", err)
+		}
+		keep := make(map[string]bool, len(w.keys))
+		for _, k := range w.keys {
+			keep[k] = true
+		}
+		for _, o := range have {
+			if rel := strings.TrimPrefix(o.Key, dst); !keep[rel] && rel != SuccessKey {
+				if err := w.b.Delete(ctx, o.Key); err != nil {
+					return fmt.Errorf("publishing: removing a file of the previous run: %w", err)
+				}
+			}
+		}
+	}
+	if err := w.b.Put(ctx, dst+SuccessKey, bytes.NewReader(nil)); err != nil {
+		return fmt.Errorf("publishing: %w", err)
+	}
+	// The date is published; leftovers in the staging area only waste space.
+	stagingRoot := objstore.Join("_staging", "dt="+date) + "/"
+	left, err := w.b.List(ctx, stagingRoot)
+	if err != nil {
+		w.logger.Warn("listing the staging area", "prefix", stagingRoot, "err", err)
+		return nil
+	}
+	for _, o := range left {
+		if err := w.b.Delete(ctx, o.Key); err != nil {
+			w.logger.Warn("deleting a staged file", "key", o.Key, "err", err)
+		}
+	}
+	return nil
+}
+
+func (w *writer) copyStaged(ctx context.Context, dst string) error {
+	c, canCopy := w.b.(objstore.Copier)
+	for _, k := range w.keys {
+		var err error
+		if canCopy {
+			err = c.Copy(ctx, w.staging+k, dst+k)
+		} else {
+			err = getPut(ctx, w.b, w.staging+k, dst+k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func getPut(ctx context.Context, b objstore.Bucket, src, dst string) error {
+	rc, err := b.Get(ctx, src)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return b.Put(ctx, dst, rc)
+}
