@@ -26,3 +26,49 @@ type Quality struct {
 	Geo  TableQuality `json:"geo"`
 	User TableQuality `json:"user"`
 }
+
+// Table returns the report of table t, or nil for an unknown table.
+func (q *Quality) Table(t Table) *TableQuality {
+	switch t {
+	case TablePin:
+		return &q.Pin
+	case TableGeo:
+		return &q.Geo
+	case TableUser:
+		return &q.User
+	}
+	return nil
+}
+
+// Merge adds the counters of o to q (to combine the reports of per-worker
+// Cleaners, or to keep a running total). o is not modified.
+func (q *Quality) Merge(o Quality) {
+	q.Pin.Merge(o.Pin)
+	q.Geo.Merge(o.Geo)
+	q.User.Merge(o.User)
+}
+
+// Merge adds the counters of o to t. o is not modified; the maps of t are
+// created when nil.
+func (t *TableQuality) Merge(o TableQuality) {
+	t.RowsRead += o.RowsRead
+	t.BlankLines += o.BlankLines
+	t.Duplicates += o.Duplicates
+	t.RowsWritten += o.RowsWritten
+	if t.Rejected == nil {
+		t.Rejected = make(map[Reason]int64, len(o.Rejected))
+	}
+	for r, n := range o.Rejected {
+		t.Rejected[r] += n
+	}
+	if t.Nulls == nil {
+		t.Nulls = make(map[string]ColumnNulls, len(o.Nulls))
+	}
+	for col, n := range o.Nulls {
+		m := t.Nulls[col]
+		m.Missing += n.Missing
+		m.Placeholder += n.Placeholder
+		m.Unparseable += n.Unparseable
+		t.Nulls[col] = m
+	}
+}
