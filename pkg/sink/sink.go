@@ -1,14 +1,17 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -43,6 +46,9 @@ type Config struct {
 	Metrics *Metrics
 	// ShutdownTimeout bounds the final flush after the context ends. Default: 30s.
 	ShutdownTimeout time.Duration
+	// InFlight is the number of objects per partition being stored at once;
+	// their offsets are committed in order. Default: 16.
+	InFlight int
 }
 
 // Validate fills in defaults and checks the configuration.
@@ -69,6 +75,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RotateInterval < 0 {
 		return fmt.Errorf("rotate interval %s: want a positive duration or 0", c.RotateInterval)
+	}
+	if c.InFlight <= 0 {
+		c.InFlight = 16
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
@@ -186,17 +195,34 @@ func assignmentString(a map[string][]kafka.PartitionAssignment) string {
 	return strings.Join(parts, " ")
 }
 
-// consume lands one partition for the life of one generation. When the
-// generation ends (a rebalance), records not yet stored are dropped: the next
-// owner starts again from the committed offset and writes the same keys. When
-// runCtx ends (shutdown), the partial object is stored and committed.
+// consume lands one partition for the life of one generation. Objects are
+// stored concurrently (up to Config.InFlight per partition) and their offsets
+// committed in order, so the committed offset is always the end of a stored
+// object. Cut points depend only on the records, so the objects a replay from
+// the committed offset writes are the same keys with the same content.
+//
+// When the generation ends (a rebalance), objects not yet committed are
+// abandoned: the next owner starts again from the committed offset and writes
+// the same keys. When runCtx ends (shutdown), the partial object is stored
+// too, and everything stored is committed.
 func (s *Sink) consume(runCtx, genCtx context.Context, gen *kafka.Generation, topic string, partition int, offset int64) {
 	log := s.cfg.Logger.With("topic", topic, "partition", partition)
-	fetchCtx, cancel := context.WithCancel(runCtx)
-	defer cancel()
-	stop := context.AfterFunc(genCtx, cancel)
-	defer stop()
+	fetchCtx, cancelFetch := context.WithCancel(runCtx)
+	defer cancelFetch()
+	defer context.AfterFunc(genCtx, cancelFetch)()
+	// Stores and commits outlive a shutdown (bounded by ShutdownTimeout) but
+	// not a rebalance.
+	storeCtx, cancelStore := context.WithCancel(context.WithoutCancel(runCtx))
+	defer cancelStore()
+	defer context.AfterFunc(genCtx, cancelStore)()
+	defer context.AfterFunc(runCtx, func() { time.AfterFunc(s.cfg.ShutdownTimeout, cancelStore) })()
 
+	if offset >= 0 {
+		if err := s.removeUncommitted(storeCtx, topic, partition, offset); err != nil {
+			log.Error("removing uncommitted objects", "err", err)
+			return
+		}
+	}
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:   s.cfg.Brokers,
 		Topic:     topic,
@@ -210,7 +236,9 @@ func (s *Sink) consume(runCtx, genCtx context.Context, gen *kafka.Generation, to
 		log.Error("setting offset", "offset", offset, "err", err)
 		return
 	}
-	b := &batch{flushSize: s.cfg.FlushSize, rotate: s.cfg.RotateInterval}
+	p := s.newPipeline(storeCtx, gen, topic, partition)
+	defer p.close()
+	b := s.newBatch()
 	for {
 		msg, err := r.FetchMessage(fetchCtx)
 		if err != nil {
@@ -224,71 +252,189 @@ func (s *Sink) consume(runCtx, genCtx context.Context, gen *kafka.Generation, to
 			continue
 		}
 		if b.full(msg.Time) {
-			if !s.flush(fetchCtx, gen, topic, partition, b) {
-				break
-			}
+			p.submit(b)
+			b = s.newBatch()
 		}
 		b.add(msg.Offset, msg.Time, msg.Value)
 		s.cfg.Metrics.observe(topic, partition, msg.HighWaterMark-msg.Offset-1)
 		if b.n >= b.flushSize {
-			if !s.flush(fetchCtx, gen, topic, partition, b) {
-				break
-			}
+			p.submit(b)
+			b = s.newBatch()
+		}
+		if p.failed() {
+			break
 		}
 	}
 	if runCtx.Err() != nil && b.n > 0 {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(runCtx), s.cfg.ShutdownTimeout)
-		defer cancel()
-		if s.flush(ctx, gen, topic, partition, b) {
-			log.Info("flushed on shutdown")
-		}
+		p.submit(b)
+		log.Info("flushing on shutdown")
 	}
 }
 
-// flush stores the batch's object, then commits the offset after it. It
-// retries both until ctx ends, and reports whether the batch was stored and
-// committed. The commit is synchronous: at most one stored object per
-// partition is ever uncommitted, and its key is the committed offset, which is
-// where the next owner starts writing.
-func (s *Sink) flush(ctx context.Context, gen *kafka.Generation, topic string, partition int, b *batch) bool {
-	log := s.cfg.Logger.With("topic", topic, "partition", partition)
-	key := ObjectKey(topic, partition, b.start, s.cfg.Gzip)
+func (s *Sink) newBatch() *batch {
+	return &batch{flushSize: s.cfg.FlushSize, rotate: s.cfg.RotateInterval}
+}
+
+// removeUncommitted deletes the objects of a partition that start at or
+// after the committed offset: a previous owner stored them but never
+// committed them, and if it cut them differently (another flush size, a
+// shutdown) they could overlap the objects this owner is about to write.
+func (s *Sink) removeUncommitted(ctx context.Context, topic string, partition int, committed int64) error {
+	dir := fmt.Sprintf("%s/partition=%d/", topic, partition)
 	if s.cfg.Prefix != "" {
-		key = objstore.Join(s.cfg.Prefix, key)
+		dir = objstore.Join(s.cfg.Prefix, dir) + "/"
 	}
-	body, err := b.body(s.cfg.Gzip)
+	objs, err := s.bucket.List(ctx, dir)
 	if err != nil {
-		log.Error("compressing", "key", key, "err", err)
-		return false
+		return err
 	}
-	start := time.Now()
-	_, err = backoff.Retry(ctx, func() (struct{}, error) {
-		err := s.bucket.Put(ctx, key, strings.NewReader(string(body)))
-		if err != nil {
-			log.Warn("storing, will retry", "key", key, "err", err)
+	for _, o := range objs {
+		start, ok := parseStart(o.Key, topic, partition)
+		if !ok || start < committed {
+			continue
+		}
+		if err := s.bucket.Delete(ctx, o.Key); err != nil {
+			return err
+		}
+		s.cfg.Logger.Info("removed uncommitted object", "key", o.Key)
+	}
+	return nil
+}
+
+// parseStart returns the start offset in a landed object's name.
+func parseStart(key, topic string, partition int) (int64, bool) {
+	name := key[strings.LastIndexByte(key, '/')+1:]
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".json")
+	rest, ok := strings.CutPrefix(name, fmt.Sprintf("%s+%d+", topic, partition))
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil
+}
+
+// pipeline stores a partition's objects concurrently and commits their
+// offsets in order.
+type pipeline struct {
+	s         *Sink
+	ctx       context.Context
+	gen       *kafka.Generation
+	topic     string
+	partition int
+	queue     chan *upload
+	done      chan struct{}
+	err       atomic.Bool
+}
+
+type upload struct {
+	b    *batch
+	key  string
+	size int
+	err  chan error
+}
+
+func (s *Sink) newPipeline(ctx context.Context, gen *kafka.Generation, topic string, partition int) *pipeline {
+	p := &pipeline{s: s, ctx: ctx, gen: gen, topic: topic, partition: partition,
+		queue: make(chan *upload, s.cfg.InFlight), done: make(chan struct{})}
+	go p.commitLoop()
+	return p
+}
+
+// submit starts storing b; it blocks while InFlight objects are pending.
+func (p *pipeline) submit(b *batch) {
+	key := ObjectKey(p.topic, p.partition, b.start, p.s.cfg.Gzip)
+	if p.s.cfg.Prefix != "" {
+		key = objstore.Join(p.s.cfg.Prefix, key)
+	}
+	u := &upload{b: b, key: key, err: make(chan error, 1)}
+	select {
+	case p.queue <- u:
+	case <-p.ctx.Done():
+		return
+	}
+	go func() { u.err <- p.store(u) }()
+}
+
+func (p *pipeline) failed() bool { return p.err.Load() }
+
+// close waits until every submitted object is stored and committed, or abandoned.
+func (p *pipeline) close() {
+	close(p.queue)
+	<-p.done
+}
+
+func (p *pipeline) store(u *upload) error {
+	body, err := u.b.body(p.s.cfg.Gzip)
+	if err != nil {
+		return fmt.Errorf("compressing %s: %w", u.key, err)
+	}
+	u.size = len(body)
+	_, err = backoff.Retry(p.ctx, func() (struct{}, error) {
+		err := p.s.bucket.Put(p.ctx, u.key, bytes.NewReader(body))
+		if err != nil && p.ctx.Err() == nil {
+			p.s.cfg.Logger.Warn("storing, will retry", "key", u.key, "err", err)
 		}
 		return struct{}{}, err
 	}, backoff.WithBackOff(newBackoff()), backoff.WithMaxElapsedTime(0))
-	if err != nil {
-		return false
+	return err
+}
+
+// commitLoop waits for the objects in order and commits the offset after the
+// last stored one: at once when nothing else is pending, else at most every
+// 100ms, so a busy partition does not pay a commit per object.
+func (p *pipeline) commitLoop() {
+	defer close(p.done)
+	var (
+		pending    *upload // stored, not yet committed
+		lastCommit time.Time
+		start      = time.Now()
+		abandoned  bool
+	)
+	commit := func() {
+		if pending == nil || abandoned {
+			return
+		}
+		if err := p.commit(pending.b.next); err != nil {
+			p.s.cfg.Logger.Info("not committed; the next owner rewrites from the committed offset", "topic", p.topic, "partition", p.partition, "err", err)
+			abandoned = true
+			p.err.Store(true)
+			return
+		}
+		lastCommit = time.Now()
+		pending = nil
 	}
-	_, err = backoff.Retry(ctx, func() (struct{}, error) {
-		err := gen.CommitOffsets(map[string]map[int]int64{topic: {partition: b.next}})
+	for u := range p.queue {
+		if abandoned {
+			<-u.err
+			continue
+		}
+		if err := <-u.err; err != nil {
+			abandoned = true
+			p.err.Store(true)
+			continue
+		}
+		p.s.cfg.Metrics.flushed(p.topic, u.b.n, u.b.invalid, u.size, time.Since(start))
+		start = time.Now()
+		pending = u
+		if len(p.queue) == 0 || time.Since(lastCommit) > 100*time.Millisecond {
+			commit()
+		}
+	}
+	commit()
+}
+
+func (p *pipeline) commit(next int64) error {
+	_, err := backoff.Retry(p.ctx, func() (struct{}, error) {
+		err := p.gen.CommitOffsets(map[string]map[int]int64{p.topic: {p.partition: next}})
 		if err != nil {
 			if isGenerationGone(err) {
 				return struct{}{}, backoff.Permanent(err)
 			}
-			log.Warn("committing, will retry", "offset", b.next, "err", err)
+			p.s.cfg.Logger.Warn("committing, will retry", "topic", p.topic, "partition", p.partition, "offset", next, "err", err)
 		}
 		return struct{}{}, err
 	}, backoff.WithBackOff(newBackoff()), backoff.WithMaxElapsedTime(0))
-	if err != nil {
-		log.Info("not committed; the next owner rewrites the object", "key", key, "err", err)
-		return false
-	}
-	s.cfg.Metrics.flushed(topic, b.n, b.invalid, len(body), time.Since(start))
-	b.reset()
-	return true
+	return err
 }
 
 func isGenerationGone(err error) bool {
