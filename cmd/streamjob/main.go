@@ -179,6 +179,9 @@ func main() {
 // run checks the configuration and the services, then runs the job until
 // ctx is done.
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

@@ -6,18 +6,18 @@ import (
 
 // Metrics are the Prometheus metrics of a Job.
 type Metrics struct {
-	RecordsIn      *prometheus.CounterVec   // table
-	RecordsOut     *prometheus.CounterVec   // table
-	Rejected       *prometheus.CounterVec   // table
-	Blank          *prometheus.CounterVec   // table
-	MillisBehind   *prometheus.GaugeVec     // stream, shard
-	FlushSeconds   prometheus.Histogram     //
-	FilesWritten   *prometheus.CounterVec   // kind: data, quarantine, checkpoint
-	Throttled      *prometheus.CounterVec   // stream
-	ExpiredIters   *prometheus.CounterVec   // stream
-	Errors         *prometheus.CounterVec   // stream: retried errors
-	ShardsReading  *prometheus.GaugeVec     // stream
-	ShardsFinished *prometheus.CounterVec   // stream
+	RecordsIn      *prometheus.CounterVec // table
+	RecordsOut     *prometheus.CounterVec // table
+	Rejected       *prometheus.CounterVec // table
+	Blank          *prometheus.CounterVec // table
+	MillisBehind   *prometheus.GaugeVec   // stream, shard
+	FlushSeconds   prometheus.Histogram   //
+	FilesWritten   *prometheus.CounterVec // kind: data, quarantine, checkpoint
+	Throttled      *prometheus.CounterVec // stream
+	ExpiredIters   *prometheus.CounterVec // stream
+	Errors         *prometheus.CounterVec // stream: retried errors
+	ShardsReading  *prometheus.GaugeVec   // stream
+	ShardsFinished *prometheus.CounterVec // stream
 	all            []prometheus.Collector
 }
 

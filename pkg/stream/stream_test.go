@@ -202,7 +202,7 @@ func TestResharding(t *testing.T) {
 			checkExactlyOnce(t, readPins(t, out, "pin"), s, puts)
 			shards := map[string]int{}
 			for _, p := range puts {
-				shards[p.shard]++
+				shards[p.Shard]++
 			}
 			if len(shards) != 4 {
 				t.Errorf("records went to shards %v, want 4 shards", shards)
@@ -334,14 +334,14 @@ func TestPendingFlushReplay(t *testing.T) {
 	rows, rejects := expected(puts)
 	r.waitStored(t, rows, rejects)
 	r.stop(t)
-	shard := puts[0].shard
+	shard := puts[0].Shard
 	cp := readCheckpoint(t, out, s, shard)
-	if cp.Sequence != puts[119].seq {
-		t.Fatalf("checkpoint %+v, want sequence %s", cp, puts[119].seq)
+	if cp.Sequence != puts[119].Seq {
+		t.Fatalf("checkpoint %+v, want sequence %s", cp, puts[119].Seq)
 	}
 	// Back to the moment after the intent and the files, before the checkpoint.
 	cp.Sequence = ""
-	cp.Pending = &stream.Range{First: puts[0].seq, Last: puts[119].seq}
+	cp.Pending = &stream.Range{First: puts[0].Seq, Last: puts[119].Seq}
 	writeCheckpoint(t, out, cp)
 
 	puts = append(puts, putAll(t, api, s, pinRecords(4, 120, 80))...)

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/pkg/kinesisx"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	st "github.com/pinpipe/pinpipe/pkg/stream/streamtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	devstack.Shutdown()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+// binary builds the streamjob binary once per test process.
+func binary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "streamjob-test")
+		if binErr != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "streamjob"), ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return filepath.Join(binDir, "streamjob")
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := Config{Prefix: "p", Output: "/tmp/x", FlushRecords: 10, FlushInterval: time.Second, DiscoverInterval: time.Second, LogLevel: "info"}
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		want string // substring of the error; "" for valid
+	}{
+		{"valid", func(*Config) {}, ""},
+		{"no output", func(c *Config) { c.Output = "" }, "--output"},
+		{"no prefix", func(c *Config) { c.Prefix = "" }, "--prefix or --streams"},
+		{"named streams", func(c *Config) { c.Prefix, c.Streams = "", "a-pin,geo=b" }, ""},
+		{"unknown table", func(c *Config) { c.Streams = "abc" }, "cannot tell the table"},
+		{"two for one table", func(c *Config) { c.Streams = "a-pin,b-pin" }, "two streams"},
+		{"bad position", func(c *Config) { c.InitialPosition = "oldest" }, "--initial-position"},
+		{"at_timestamp without time", func(c *Config) { c.InitialPosition = "at_timestamp" }, "--at-timestamp"},
+		{"at_timestamp", func(c *Config) { c.InitialPosition, c.AtTimestamp = "at_timestamp", "2024-05-01T12:00:00Z" }, ""},
+		{"zero flush records", func(c *Config) { c.FlushRecords = 0 }, "--flush-records"},
+		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "--log-level"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			tc.mod(&c)
+			err := c.Validate()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunBadConfig(t *testing.T) {
+	env := devstack.Require(t, devstack.Kinesis)
+	api := st.KinesisClient(env, env.KinesisEndpoint)
+	s := st.UniqueName("streaming-t-") + "-pin"
+	st.CreateStream(t, api, s, 1)
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		streams string
+		output  string
+		env     map[string]string
+		want    string
+	}{
+		{"missing stream", "streaming-nope-pin", t.TempDir(), nil, "does not exist"},
+		{"output not writable", s, filepath.Join(notDir, "out"), nil, "output"},
+		{"no credentials", s, t.TempDir(), map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+			"AWS_PROFILE": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+			"AWS_CONFIG_FILE": "/nonexistent"}, "no AWS credentials"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			cfg := Config{Streams: tc.streams, Output: tc.output, FlushRecords: 10, FlushInterval: time.Second,
+				DiscoverInterval: time.Second, LogLevel: "info"}
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			err := run(ctx, cfg, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("run() = %v, want one line containing %q", err, tc.want)
+			}
+			if tc.want == "no AWS credentials" && !errors.Is(err, kinesisx.ErrNoCredentials) {
+				t.Errorf("run() = %v, want ErrNoCredentials", err)
+			}
+		})
+	}
+}
+
+// proc is a running streamjob binary.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan error
+	log  string
+}
+
+func startBinary(t *testing.T, args ...string) *proc {
+	t.Helper()
+	logf, err := os.CreateTemp(t.TempDir(), "streamjob-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary(t), args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan error, 1), log: logf.Name()}
+	go func() { p.done <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+func (p *proc) tail(t *testing.T) string {
+	data, _ := os.ReadFile(p.log)
+	s := string(data)
+	if len(s) > 3000 {
+		s = s[len(s)-3000:]
+	}
+	return s
+}
+
+// term sends SIGTERM and waits for the exit, which must come within 10s.
+func (p *proc) term(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("streamjob exited with %v after SIGTERM\n%s", err, p.tail(t))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("streamjob still running 10s after SIGTERM\n%s", p.tail(t))
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// metric returns the value of the first sample line starting with name.
+func metric(addr, name string) (float64, bool) {
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if line := sc.Text(); strings.HasPrefix(line, name+" ") {
+			var v float64
+			if _, err := fmt.Sscan(strings.TrimPrefix(line, name+" "), &v); err == nil {
+				return v, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// waitOutput waits until every put record is stored (counting files' rows).
+func waitOutput(t *testing.T, out objstore.Bucket, puts []st.Put, p *proc) st.Output {
+	t.Helper()
+	rows, rejects := st.Expected(puts)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := st.ReadPins(t, out, "pin")
+		if len(got.Rows) >= rows && len(got.Rejects) >= rejects {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60s: %d rows and %d rejects stored, want %d and %d\n%s", len(got.Rows), len(got.Rejects), rows, rejects, p.tail(t))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestGracefulStop(t *testing.T) {
+	env := devstack.Require(t, devstack.Kinesis|devstack.S3)
+	api := st.KinesisClient(env, env.KinesisEndpoint)
+	s := st.UniqueName("streaming-t-") + "-pin"
+	st.CreateStream(t, api, s, 2)
+	outURL := "s3://" + env.NewBucket(t) + "/out"
+	out, err := objstore.Open(t.Context(), outURL, objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	// Nothing flushes before the stop: the records are stored by SIGTERM.
+	p := startBinary(t, "--streams", s, "--output", outURL, "--flush-records", "1000000", "--flush-interval", "1h",
+		"--with-source-columns", "--metrics", addr, "--discover-interval", "1s")
+	puts := st.PutAll(t, api, s, st.PinRecords(5, 0, 2000))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, _ := metric(addr, `pinpipe_stream_records_in_total{table="pin"}`)
+		if v >= float64(len(puts)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s: %v records read, want %d\n%s", v, len(puts), p.tail(t))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res, err := http.Get("http://" + addr + "/healthz")
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %v %v", res, err)
+	}
+	res.Body.Close()
+	if n := len(st.ReadPins(t, out, "pin").Rows); n != 0 {
+		t.Fatalf("%d rows stored before the stop, want 0 (flush interval 1h)", n)
+	}
+	p.term(t)
+	st.CheckExactlyOnce(t, st.ReadPins(t, out, "pin"), s, puts)
+}
+
+// TestCrashRecovery kills the job with SIGKILL at random moments while
+// records are put, restarting it each time with another flush size, and
+// checks that every record is stored exactly once.
+func TestCrashRecovery(t *testing.T) {
+	env := devstack.Require(t, devstack.Kinesis)
+	api := st.KinesisClient(env, env.KinesisEndpoint)
+	s := st.UniqueName("streaming-t-") + "-pin"
+	st.CreateStream(t, api, s, 3)
+	dir := t.TempDir()
+	out, err := objstore.Open(t.Context(), dir, objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	var puts []st.Put
+	stopPut := make(chan struct{})
+	putDone := make(chan struct{})
+	go func() {
+		defer close(putDone)
+		for i := 0; ; i += 40 {
+			select {
+			case <-stopPut:
+				return
+			case <-time.After(40 * time.Millisecond):
+			}
+			p := st.PutAll(t, api, s, st.PinRecords(6, i, 40))
+			mu.Lock()
+			puts = append(puts, p...)
+			mu.Unlock()
+		}
+	}()
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 6))
+	const kills = 9
+	args := func() []string {
+		return []string{"--streams", s, "--output", dir, "--with-source-columns", "--discover-interval", "1s",
+			"--flush-records", fmt.Sprint(20 + rng.IntN(300)), "--flush-interval", fmt.Sprintf("%dms", 100+rng.IntN(400)),
+			"--log-level", "warn"}
+	}
+	for k := range kills {
+		p := startBinary(t, args()...)
+		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("kill %d: %v", k, err)
+		}
+		<-p.done
+		p.done <- nil
+	}
+	close(stopPut)
+	<-putDone
+	p := startBinary(t, args()...)
+	waitOutput(t, out, puts, p)
+	p.term(t)
+	got := st.ReadPins(t, out, "pin")
+	st.CheckExactlyOnce(t, got, s, puts)
+	t.Logf("%d records put across %d kills; %d files", len(puts), kills, got.Files)
+	_ = io.Discard
+}

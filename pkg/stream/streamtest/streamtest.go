@@ -1,0 +1,262 @@
+// Package streamtest (tests only; it needs the local stack) holds the helpers of the stream job's integration tests:
+// streams on the local Kinesis server, records to put, and reading the output back.
+package streamtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/sample"
+)
+
+// KinesisClient returns a client of the Kinesis server at endpoint.
+// KinesisClient returns a client of the Kinesis server at endpoint.
+func KinesisClient(env devstack.Env, endpoint string) *kinesis.Client {
+	cfg := aws.Config{Region: env.Region, Credentials: credentials.NewStaticCredentialsProvider(env.AccessKey, env.SecretKey, "")}
+	return kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.Retryer = aws.NopRetryer{}
+	})
+}
+
+// UniqueName returns prefix followed by 8 random hex digits.
+func UniqueName(prefix string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// CreateStream creates a stream with n shards and waits until it is active.
+func CreateStream(t testing.TB, api *kinesis.Client, name string, n int32) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := api.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(n)}); err != nil {
+		t.Fatalf("creating stream %s: %v", name, err)
+	}
+	WaitActive(t, api, name)
+	t.Cleanup(func() {
+		_, _ = api.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: aws.String(name)})
+	})
+}
+
+// WaitActive waits until the stream is ACTIVE (30s at most).
+func WaitActive(t testing.TB, api *kinesis.Client, name string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out, err := api.DescribeStreamSummary(t.Context(), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+		if err == nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
+			return
+		}
+	}
+	t.Fatalf("stream %s not active after 30s", name)
+}
+
+// Put is one record Put into a stream.
+type Put struct {
+	Data       []byte
+	Shard, Seq string
+}
+
+// Key is "shard/sequence", the identity of a record.
+func (p Put) Key() string { return p.Shard + "/" + p.Seq }
+
+// PutAll puts the records with PutRecords, retrying failed entries.
+func PutAll(t testing.TB, api *kinesis.Client, stream string, recs [][]byte) []Put {
+	t.Helper()
+	var out []Put
+	for len(recs) > 0 {
+		n := min(len(recs), 500)
+		chunk := recs[:n]
+		entries := make([]types.PutRecordsRequestEntry, n)
+		for i, d := range chunk {
+			entries[i] = types.PutRecordsRequestEntry{Data: d, PartitionKey: aws.String(UniqueName("k"))}
+		}
+		res, err := api.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+		if err != nil {
+			t.Logf("PutRecords: %v (retrying)", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		var again [][]byte
+		for i, r := range res.Records {
+			if r.ErrorCode != nil {
+				again = append(again, chunk[i])
+				continue
+			}
+			out = append(out, Put{Data: chunk[i], Shard: aws.ToString(r.ShardId), Seq: aws.ToString(r.SequenceNumber)})
+		}
+		recs = append(again, recs[n:]...)
+	}
+	return out
+}
+
+// PinRecords returns n pin records: dirty sample records plus a few
+// blank and rejected ones.
+func PinRecords(seed int64, from, n int) [][]byte {
+	g := sample.New(seed)
+	out := make([][]byte, 0, n)
+	for i := from; i < from+n; i++ {
+		switch i % 97 {
+		case 13:
+			out = append(out, []byte("   "))
+		case 29:
+			out = append(out, []byte(`{"index": 1, "title": "no unique id"}`))
+		case 31:
+			out = append(out, []byte(`not json at all `+fmt.Sprint(i)))
+		default:
+			p, _, _ := g.DirtyRecords(i)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Output is what a job stored for one table, by "shard/seq".
+type Output struct {
+	Rows    map[string][]clean.Pin
+	Rejects map[string][]parquetio.Rejected
+	Files   int
+}
+
+// ReadPins reads every pin Parquet file under table/ and every quarantine
+// file under quarantine/table/, by record key (source columns required).
+func ReadPins(t testing.TB, b objstore.Bucket, table string) Output {
+	t.Helper()
+	ctx := context.Background()
+	out := Output{Rows: map[string][]clean.Pin{}, Rejects: map[string][]parquetio.Rejected{}}
+	objs, err := b.List(ctx, table+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if !strings.HasSuffix(o.Key, ".parquet") {
+			continue
+		}
+		out.Files++
+		rows, src, err := parquetio.ReadPins(bytes.NewReader(Get(t, b, o.Key)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", o.Key, err)
+		}
+		if len(src) != len(rows) {
+			t.Fatalf("%s: %d rows, %d source rows", o.Key, len(rows), len(src))
+		}
+		for i, r := range rows {
+			k := src[i].Shard + "/" + src[i].Sequence
+			out.Rows[k] = append(out.Rows[k], r)
+		}
+	}
+	qobjs, err := b.List(ctx, "quarantine/"+table+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range qobjs {
+		rj, err := parquetio.ReadRejected(bytes.NewReader(Get(t, b, o.Key)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", o.Key, err)
+		}
+		for _, r := range rj {
+			k := r.Shard + "/" + r.Sequence
+			out.Rejects[k] = append(out.Rejects[k], r)
+		}
+	}
+	return out
+}
+
+// Get returns the content of key.
+func Get(t testing.TB, b objstore.Bucket, key string) []byte {
+	t.Helper()
+	rc, err := b.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// Expected counts the accepted and rejected records of puts.
+func Expected(puts []Put) (rows, rejects int) {
+	c := clean.New()
+	for _, p := range puts {
+		_, err := c.Pin(p.Data)
+		switch {
+		case err == nil:
+			rows++
+		case errors.Is(err, clean.ErrBlank):
+		default:
+			rejects++
+		}
+	}
+	return rows, rejects
+}
+
+// CheckExactlyOnce compares the Output with the puts record for record.
+func CheckExactlyOnce(t testing.TB, out Output, stream string, puts []Put) {
+	t.Helper()
+	c := clean.New()
+	seen := map[string]bool{}
+	bad := 0
+	for _, p := range puts {
+		k := p.Key()
+		if seen[k] {
+			t.Fatalf("Put %s twice", k)
+		}
+		seen[k] = true
+		want, err := c.Pin(p.Data)
+		var re *clean.RecordError
+		switch {
+		case err == nil:
+			got := out.Rows[k]
+			if len(got) != 1 || got[0] != want || len(out.Rejects[k]) != 0 {
+				if bad++; bad < 10 {
+					t.Errorf("record %s: %d rows (want 1), %d rejects; rows %+v, want %+v", k, len(got), len(out.Rejects[k]), got, want)
+				}
+			}
+		case errors.Is(err, clean.ErrBlank):
+			if len(out.Rows[k])+len(out.Rejects[k]) != 0 {
+				t.Errorf("blank record %s stored", k)
+			}
+		case errors.As(err, &re):
+			rj := out.Rejects[k]
+			if len(rj) != 1 || len(out.Rows[k]) != 0 || rj[0].Reason != string(re.Reason) || rj[0].Source != stream ||
+				rj[0].Raw != string(p.Data) || rj[0].Table != "pin" {
+				if bad++; bad < 10 {
+					t.Errorf("rejected record %s: %d rows, rejects %+v, want one with reason %s", k, len(out.Rows[k]), rj, re.Reason)
+				}
+			}
+		}
+	}
+	for k := range out.Rows {
+		if !seen[k] {
+			t.Errorf("row %s was never Put", k)
+		}
+	}
+	for k := range out.Rejects {
+		if !seen[k] {
+			t.Errorf("reject %s was never Put", k)
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d records wrong", bad, len(puts))
+	}
+}
