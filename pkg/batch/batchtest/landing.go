@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
 	"sync"
+	"unicode"
 
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/sink"

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pinpipe/pinpipe/pkg/batch"
+	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/sample"
+)
+
+const prefix = "124a514b9149"
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds batchjob once per test process.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "batchjob-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "batchjob")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = errors.New(string(out))
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building batchjob: %v", buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// landSample lays out the dirty records of posts sample posts under dir.
+func landSample(t *testing.T, dir string, posts, perObject int) {
+	t.Helper()
+	b, err := objstore.Open(t.Context(), dir, objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := sample.New(7)
+	var in [3][][]byte
+	for _, i := range sample.Posts(7, max(posts/3, 1), posts) {
+		p, geo, u := g.DirtyRecords(i)
+		in[0], in[1], in[2] = append(in[0], p), append(in[1], geo), append(in[2], u)
+	}
+	for i, tb := range clean.Tables {
+		if err := batchtest.Write(t.Context(), b, batch.Topic(prefix, tb), in[i], batchtest.Layout{PerObject: perObject}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func runBinary(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), binary(t), args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return o.String(), e.String(), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), 0
+}
+
+func TestExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"unknown flag", []string{"--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"no input", []string{"--prefix", prefix, "--output", dir}, 2, "--input is required"},
+		{"bad date", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--date", "2026-13-01"}, 2, "--date"},
+		{"bad concurrency", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--concurrency", "0"}, 2, "--concurrency"},
+		{"extra argument", []string{"--input", dir, "--prefix", prefix, "--output", dir, "extra"}, 2, "unexpected argument"},
+		{"missing input", []string{"--input", filepath.Join(dir, "nope"), "--prefix", prefix, "--output", dir}, 1, "does not exist"},
+		{"unwritable output", []string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(file, "out")}, 1, "not a directory"},
+		{"empty input", []string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(dir, "out"), "--date", "2026-11-24"}, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := runBinary(t, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, want %d; stderr %q", code, tc.wantCode, stderr)
+			}
+			if tc.wantErr == "" {
+				if !strings.Contains(stdout, "their tables are empty") {
+					t.Errorf("stdout does not say the tables are empty:\n%s", stdout)
+				}
+				return
+			}
+			if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "batchjob: ") || !strings.Contains(lines[0], tc.wantErr) {
+				t.Errorf("stderr %q, want one line starting with batchjob: and containing %q", stderr, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestSummaries(t *testing.T) {
+	dir := t.TempDir()
+	landSample(t, filepath.Join(dir, "topics"), 600, 100)
+	args := []string{"--input", filepath.Join(dir, "topics"), "--prefix", prefix, "--output", filepath.Join(dir, "out"), "--date", "2026-11-24"}
+	stdout, stderr, code := runBinary(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"popular_category_by_country", "median_followers_by_age_group_and_join_year", "quality", "rows read"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary has no %q:\n%s", want, stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "dt=2026-11-24", "_SUCCESS")); err != nil {
+		t.Error(err)
+	}
+
+	stdout, stderr, code = runBinary(t, append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var js struct {
+		Ok       bool                      `json:"ok"`
+		Lines    int64                     `json:"lines"`
+		Insights map[string]map[string]any `json:"insights"`
+		Quality  clean.Quality             `json:"quality"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &js); err != nil {
+		t.Fatalf("--json output: %v\n%s", err, stdout)
+	}
+	if !js.Ok || js.Lines < 1800 || len(js.Insights) != 9 || js.Quality.Pin.RowsRead == 0 {
+		t.Errorf("--json summary: ok=%v lines=%d insights=%d pin rows read=%d", js.Ok, js.Lines, len(js.Insights), js.Quality.Pin.RowsRead)
+	}
+}
+
+// TestKilled kills the binary with SIGKILL part way through a run over a
+// large input: the date keeps the previous run, or (killed while publishing)
+// has no _SUCCESS, or has the whole new run.
+func TestKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large input")
+	}
+	dir := t.TempDir()
+	landSample(t, filepath.Join(dir, "small"), 30, 10)
+	landSample(t, filepath.Join(dir, "big"), 30000, 20)
+	out := filepath.Join(dir, "out")
+	published := filepath.Join(out, "dt=2026-11-24")
+	if _, stderr, code := runBinary(t, "--input", filepath.Join(dir, "small"), "--prefix", prefix, "--output", out, "--date", "2026-11-24"); code != 0 {
+		t.Fatalf("first run: %s", stderr)
+	}
+	before := snapshot(t, published)
+
+	cmd := exec.Command(binary(t), "--input", filepath.Join(dir, "big"), "--prefix", prefix, "--output", out, "--date", "2026-11-24", "--concurrency", "2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGKILL)
+	err := cmd.Wait()
+	if err == nil {
+		t.Log("the run ended before it was killed")
+	}
+	after := snapshot(t, published)
+	_, hasSuccess := after["_SUCCESS"]
+	switch {
+	case !hasSuccess:
+		t.Log("killed while publishing: no _SUCCESS")
+	case equalSnap(before, after):
+		t.Log("killed before publishing: the previous run is intact")
+	case err == nil:
+		t.Log("the new run was published whole")
+	default:
+		t.Errorf("a killed run changed the published date: %d files before, %d after", len(before), len(after))
+	}
+}
+
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		data, _ := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		if rel != batch.QualityKey {
+			m[rel] = string(data)
+		}
+		return nil
+	})
+	return m
+}
+
+func equalSnap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
