@@ -1,0 +1,175 @@
+// Package parquetio writes and reads the clean tables, the quarantine of
+// rejected lines and the insight tables as standard Parquet files, through
+// arrow-go's pqarrow. It takes an io.Writer or a parquet.ReaderAtSeeker and
+// knows nothing of object stores.
+//
+// The files are readable by DuckDB, Spark and pyarrow: timestamps are
+// timestamp[us, UTC] (Parquet TIMESTAMP(MICROS, isAdjustedToUTC=true)),
+// coordinates list<float64>, ids and counts int64, years int32, and the Arrow
+// schema is stored in the file metadata so that Arrow readers get the exact
+// types back.
+package parquetio
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// DefaultRowGroupRows is the default number of rows per row group.
+const DefaultRowGroupRows = 128 * 1024
+
+// Options configures a writer. The zero value is ready to use.
+type Options struct {
+	// Compression is the codec of every column: compress.Codecs.Snappy, Zstd,
+	// Gzip, Brotli or Lz4Raw.
+	// Default: snappy. (The zero value, compress.Codecs.Uncompressed, means the
+	// default: these files are always compressed.)
+	Compression compress.Compression
+	// RowGroupRows is the number of rows per row group; each row group is
+	// built and written on its own, so it also bounds the writer's memory.
+	// Default: 131072 (128k).
+	RowGroupRows int
+	// Allocator allocates the Arrow and Parquet buffers.
+	// Default: memory.DefaultAllocator.
+	Allocator memory.Allocator
+}
+
+// ErrOptions is returned (wrapped) for invalid Options.
+var ErrOptions = errors.New("parquetio: invalid options")
+
+// Validate reports whether o is usable (after defaults).
+func (o Options) Validate() error {
+	if o.RowGroupRows < 0 {
+		return fmt.Errorf("%w: RowGroupRows %d is negative", ErrOptions, o.RowGroupRows)
+	}
+	switch o.Compression {
+	case compress.Codecs.Uncompressed, compress.Codecs.Snappy, compress.Codecs.Zstd,
+		compress.Codecs.Gzip, compress.Codecs.Brotli, compress.Codecs.Lz4Raw:
+	default:
+		return fmt.Errorf("%w: unsupported compression %s", ErrOptions, o.Compression)
+	}
+	return nil
+}
+
+// withDefaults fills in the documented defaults.
+func (o Options) withDefaults() Options {
+	if o.Compression == compress.Codecs.Uncompressed {
+		o.Compression = compress.Codecs.Snappy
+	}
+	if o.RowGroupRows == 0 {
+		o.RowGroupRows = DefaultRowGroupRows
+	}
+	if o.Allocator == nil {
+		o.Allocator = memory.DefaultAllocator
+	}
+	return o
+}
+
+// noClose hides the Close method of a writer: pqarrow closes its sink when
+// it is an io.Closer, and our callers own theirs.
+type noClose struct{ io.Writer }
+
+// newFileWriter opens a pqarrow writer of schema on w, with o (defaults
+// filled). The top-level columns named in plain are written without
+// dictionary encoding: they are (nearly) unique per row, where a dictionary
+// only costs time.
+func newFileWriter(w io.Writer, schema *arrow.Schema, o Options, plain ...string) (*pqarrow.FileWriter, error) {
+	wp := []parquet.WriterProperty{
+		parquet.WithAllocator(o.Allocator),
+		parquet.WithCompression(o.Compression),
+		parquet.WithMaxRowGroupLength(int64(o.RowGroupRows)),
+		parquet.WithCreatedBy("pinpipe parquetio (arrow-go v18)"),
+	}
+	for _, col := range plain {
+		wp = append(wp, parquet.WithDictionaryFor(col, false))
+	}
+	props := parquet.NewWriterProperties(wp...)
+	arrProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(o.Allocator))
+	fw, err := pqarrow.NewFileWriter(schema, noClose{w}, props, arrProps)
+	if err != nil {
+		return nil, fmt.Errorf("opening parquet writer: %w", err)
+	}
+	return fw, nil
+}
+
+// writeChunked writes n rows of schema to w, one row group of at most
+// o.RowGroupRows rows at a time: fill appends rows [lo, hi) to the builder.
+// No rows give a valid file with the schema and no row group.
+// The columns named in plain are not dictionary-encoded.
+func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, plain []string, fill func(b *array.RecordBuilder, lo, hi int)) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	o := opts.withDefaults()
+	fw, err := newFileWriter(w, schema, o, plain...)
+	if err != nil {
+		return err
+	}
+	b := array.NewRecordBuilder(o.Allocator, schema)
+	defer b.Release()
+	for lo := 0; lo < n; lo += o.RowGroupRows {
+		hi := min(lo+o.RowGroupRows, n)
+		b.Reserve(hi - lo)
+		fill(b, lo, hi)
+		rec := b.NewRecordBatch()
+		err := fw.Write(rec)
+		rec.Release()
+		if err != nil {
+			fw.Close()
+			return fmt.Errorf("writing rows %d to %d: %w", lo, hi, err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("closing parquet writer: %w", err)
+	}
+	return nil
+}
+
+// WriteRecord writes rec, whatever its schema (an insight table, say), as one
+// Parquet file, in row groups of o.RowGroupRows rows. An empty record gives a
+// valid file with the schema and no rows. w is not closed.
+func WriteRecord(w io.Writer, rec arrow.RecordBatch, opts Options) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	o := opts.withDefaults()
+	fw, err := newFileWriter(w, rec.Schema(), o)
+	if err != nil {
+		return err
+	}
+	if rec.NumRows() > 0 {
+		if err := fw.Write(rec); err != nil {
+			fw.Close()
+			return fmt.Errorf("writing record: %w", err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("closing parquet writer: %w", err)
+	}
+	return nil
+}
+
+// ReadTable reads a whole Parquet file into an Arrow table, for tests and
+// tools. A nil mem means memory.DefaultAllocator. The caller releases the table.
+func ReadTable(r parquet.ReaderAtSeeker, mem memory.Allocator) (arrow.Table, error) {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	fr, err := openReader(r, mem)
+	if err != nil {
+		return nil, err
+	}
+	tbl, err := fr.ReadTable(contextBackground())
+	if err != nil {
+		return nil, fmt.Errorf("reading parquet table: %w", err)
+	}
+	return tbl, nil
+}

@@ -1,0 +1,195 @@
+package parquetio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+)
+
+// ErrSchema is returned (wrapped) when a file does not have the columns of
+// the table it is read as.
+var ErrSchema = errors.New("parquetio: unexpected schema")
+
+// readBatchRows is the number of rows decoded at a time when reading rows.
+const readBatchRows = 64 * 1024
+
+// contextBackground is the context of reads: reading from an io.ReaderAt
+// cannot be cancelled.
+func contextBackground() context.Context { return context.Background() }
+
+// openReader opens a Parquet file for reading as Arrow. The reader is not
+// closed: its owner closes r.
+func openReader(r parquet.ReaderAtSeeker, mem memory.Allocator) (*pqarrow.FileReader, error) {
+	pf, err := file.NewParquetReader(r, file.WithReadProps(parquet.NewReaderProperties(mem)))
+	if err != nil {
+		return nil, fmt.Errorf("opening parquet file: %w", err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, mem)
+	if err != nil {
+		return nil, fmt.Errorf("reading parquet schema: %w", err)
+	}
+	return fr, nil
+}
+
+// compatible reports whether a column of type got can be read as want. Lists
+// compare their element types only (other writers name and null their list
+// elements differently).
+func compatible(got, want arrow.DataType) bool {
+	if gl, ok := got.(*arrow.ListType); ok {
+		wl, ok := want.(*arrow.ListType)
+		return ok && arrow.TypeEqual(gl.Elem(), wl.Elem())
+	}
+	return arrow.TypeEqual(got, want)
+}
+
+// matches reports whether schema got has the column names and types of want.
+func matches(got, want *arrow.Schema) bool {
+	if got.NumFields() != want.NumFields() {
+		return false
+	}
+	for i, f := range want.Fields() {
+		g := got.Field(i)
+		if g.Name != f.Name || !compatible(g.Type, f.Type) {
+			return false
+		}
+	}
+	return true
+}
+
+// describe lists the columns of s as "name type, ...".
+func describe(s *arrow.Schema) string {
+	parts := make([]string, s.NumFields())
+	for i, f := range s.Fields() {
+		parts[i] = f.Name + " " + f.Type.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// readRecords reads a file of the schema want(false), or want(true) when it
+// carries source columns, and calls each for every record batch. The record
+// is released after each returns.
+func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, want func(withSource bool) *arrow.Schema,
+	each func(rec arrow.RecordBatch, withSource bool) error) (withSource bool, err error) {
+	fr, err := openReader(r, mem)
+	if err != nil {
+		return false, err
+	}
+	sc, err := fr.Schema()
+	if err != nil {
+		return false, fmt.Errorf("reading arrow schema: %w", err)
+	}
+	switch {
+	case matches(sc, want(false)):
+	case matches(sc, want(true)):
+		withSource = true
+	default:
+		return false, fmt.Errorf("%w: %s file has columns (%s), want (%s)", ErrSchema, what, describe(sc), describe(want(false)))
+	}
+	if fr.ParquetReader().NumRowGroups() == 0 {
+		return withSource, nil
+	}
+	rr, err := fr.GetRecordReader(contextBackground(), nil, nil)
+	if err != nil {
+		return false, fmt.Errorf("reading %s rows: %w", what, err)
+	}
+	defer rr.Release()
+	for rr.Next() {
+		if err := each(rr.RecordBatch(), withSource); err != nil {
+			return false, err
+		}
+	}
+	if err := rr.Err(); err != nil {
+		return false, fmt.Errorf("reading %s rows: %w", what, err)
+	}
+	return withSource, nil
+}
+
+// Column accessors. Strings are copied out of Arrow buffers, which are freed
+// when the record is released.
+
+// strCol reads a utf8 column. Its values are copied to Go memory in one
+// allocation, and the strings returned share it.
+type strCol struct {
+	a    *array.String
+	offs []int32
+	data string
+}
+
+func newStrCol(col arrow.Array) strCol {
+	a := col.(*array.String)
+	if a.Len() == 0 {
+		return strCol{a: a}
+	}
+	return strCol{a: a, offs: a.ValueOffsets(), data: string(a.ValueBytes())}
+}
+
+// value is the value of row i ("" when null).
+func (c strCol) value(i int) string {
+	base := c.offs[0]
+	return c.data[c.offs[i]-base : c.offs[i+1]-base]
+}
+
+func (c strCol) get(i int) clean.Str {
+	if c.a.IsNull(i) {
+		return clean.Str{}
+	}
+	return clean.Str{V: c.value(i), Valid: true}
+}
+
+func getInt64(a *array.Int64, i int) clean.Int64 {
+	if a.IsNull(i) {
+		return clean.Int64{}
+	}
+	return clean.Int64{V: a.Value(i), Valid: true}
+}
+
+func getInt32(a *array.Int32, i int) clean.Int32 {
+	if a.IsNull(i) {
+		return clean.Int32{}
+	}
+	return clean.Int32{V: a.Value(i), Valid: true}
+}
+
+func getTime(a *array.Timestamp, i int) clean.Time {
+	if a.IsNull(i) {
+		return clean.Time{}
+	}
+	return clean.Time{Micros: int64(a.Value(i)), Valid: true}
+}
+
+// getCoords reads a list<float64> of exactly two non-null values.
+func getCoords(a *array.List, i int) (clean.Coords, error) {
+	if a.IsNull(i) {
+		return clean.Coords{}, nil
+	}
+	lo, hi := a.ValueOffsets(i)
+	vals := a.ListValues().(*array.Float64)
+	if hi-lo != 2 || vals.IsNull(int(lo)) || vals.IsNull(int(lo)+1) {
+		return clean.Coords{}, fmt.Errorf("coordinates: want [latitude, longitude], got %d values", hi-lo)
+	}
+	return clean.Coords{Lat: vals.Value(int(lo)), Lon: vals.Value(int(lo) + 1), Valid: true}, nil
+}
+
+// getSources reads the three source columns starting at column first.
+func getSources(rec arrow.RecordBatch, first int, out []Source) []Source {
+	shard := newStrCol(rec.Column(first))
+	seq := newStrCol(rec.Column(first + 1))
+	arrival := rec.Column(first + 2).(*array.Timestamp)
+	for i := range int(rec.NumRows()) {
+		out = append(out, Source{
+			Shard:         shard.value(i),
+			Sequence:      seq.value(i),
+			ArrivalMicros: int64(arrival.Value(i)),
+		})
+	}
+	return out
+}

@@ -1,0 +1,88 @@
+package parquetio
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+)
+
+// Rejected is one line kept out of a clean table, for the quarantine dataset.
+type Rejected struct {
+	Table    string // "pin", "geo" or "user"
+	Reason   string // the rejection reason (clean.Reason)
+	Detail   string // a human-readable detail, or ""
+	Source   string // the object key or stream the line came from
+	Line     int64  // 1-based line number in Source (batch), or 0
+	Shard    string // Kinesis shard (stream), or ""
+	Sequence string // Kinesis sequence number (stream), or ""
+	Raw      string // the raw line
+}
+
+// validUTF8 replaces invalid UTF-8 bytes of s with U+FFFD (utf8 columns must
+// hold valid UTF-8). It does not allocate when s is valid.
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+// WriteRejected writes rows as a quarantine file of RejectedSchema. Invalid
+// UTF-8 in any string is replaced by U+FFFD. w is not closed.
+func WriteRejected(w io.Writer, rows []Rejected, opts Options) error {
+	err := writeChunked(w, RejectedSchema(), len(rows), opts, []string{"raw", ColSequence}, func(b *array.RecordBuilder, lo, hi int) {
+		table := b.Field(0).(*array.StringBuilder)
+		reason := b.Field(1).(*array.StringBuilder)
+		detail := b.Field(2).(*array.StringBuilder)
+		source := b.Field(3).(*array.StringBuilder)
+		line := b.Field(4).(*array.Int64Builder)
+		shard := b.Field(5).(*array.StringBuilder)
+		seq := b.Field(6).(*array.StringBuilder)
+		raw := b.Field(7).(*array.StringBuilder)
+		for i := lo; i < hi; i++ {
+			r := &rows[i]
+			table.Append(validUTF8(r.Table))
+			reason.Append(validUTF8(r.Reason))
+			detail.Append(validUTF8(r.Detail))
+			source.Append(validUTF8(r.Source))
+			line.Append(r.Line)
+			shard.Append(validUTF8(r.Shard))
+			seq.Append(validUTF8(r.Sequence))
+			raw.Append(validUTF8(r.Raw))
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("writing rejected rows: %w", err)
+	}
+	return nil
+}
+
+// ReadRejected reads a quarantine file written by WriteRejected.
+func ReadRejected(r parquet.ReaderAtSeeker) ([]Rejected, error) {
+	return readRejected(r, memory.DefaultAllocator)
+}
+
+func readRejected(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]Rejected, error) {
+	var rows []Rejected
+	schema := func(bool) *arrow.Schema { return RejectedSchema() }
+	_, err := readRecords(r, mem, "rejected", schema, func(rec arrow.RecordBatch, _ bool) error {
+		var cols [8]strCol
+		for c := range cols {
+			if c != 4 {
+				cols[c] = newStrCol(rec.Column(c))
+			}
+		}
+		line := rec.Column(4).(*array.Int64)
+		for i := range int(rec.NumRows()) {
+			rows = append(rows, Rejected{
+				Table: cols[0].value(i), Reason: cols[1].value(i), Detail: cols[2].value(i), Source: cols[3].value(i),
+				Line: line.Value(i), Shard: cols[5].value(i), Sequence: cols[6].value(i), Raw: cols[7].value(i),
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading rejected rows: %w", err)
+	}
+	return rows, nil
+}
