@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -444,6 +442,3 @@ func TestParseMySQLURL(t *testing.T) {
 		}
 	}
 }
-
-var _ = errors.New
-var _ = fmt.Sprint

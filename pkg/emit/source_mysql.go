@@ -45,12 +45,21 @@ const fetchChunk = 1000
 // Values are written as the original did with json.dumps of the row:
 // DATETIME as "YYYY-MM-DD HH:MM:SS", numbers (INT, DECIMAL, DOUBLE) as JSON
 // numbers, NULL as null, everything else as strings.
+//
+// The encoded records of the first MySQLCacheRows distinct rows read are
+// kept: the original sends rows with replacement, so a table of that size is
+// read from the database once and then served from memory.
 type MySQLSource struct {
 	db     *sql.DB
 	names  [3]string
 	keyCol [3]string
 	keys   [3][]int64
+	cache  map[int][]Record // by row number; read-only once stored
 }
+
+// MySQLCacheRows bounds the rows a MySQLSource keeps in memory (about 3 KB
+// each with the sample data).
+const MySQLCacheRows = 50000
 
 // OpenMySQL connects to dsn (go-sql-driver syntax), checks that the tables
 // exist with the columns of data.md §1 and reads their keys.
@@ -144,6 +153,39 @@ func (s *MySQLSource) Len() int {
 
 // Fetch reads the rows with the given numbers.
 func (s *MySQLSource) Fetch(ctx context.Context, nums []int) ([]Row, error) {
+	if s.cache == nil {
+		s.cache = map[int][]Record{}
+	}
+	var miss []int
+	for _, n := range nums {
+		if _, ok := s.cache[n]; !ok {
+			miss = append(miss, n)
+		}
+	}
+	if len(miss) > 0 {
+		fetched, err := s.fetch(ctx, miss)
+		if err != nil {
+			return nil, err
+		}
+		rows := make([]Row, len(nums))
+		for j, n := range nums {
+			recs, ok := s.cache[n]
+			if !ok {
+				recs = fetched[n]
+			}
+			rows[j] = Row{Num: n, Records: recs}
+		}
+		return rows, nil
+	}
+	rows := make([]Row, len(nums))
+	for j, n := range nums {
+		rows[j] = Row{Num: n, Records: s.cache[n]}
+	}
+	return rows, nil
+}
+
+// fetch reads rows from the database and caches them while there is room.
+func (s *MySQLSource) fetch(ctx context.Context, nums []int) (map[int][]Record, error) {
 	var vals [3]map[int64][]byte
 	errs := make(chan error, 3)
 	for k := range Tables {
@@ -160,9 +202,12 @@ func (s *MySQLSource) Fetch(ctx context.Context, nums []int) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]Row, len(nums))
-	for j, n := range nums {
-		rows[j] = Row{Num: n, Records: make([]Record, 0, 3)}
+	out := make(map[int][]Record, len(nums))
+	for _, n := range nums {
+		if _, ok := out[n]; ok {
+			continue
+		}
+		recs := make([]Record, 0, 3)
 		for k, t := range Tables {
 			if n >= len(s.keys[k]) {
 				continue
@@ -172,10 +217,14 @@ func (s *MySQLSource) Fetch(ctx context.Context, nums []int) ([]Row, error) {
 			if !ok {
 				continue // deleted since Open
 			}
-			rows[j].Records = append(rows[j].Records, Record{Table: t, Key: strconv.FormatInt(key, 10), Value: v})
+			recs = append(recs, Record{Table: t, Key: strconv.FormatInt(key, 10), Value: v})
+		}
+		out[n] = recs
+		if len(s.cache) < MySQLCacheRows {
+			s.cache[n] = recs
 		}
 	}
-	return rows, nil
+	return out, nil
 }
 
 // fetchTable reads the distinct rows of table k that nums name, as JSON by key.
