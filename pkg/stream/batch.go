@@ -100,8 +100,10 @@ func (b *tableBatch[T]) add(stream, shard string, r kinesisx.Record) addResult {
 
 func (b *tableBatch[T]) dts() []string {
 	out := make([]string, 0, len(b.parts))
-	for dt := range b.parts {
-		out = append(out, dt)
+	for dt, p := range b.parts {
+		if len(p.rows) > 0 {
+			out = append(out, dt)
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -130,7 +132,16 @@ func (b *tableBatch[T]) writeRejects(w io.Writer, dt string, opts parquetio.Opti
 	return len(rj), parquetio.WriteRejected(w, rj, opts)
 }
 
+// reset empties the batch, keeping the row buffers of the partitions seen
+// (a partition left empty by one flush is dropped by the next).
 func (b *tableBatch[T]) reset() {
-	clear(b.parts)
+	for dt, p := range b.parts {
+		if len(p.rows) == 0 {
+			delete(b.parts, dt)
+			continue
+		}
+		clear(p.rows)
+		p.rows, p.src = p.rows[:0], p.src[:0]
+	}
 	clear(b.rejects)
 }
