@@ -1,18 +1,19 @@
 package parquetio
 
 import (
+	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/pinpipe/pinpipe/internal/devstack"
 )
 
-// TestExternalReaders reads the files with DuckDB or pyarrow when either is
-// installed, and skips otherwise.
-func TestExternalReaders(t *testing.T) {
+// TestDuckDBReadsTheFiles reads the files with DuckDB, an independent Parquet
+// reader, and checks the column types it sees and the values it decodes.
+func TestDuckDBReadsTheFiles(t *testing.T) {
 	if testing.Short() {
-		t.Skip("short mode")
+		t.Skip("integration test (DuckDB)")
 	}
 	dir := t.TempDir()
 	write := func(name string, fn func(*os.File) error) string {
@@ -29,36 +30,52 @@ func TestExternalReaders(t *testing.T) {
 		}
 		return path
 	}
+	pins := write("pin.parquet", func(f *os.File) error { return WritePins(f, testPins(), testSources(len(testPins())), Options{}) })
 	geos := write("geo.parquet", func(f *os.File) error { return WriteGeos(f, testGeos(), nil, Options{}) })
-	users := write("user.parquet", func(f *os.File) error { return WriteUsers(f, nil, nil, Options{}) })
+	users := write("user.parquet", func(f *os.File) error { return WriteUsers(f, testUsers(), nil, Options{}) })
+	empty := write("empty.parquet", func(f *os.File) error { return WriteUsers(f, nil, nil, Options{}) })
+	rej := write("rej.parquet", func(f *os.File) error {
+		return WriteRejected(f, []Rejected{{Table: "pin", Reason: "invalid_json", Source: "k", Line: 3, Raw: "{bad\xff"}}, Options{})
+	})
 
-	if duck, err := exec.LookPath("duckdb"); err == nil {
-		q := "SELECT count(*), count(coordinates), max(coordinates[1]), typeof(max(timestamp)) FROM read_parquet('" + geos + "');" +
-			"SELECT count(*) FROM read_parquet('" + users + "');"
-		out, err := exec.CommandContext(t.Context(), duck, "-csv", "-noheader", "-c", q).CombinedOutput()
-		if err != nil {
-			t.Fatalf("duckdb: %v\n%s", err, out)
+	res := devstack.DuckDB(t,
+		"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('"+pins+"'))",
+		"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('"+geos+"'))",
+		"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('"+users+"'))",
+		"SELECT ind, title, follower_count, poster_name FROM read_parquet('"+pins+"') ORDER BY ind",
+		"SELECT ind, coordinates[1] AS lat, coordinates[2] AS lon, strftime(timestamp AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f') AS ts FROM read_parquet('"+geos+"') ORDER BY ind",
+		"SELECT count(*) AS n FROM read_parquet('"+empty+"')",
+		"SELECT reason, line, raw FROM read_parquet('"+rej+"')",
+	)
+	types := func(rows []map[string]any) string {
+		b, _ := json.Marshal(rows)
+		return string(b)
+	}
+	wantPin := `[{"column_name":"ind","column_type":"BIGINT"},{"column_name":"unique_id","column_type":"VARCHAR"},{"column_name":"title","column_type":"VARCHAR"},{"column_name":"description","column_type":"VARCHAR"},{"column_name":"follower_count","column_type":"BIGINT"},{"column_name":"poster_name","column_type":"VARCHAR"},{"column_name":"tag_list","column_type":"VARCHAR"},{"column_name":"is_image_or_video","column_type":"VARCHAR"},{"column_name":"image_src","column_type":"VARCHAR"},{"column_name":"save_location","column_type":"VARCHAR"},{"column_name":"category","column_type":"VARCHAR"},{"column_name":"shard","column_type":"VARCHAR"},{"column_name":"sequence_number","column_type":"VARCHAR"},{"column_name":"arrival_time","column_type":"TIMESTAMP WITH TIME ZONE"}]`
+	wantGeo := `[{"column_name":"ind","column_type":"BIGINT"},{"column_name":"country","column_type":"VARCHAR"},{"column_name":"coordinates","column_type":"DOUBLE[]"},{"column_name":"timestamp","column_type":"TIMESTAMP WITH TIME ZONE"}]`
+	wantUser := `[{"column_name":"ind","column_type":"BIGINT"},{"column_name":"user_name","column_type":"VARCHAR"},{"column_name":"age","column_type":"INTEGER"},{"column_name":"date_joined","column_type":"TIMESTAMP WITH TIME ZONE"}]`
+	for i, want := range []string{wantPin, wantGeo, wantUser} {
+		if got := types(res[i]); got != want {
+			t.Errorf("DuckDB sees the columns\n%s\nwant\n%s", got, want)
 		}
-		if got, want := strings.Fields(string(out)), []string{"4,2,12.5,TIMESTAMP", "WITH", "TIME", "ZONE", "0"}; strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Errorf("duckdb output %q, want %q", got, want)
-		}
-		return
 	}
-	py, err := exec.LookPath("python3")
-	if err != nil || exec.CommandContext(t.Context(), py, "-c", "import pyarrow").Run() != nil {
-		t.Skip("neither duckdb nor python3 with pyarrow is installed")
+	var gotPins []struct {
+		Ind   string  `json:"ind"`
+		Title *string `json:"title"`
 	}
-	script := `
-import sys, pyarrow.parquet as pq
-g = pq.read_table(sys.argv[1])
-u = pq.read_table(sys.argv[2])
-print(g.num_rows, g.schema.field("timestamp").type, g.schema.field("coordinates").type.value_type, u.num_rows)
-`
-	out, err := exec.CommandContext(t.Context(), py, "-c", script, geos, users).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pyarrow: %v\n%s", err, out)
+	b, _ := json.Marshal(res[3])
+	json.Unmarshal(b, &gotPins)
+	if len(gotPins) != 4 || gotPins[2].Ind != "7528" || gotPins[2].Title == nil || *gotPins[2].Title != "Ünïcödé 🎨 title" || gotPins[0].Title != nil {
+		t.Errorf("DuckDB reads the pins as %s", types(res[3]))
 	}
-	if got, want := strings.TrimSpace(string(out)), "4 timestamp[us, tz=UTC] double 0"; got != want {
-		t.Errorf("pyarrow output %q, want %q", got, want)
+	wantGeos := `[{"ind":"0","lat":null,"lon":null,"ts":null},{"ind":"1","lat":-90,"lon":180,"ts":"2020-09-13 12:26:40.123456"},{"ind":"2","lat":12.5,"lon":-0.000001,"ts":null},{"ind":"3","lat":null,"lon":null,"ts":"1969-12-31 23:59:59.999999"}]`
+	if got := types(res[4]); got != wantGeos {
+		t.Errorf("DuckDB reads the geos as\n%s\nwant\n%s", got, wantGeos)
+	}
+	if got := types(res[5]); got != `[{"n":"0"}]` {
+		t.Errorf("empty file: %s", got)
+	}
+	if got := types(res[6]); got != "[{\"line\":\"3\",\"raw\":\"{bad\uFFFD\",\"reason\":\"invalid_json\"}]" {
+		t.Errorf("rejected file: %s", got)
 	}
 }
