@@ -22,6 +22,8 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/internal/landtest"
+	"github.com/pinpipe/pinpipe/pkg/batch"
+	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -184,6 +186,22 @@ func TestCrashExactlyOnce(t *testing.T) {
 				}
 			}
 			t.Logf("%d records produced across %d kills, each landed once", total, kills)
+
+			// The batch job reads what the sink landed: every record, once.
+			res, err := batch.Run(ctx, batch.Config{Input: output, Prefix: "c", Output: t.TempDir(), Date: "2026-11-25"})
+			if err != nil {
+				t.Fatalf("batch job on the landed topics: %v", err)
+			}
+			for _, topic := range topics {
+				want := 0
+				for _, offs := range landtest.PartitionLog(t, ctx, brokers, topic) {
+					want += len(offs)
+				}
+				q := res.Quality.Table(clean.Table(strings.TrimPrefix(topic, "c.")))
+				if q.RowsRead != int64(want) {
+					t.Errorf("batch job read %d records of %s, want %d", q.RowsRead, topic, want)
+				}
+			}
 		})
 	}
 }

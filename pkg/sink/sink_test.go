@@ -238,3 +238,25 @@ func TestRebalanceTwoInstances(t *testing.T) {
 		landtest.AssertSame(t, topic, landtest.PartitionLog(t, ctx, brokers, topic), got)
 	}
 }
+
+func TestTopicRegex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	brokers := newCluster(t, 1, "a.pin", "a.geo", "other.pin")
+	s, err := New(Config{Brokers: brokers, TopicRegex: `^a\.`}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ResolveTopics(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "a.geo,a.pin" {
+		t.Errorf("topics = %v, want [a.geo a.pin]", got)
+	}
+	s, _ = New(Config{Brokers: brokers, TopicRegex: `^nothing$`}, nil)
+	if _, err := s.ResolveTopics(t.Context()); err == nil || !strings.Contains(err.Error(), "no topic") {
+		t.Errorf("no matching topic: err = %v", err)
+	}
+}
