@@ -40,6 +40,7 @@ type Config struct {
 	Gzip           bool
 	Metrics        string
 	LogFormat      string
+	SessionTimeout time.Duration
 }
 
 // FlagSet returns the flags of s3sink bound to cfg; the README's flag table is
@@ -56,6 +57,7 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs.DurationVar(&cfg.RotateInterval, "rotate-interval", 0, "close an object when a record's timestamp is this far past its first record's (0: off)")
 	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip objects (.json.gz)")
 	fs.StringVar(&cfg.Metrics, "metrics", "127.0.0.1:9102", "address of the /metrics and /healthz HTTP endpoint (empty: off)")
+	fs.DurationVar(&cfg.SessionTimeout, "session-timeout", 10*time.Second, "consumer group session timeout: how long a crashed instance keeps its partitions")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	return fs
 }
@@ -85,6 +87,7 @@ func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
 		FlushSize:      c.FlushSize,
 		RotateInterval: c.RotateInterval,
 		Gzip:           c.Gzip,
+		SessionTimeout: c.SessionTimeout,
 		Logger:         log,
 	}
 	switch {

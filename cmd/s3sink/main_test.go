@@ -88,7 +88,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 			ctx := t.Context()
 			bin := buildBinary(t)
 			topics := []string{"c.pin", "c.geo", "c.user"}
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
+			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...), kfake.GroupMinSessionTimeout(500*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +131,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			start := func(metrics string) *exec.Cmd {
 				cmd := exec.Command(bin, "--brokers", strings.Join(brokers, ","), "--topics", strings.Join(topics, ","),
-					"--output", output, "--flush-size", "4", "--metrics", metrics, "--group", "crash")
+					"--output", output, "--flush-size", "4", "--metrics", metrics, "--group", "crash", "--session-timeout", "1s")
 				cmd.Env = env
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
@@ -146,9 +146,25 @@ func TestCrashExactlyOnce(t *testing.T) {
 				return cmd
 			}
 			const kills = 8
+			landedCount := func() int {
+				n := 0
+				for _, topic := range topics {
+					objs, err := bucket.List(ctx, topic+"/")
+					if err != nil {
+						t.Fatal(err)
+					}
+					n += len(objs)
+				}
+				return n
+			}
 			for i := 0; i < kills; i++ {
+				before := landedCount()
 				cmd := start("")
-				time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+				// Kill it while it lands: once it has stored something, at a random moment.
+				for deadline := time.Now().Add(20 * time.Second); landedCount() == before && time.Now().Before(deadline); {
+					time.Sleep(20 * time.Millisecond)
+				}
+				time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
 				cmd.Process.Signal(syscall.SIGKILL)
 				cmd.Wait()
 			}

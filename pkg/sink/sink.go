@@ -46,6 +46,9 @@ type Config struct {
 	Metrics *Metrics
 	// ShutdownTimeout bounds the final flush after the context ends. Default: 30s.
 	ShutdownTimeout time.Duration
+	// SessionTimeout is the consumer group session timeout: how long a
+	// crashed instance holds its partitions. Default: 10s.
+	SessionTimeout time.Duration
 	// InFlight is the number of objects per partition being stored at once;
 	// their offsets are committed in order. Default: 16.
 	InFlight int
@@ -75,6 +78,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RotateInterval < 0 {
 		return fmt.Errorf("rotate interval %s: want a positive duration or 0", c.RotateInterval)
+	}
+	if c.SessionTimeout <= 0 {
+		c.SessionTimeout = 10 * time.Second
 	}
 	if c.InFlight <= 0 {
 		c.InFlight = 16
@@ -140,9 +146,9 @@ func (s *Sink) Run(ctx context.Context) error {
 		Topics:                topics,
 		StartOffset:           kafka.FirstOffset,
 		WatchPartitionChanges: true,
-		HeartbeatInterval:     time.Second,
-		SessionTimeout:        10 * time.Second,
-		RebalanceTimeout:      10 * time.Second,
+		HeartbeatInterval:     min(time.Second, s.cfg.SessionTimeout/3),
+		SessionTimeout:        s.cfg.SessionTimeout,
+		RebalanceTimeout:      s.cfg.SessionTimeout,
 		JoinGroupBackoff:      time.Second,
 	})
 	if err != nil {
