@@ -3,6 +3,7 @@ package batch
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,7 +43,29 @@ type writer struct {
 	buf         bytes.Buffer
 }
 
+// put writes one file to the staging area. The file store takes it as a
+// stream (its Put writes a temporary file); S3 needs a seekable body, to sign
+// it and to retry, so the file is encoded into a buffer first.
 func (w *writer) put(rel string, write func(io.Writer) error) error {
+	if _, streams := w.b.(objstore.Renamer); streams {
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			err := write(pw)
+			pw.CloseWithError(err)
+			done <- err
+		}()
+		err := w.b.Put(w.ctx, w.staging+rel, pr)
+		pr.CloseWithError(errors.New("upload ended")) // unblocks the encoder if Put stopped early
+		if encErr := <-done; encErr != nil {
+			return fmt.Errorf("encoding %s: %w", rel, encErr)
+		}
+		if err != nil {
+			return fmt.Errorf("staging %s: %w", rel, err)
+		}
+		w.keys = append(w.keys, rel)
+		return nil
+	}
 	w.buf.Reset()
 	if err := write(&w.buf); err != nil {
 		return fmt.Errorf("encoding %s: %w", rel, err)

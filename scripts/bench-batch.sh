@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Benchmarks the batch job end to end on the local file system: generates
+# POSTS sample posts (3 lines each: pin, geo, user; rows repeat, as the
+# original emulator sent them) in objects of PER_OBJECT lines, then runs the
+# batchjob binary under /usr/bin/time -v and reports lines/s and peak RSS.
+#
+#   scripts/bench-batch.sh [POSTS [PER_OBJECT]]      (defaults: 1000000 10000)
+#   BENCH_DIR=/tmp/x KEEP=1 scripts/bench-batch.sh 3000000
+set -euo pipefail
+POSTS=${1:-1000000}
+PER_OBJECT=${2:-10000}
+PREFIX=124a514b9149
+cd "$(dirname "$0")/.."
+DIR=${BENCH_DIR:-$(mktemp -d /tmp/pinpipe-bench-batch.XXXXXX)}
+[[ -n "${KEEP:-}" ]] || trap 'rm -rf "$DIR"' EXIT
+mkdir -p "$DIR"
+
+go build -trimpath -o "$DIR/batchjob" ./cmd/batchjob
+if [[ ! -d "$DIR/topics-$POSTS-$PER_OBJECT" ]]; then
+  go run ./pkg/batch/testdata/gen --out "$DIR/topics-$POSTS-$PER_OBJECT" --prefix "$PREFIX" \
+    --posts "$POSTS" --per-object "$PER_OBJECT"
+fi
+rm -rf "$DIR/out"
+/usr/bin/time -v -o "$DIR/time.txt" "$DIR/batchjob" --input "$DIR/topics-$POSTS-$PER_OBJECT" \
+  --prefix "$PREFIX" --output "$DIR/out" --date 2026-11-24 --json --progress never >"$DIR/summary.json"
+
+python3 - "$DIR/summary.json" "$DIR/time.txt" "$POSTS" <<'PY'
+import json, re, sys
+s = json.load(open(sys.argv[1]))
+t = open(sys.argv[2]).read()
+wall = t.split("Elapsed (wall clock) time (h:mm:ss or m:ss): ")[1].split("\n")[0]
+parts = [float(x) for x in wall.split(":")]
+secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+cpu = re.search(r"Percent of CPU this job got: (\d+)%", t).group(1)
+tm = s["timings"]
+print(f"posts={sys.argv[3]} objects={s['objects']} lines={s['lines']} wall={secs:.2f}s "
+      f"lines/s={s['lines']/secs:,.0f} peak_rss={rss_kb/1024:.0f}MiB cpu={cpu}% "
+      f"(list {tm['list_ms']}ms, read {tm['read_ms']}ms, compute {tm['compute_ms']}ms, "
+      f"write {tm['write_ms']}ms, publish {tm['publish_ms']}ms)")
+PY
