@@ -8,7 +8,7 @@ FUZZTIME ?= 10s
 BINARIES := emit batchjob streamjob s3sink
 
 # FORCE: rebuild the (cached) devstack tool each time; go build is a no-op when nothing changed.
-.PHONY: FORCE all build test test-short vet fmt-check fuzz-short bench stack-up stack-down demo clean $(BINARIES)
+.PHONY: FORCE all build test test-short vet fmt-check fuzz-short bench stack-up stack-down demo docs clean $(BINARIES)
 
 all: build
 
@@ -54,6 +54,16 @@ stack-up: $(DEVSTACK)
 ## stack-down: stop exactly the processes stack-up started.
 stack-down: $(DEVSTACK)
 	$(DEVSTACK) down
+
+## demo: bring the local stack up and run the whole pipeline on it, showing the results (the stack is left running).
+demo:
+	$(MAKE) stack-up
+	@$(GO) build -o .cache/bin/demo ./tools/demo
+	.cache/bin/demo
+
+## docs: regenerate the flag and environment reference in README.md from the binaries' flag sets.
+docs:
+	$(GO) run ./tools/docgen -readme README.md
 
 FORCE:
 
