@@ -302,7 +302,10 @@ func versityArgv(bin string, port int, dir string, e Env) (argv, env []string) {
 // every interface). Arguments: package dir, JSON options.
 const kinesaliteJS = `var o = JSON.parse(process.argv[2]); ` +
 	`var s = require(process.argv[1])(o).listen(o.port, "127.0.0.1", function () { console.log("kinesalite listening at http://127.0.0.1:" + s.address().port); }); ` +
-	`process.on("SIGTERM", function () { process.exit(0); });`
+	`process.on("SIGTERM", function () { process.exit(0); }); ` +
+	// kinesalite throws on a request its client aborted (ECONNRESET), which
+	// would end the server: log it and keep serving.
+	`process.on("uncaughtException", function (e) { console.error("kinesalite: ignored error: " + (e && e.code || e)); });`
 
 // kinesaliteArgv returns the command line of an in-memory kinesalite on
 // 127.0.0.1:port whose streams become ACTIVE at once.
