@@ -2,11 +2,14 @@
 // and writes clean Parquet partitions {output}/{table}/dt=YYYY-MM-DD/, with
 // rejected records in {output}/quarantine/{table}/dt=.../, exactly once
 // across crashes and restarts (pkg/stream/PROTOCOL.md). It runs until
-// SIGTERM or SIGINT, then flushes, checkpoints and exits.
+// SIGTERM or SIGINT, then flushes, checkpoints and exits. The running
+// quality report of the committed records is stored at
+// {output}/_quality/stream.json and served at /quality of --metrics.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,7 +46,7 @@ type Config struct {
 	FlushInterval    time.Duration // Default: 10s
 	InitialPosition  string        // trim_horizon (default), latest, at_timestamp
 	AtTimestamp      string        // RFC 3339, with at_timestamp
-	Metrics          string        // listen address of /metrics and /healthz; empty: none
+	Metrics          string        // listen address of /metrics, /healthz and /quality; empty: none
 	SourceColumns    bool          // add shard, sequence and arrival columns
 	DiscoverInterval time.Duration // Default: 30s
 	LogLevel         string        // debug, info (default), warn, error
@@ -61,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.FlushInterval, "flush-interval", stream.DefaultFlushInterval, "flush a shard this long after its oldest unflushed record was read")
 	fs.StringVar(&c.InitialPosition, "initial-position", "trim_horizon", "where shards without checkpoint start: trim_horizon, latest or at_timestamp")
 	fs.StringVar(&c.AtTimestamp, "at-timestamp", "", "start time for at_timestamp (RFC 3339)")
-	fs.StringVar(&c.Metrics, "metrics", "", "serve /metrics and /healthz on this address (e.g. :9102)")
+	fs.StringVar(&c.Metrics, "metrics", "", "serve /metrics, /healthz and /quality (running quality report, JSON) on this address (e.g. :9102)")
 	fs.BoolVar(&c.SourceColumns, "with-source-columns", false, "add source columns (shard, sequence number, arrival time)")
 	fs.DurationVar(&c.DiscoverInterval, "discover-interval", stream.DefaultDiscoverInterval, "how often shards are listed again")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
@@ -233,6 +236,12 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		mux.HandleFunc("/quality", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(job.QualityReport())
+		})
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()

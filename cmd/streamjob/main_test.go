@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,8 +20,10 @@ import (
 	"time"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/stream"
 	st "github.com/pinpipe/pinpipe/pkg/stream/streamtest"
 )
 
@@ -259,8 +262,20 @@ func TestGracefulStop(t *testing.T) {
 	if n := len(st.ReadPins(t, out, "pin").Rows); n != 0 {
 		t.Fatalf("%d rows stored before the stop, want 0 (flush interval 1h)", n)
 	}
+	// Nothing is committed yet: the running report counts nothing.
+	res, err = http.Get("http://" + addr + "/quality")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep stream.QualityReport
+	err = json.NewDecoder(res.Body).Decode(&rep)
+	res.Body.Close()
+	if err != nil || rep.Quality.Pin.RowsRead != 0 || rep.Streams[clean.TablePin] != s {
+		t.Errorf("/quality before the stop: %+v, %v; want no rows read, stream %s", rep, err, s)
+	}
 	p.term(t)
 	st.CheckExactlyOnce(t, st.ReadPins(t, out, "pin"), s, puts)
+	st.CheckQuality(t, st.ReadQuality(t, out, stream.DefaultQualityKey).Pin, puts)
 }
 
 // TestCrashRecovery kills the job with SIGKILL at random moments while
@@ -319,6 +334,8 @@ func TestCrashRecovery(t *testing.T) {
 	p.term(t)
 	got := st.ReadPins(t, out, "pin")
 	st.CheckExactlyOnce(t, got, s, puts)
+	// Each committed record counted once, whatever the kills and replays.
+	st.CheckQuality(t, st.ReadQuality(t, out, stream.DefaultQualityKey).Pin, puts)
 	t.Logf("%d records put across %d kills; %d files", len(puts), kills, got.Files)
 	_ = io.Discard
 }

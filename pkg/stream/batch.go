@@ -33,6 +33,9 @@ type batch interface {
 	writeRows(w io.Writer, dt string, withSource bool, opts parquetio.Options) (int, error)
 	// writeRejects writes the quarantine file of partition dt.
 	writeRejects(w io.Writer, dt string, opts parquetio.Options) (int, error)
+	// quality is the quality of the records added since the last reset
+	// (RowsWritten and Duplicates left at zero).
+	quality() clean.TableQuality
 	reset()
 }
 
@@ -132,9 +135,16 @@ func (b *tableBatch[T]) writeRejects(w io.Writer, dt string, opts parquetio.Opti
 	return len(rj), parquetio.WriteRejected(w, rj, opts)
 }
 
+func (b *tableBatch[T]) quality() clean.TableQuality {
+	q := b.c.Quality()
+	return *q.Table(b.table)
+}
+
 // reset empties the batch, keeping the row buffers of the partitions seen
-// (a partition left empty by one flush is dropped by the next).
+// (a partition left empty by one flush is dropped by the next). The
+// Cleaner is replaced, so that quality counts the next flush alone.
 func (b *tableBatch[T]) reset() {
+	b.c = clean.New()
 	for dt, p := range b.parts {
 		if len(p.rows) == 0 {
 			delete(b.parts, dt)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -31,8 +32,12 @@ type Checkpoint struct {
 	Closed bool `json:"closed,omitempty"`
 	// Pending is the range of the flush in progress: its files may be
 	// partly stored. The next flush must cover exactly this range.
-	Pending *Range    `json:"pending,omitempty"`
-	Updated time.Time `json:"updated"`
+	Pending *Range `json:"pending,omitempty"`
+	// Quality is the cumulative quality of the records up to Sequence,
+	// stored with it in one object, so that a replayed flush is never
+	// counted twice. Nil: nothing counted yet.
+	Quality *clean.TableQuality `json:"quality,omitempty"`
+	Updated time.Time           `json:"updated"`
 }
 
 // checkpoints stores Checkpoints in a bucket under prefix, one object per shard.

@@ -25,4 +25,6 @@ var (
 	expected         = streamtest.Expected
 	checkExactlyOnce = streamtest.CheckExactlyOnce
 	get              = streamtest.Get
+	checkQuality     = streamtest.CheckQuality
+	readQuality      = streamtest.ReadQuality
 )

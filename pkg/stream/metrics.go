@@ -18,6 +18,7 @@ type Metrics struct {
 	Errors         *prometheus.CounterVec // stream: retried errors
 	ShardsReading  *prometheus.GaugeVec   // stream
 	ShardsFinished *prometheus.CounterVec // stream
+	Nulls          *prometheus.CounterVec // table, column, cause: nulls of committed rows
 	all            []prometheus.Collector
 }
 
@@ -37,8 +38,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		Errors:         prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retried_errors_total", Help: "Transient errors retried."}, []string{"stream"}),
 		ShardsReading:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "shards_reading", Help: "Shards being read."}, []string{"stream"}),
 		ShardsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "shards_finished_total", Help: "Closed shards read to their end by this process."}, []string{"stream"}),
+		Nulls:          prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "nulls_total", Help: "Nulls produced in the rows committed by this process, by column and cause (missing, placeholder, unparseable)."}, []string{"table", "column", "cause"}),
 	}
-	m.all = []prometheus.Collector{m.RecordsIn, m.RecordsOut, m.Rejected, m.Blank, m.MillisBehind, m.FlushSeconds, m.FilesWritten, m.Throttled, m.ExpiredIters, m.Errors, m.ShardsReading, m.ShardsFinished}
+	m.all = []prometheus.Collector{m.RecordsIn, m.RecordsOut, m.Rejected, m.Blank, m.MillisBehind, m.FlushSeconds, m.FilesWritten, m.Throttled, m.ExpiredIters, m.Errors, m.ShardsReading, m.ShardsFinished, m.Nulls}
 	if reg != nil {
 		for _, c := range m.all {
 			if err := reg.Register(c); err != nil {

@@ -213,15 +213,20 @@ func (w *worker) flush(ctx context.Context, closed bool) error {
 	}
 	next := w.cp
 	next.Pending = nil
+	var delta clean.TableQuality
 	if w.n > 0 {
 		next.Sequence = w.last
+		delta = flushQuality(w.b, rows)
+		next.Quality = addQuality(w.cp.Quality, delta)
 	}
 	next.Closed = closed
 	if err := w.putCheckpoint(ctx, next); err != nil {
 		return err
 	}
 	w.cp = next
+	w.j.qual.set(w.stream, w.shard, next.Quality)
 	tbl := string(w.table)
+	m.countNulls(tbl, delta)
 	m.RecordsOut.WithLabelValues(tbl).Add(float64(rows))
 	m.Rejected.WithLabelValues(tbl).Add(float64(rejects))
 	m.FlushSeconds.Observe(time.Since(t0).Seconds())

@@ -61,6 +61,12 @@ type Options struct {
 	MinInterval time.Duration
 	// ShutdownTimeout bounds the final flush after ctx is done. Default: 8s.
 	ShutdownTimeout time.Duration
+	// QualityKey is the key in Output of the running quality report
+	// (QualityReport as JSON). Default: "_quality/stream.json".
+	QualityKey string
+	// QualityInterval is how often the quality report is stored when it
+	// changed; it is also stored when Run returns. Default: 5s.
+	QualityInterval time.Duration
 	// Parquet options of the written files.
 	Parquet parquetio.Options
 	// Logger. Default: nil, silent.
@@ -92,7 +98,7 @@ func (o Options) Validate() error {
 		return errors.New("stream: Output is required")
 	case o.FlushRecords < 0:
 		return fmt.Errorf("stream: FlushRecords is %d, want >= 0", o.FlushRecords)
-	case o.FlushInterval < 0, o.DiscoverInterval < 0, o.MinInterval < 0, o.ShutdownTimeout < 0:
+	case o.FlushInterval < 0, o.DiscoverInterval < 0, o.MinInterval < 0, o.ShutdownTimeout < 0, o.QualityInterval < 0:
 		return errors.New("stream: negative interval")
 	case o.Start.Type == kinesisx.AfterSequence:
 		return errors.New("stream: Start must be TRIM_HORIZON, LATEST or AT_TIMESTAMP")
@@ -124,6 +130,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if o.QualityKey == "" {
+		o.QualityKey = DefaultQualityKey
+	}
+	if o.QualityInterval == 0 {
+		o.QualityInterval = DefaultQualityInterval
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -154,10 +166,11 @@ type counters struct {
 
 // Job is the stream job. Create it with New and run it with Run.
 type Job struct {
-	api kinesisx.API
-	o   Options
-	ck  checkpoints
-	c   counters
+	api  kinesisx.API
+	o    Options
+	ck   checkpoints
+	c    counters
+	qual *qualityState
 }
 
 // New returns a Job reading with api. It does no I/O.
@@ -172,7 +185,8 @@ func New(api kinesisx.API, o Options) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Job{api: api, o: o, ck: checkpoints{b: o.Checkpoints, prefix: o.CheckpointPrefix}}, nil
+	return &Job{api: api, o: o, ck: checkpoints{b: o.Checkpoints, prefix: o.CheckpointPrefix},
+		qual: newQualityState(o.Streams)}, nil
 }
 
 // Stats returns a snapshot of the job's counters.
@@ -201,10 +215,25 @@ func (j *Job) Check(ctx context.Context) error {
 }
 
 // Run reads every stream until ctx is done, then flushes and checkpoints
-// what it has read (within ShutdownTimeout) and returns nil. Transient
-// errors are logged and retried; Run returns an error only when it cannot
-// start (checkpoints unreadable).
+// what it has read (within ShutdownTimeout), stores the quality report and
+// returns nil. Transient errors are logged and retried; Run returns an
+// error only when it cannot start (checkpoints unreadable).
 func (j *Job) Run(ctx context.Context) error {
+	all := map[clean.Table]map[string]Checkpoint{}
+	for t, s := range j.o.Streams {
+		cps, err := j.ck.load(ctx, s)
+		if err != nil {
+			return err
+		}
+		all[t] = cps
+		for id, cp := range cps {
+			j.qual.set(s, id, cp.Quality)
+		}
+	}
+	stopQuality := make(chan struct{})
+	var qwg sync.WaitGroup
+	qwg.Go(func() { j.qualityLoop(ctx, stopQuality) })
+
 	var wg sync.WaitGroup
 	errc := make(chan error, len(j.o.Streams))
 	for _, t := range clean.Tables {
@@ -212,18 +241,21 @@ func (j *Job) Run(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		cps, err := j.ck.load(ctx, s)
-		if err != nil {
-			return err
-		}
 		wg.Go(func() {
-			if err := j.runStream(ctx, t, s, cps); err != nil {
+			if err := j.runStream(ctx, t, s, all[t]); err != nil {
 				errc <- err
 			}
 		})
 	}
 	wg.Wait()
 	close(errc)
+	close(stopQuality)
+	qwg.Wait()
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), qualityFinalTimeout)
+	defer cancel()
+	if err := j.writeQuality(qctx); err != nil {
+		j.o.Logger.Warn("writing the final quality report; the next run writes it", "err", err)
+	}
 	return errors.Join(slices.Collect(chanSeq(errc))...)
 }
 
@@ -291,6 +323,7 @@ func (j *Job) runStream(ctx context.Context, table clean.Table, stream string, c
 				if err := j.ck.put(ctx, cp); err == nil {
 					finished[s.ID] = true
 					cps[s.ID] = cp
+					j.qual.set(stream, s.ID, nil)
 				}
 				continue
 			}

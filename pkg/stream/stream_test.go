@@ -133,6 +133,7 @@ func TestExactlyOnce(t *testing.T) {
 			if st := r2.job.Stats(); st.RecordsIn != 0 || st.Files != 0 {
 				t.Errorf("restart read %d records and wrote %d files, want none", st.RecordsIn, st.Files)
 			}
+			checkQuality(t, readQuality(t, out, stream.DefaultQualityKey).Pin, puts)
 		})
 	}
 }
@@ -213,6 +214,7 @@ func TestResharding(t *testing.T) {
 					t.Errorf("checkpoint of %s = %+v, want closed", id, cp)
 				}
 			}
+			checkQuality(t, r.job.QualityReport().Quality.Pin, puts) // closed shards included
 			if st := r.job.Stats(); st.ShardsDone != 3 {
 				t.Errorf("shards finished = %d, want 3", st.ShardsDone)
 			}
@@ -339,8 +341,10 @@ func TestPendingFlushReplay(t *testing.T) {
 	if cp.Sequence != puts[119].Seq {
 		t.Fatalf("checkpoint %+v, want sequence %s", cp, puts[119].Seq)
 	}
+	checkQuality(t, readQuality(t, out, stream.DefaultQualityKey).Pin, puts)
 	// Back to the moment after the intent and the files, before the checkpoint.
 	cp.Sequence = ""
+	cp.Quality = nil
 	cp.Pending = &stream.Range{First: puts[0].Seq, Last: puts[119].Seq}
 	writeCheckpoint(t, out, cp)
 
@@ -352,4 +356,5 @@ func TestPendingFlushReplay(t *testing.T) {
 	r.waitStored(t, rows, rejects)
 	r.stop(t)
 	checkExactlyOnce(t, readPins(t, out, "pin"), s, puts)
+	checkQuality(t, readQuality(t, out, stream.DefaultQualityKey).Pin, puts) // the replayed flush counted once
 }

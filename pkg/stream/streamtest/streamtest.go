@@ -7,9 +7,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +28,6 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
-// KinesisClient returns a client of the Kinesis server at endpoint.
 // KinesisClient returns a client of the Kinesis server at endpoint.
 func KinesisClient(env devstack.Env, endpoint string) *kinesis.Client {
 	cfg := aws.Config{Region: env.Region, Credentials: credentials.NewStaticCredentialsProvider(env.AccessKey, env.SecretKey, "")}
@@ -208,6 +209,43 @@ func Expected(puts []Put) (rows, rejects int) {
 		}
 	}
 	return rows, rejects
+}
+
+// ExpectedQuality is the quality report of the pin table once every record
+// of puts is stored once: the counts of one Cleaner over them, with the
+// accepted rows written.
+func ExpectedQuality(puts []Put) clean.TableQuality {
+	c := clean.New()
+	for _, p := range puts {
+		_, _ = c.Pin(p.Data)
+	}
+	q := c.Quality().Pin
+	rows, _ := Expected(puts)
+	q.RowsWritten = int64(rows)
+	return q
+}
+
+// ReadQuality reads the "quality" section of the quality report the job
+// stored at key of b (stream.QualityReport; this package cannot import
+// stream, whose benchmarks use it).
+func ReadQuality(t testing.TB, b objstore.Bucket, key string) clean.Quality {
+	t.Helper()
+	var rep struct {
+		Quality clean.Quality `json:"quality"`
+	}
+	if err := json.Unmarshal(Get(t, b, key), &rep); err != nil {
+		t.Fatalf("decoding %s: %v", key, err)
+	}
+	return rep.Quality
+}
+
+// CheckQuality compares a pin quality report with ExpectedQuality(puts).
+func CheckQuality(t testing.TB, got clean.TableQuality, puts []Put) {
+	t.Helper()
+	want := ExpectedQuality(puts)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pin quality:\n got %+v\nwant %+v", got, want)
+	}
 }
 
 // CheckExactlyOnce compares the Output with the puts record for record.

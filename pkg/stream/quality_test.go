@@ -1,0 +1,127 @@
+package stream_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/sample"
+	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/stream/streamtest"
+)
+
+// geoRecords returns n dirty geo records and a few blank and rejected ones.
+func geoRecords(seed int64, n int) [][]byte {
+	g := sample.New(seed)
+	out := make([][]byte, 0, n)
+	for i := range n {
+		switch i % 41 {
+		case 5:
+			out = append(out, []byte("\t"))
+		case 11:
+			out = append(out, []byte(`{"ind": 7, "country": " ", "timestamp": null}`))
+		case 17:
+			out = append(out, []byte(`{"ind": "x", "country": "Chad"}`))
+		case 23:
+			out = append(out, []byte(`[1, 2]`))
+		default:
+			_, geo, _ := g.DirtyRecords(i)
+			out = append(out, geo)
+		}
+	}
+	return out
+}
+
+func expectedGeo(puts []streamtest.Put) clean.TableQuality {
+	c := clean.New()
+	rows := 0
+	for _, p := range puts {
+		if _, err := c.Geo(p.Data); err == nil {
+			rows++
+		}
+	}
+	q := c.Quality().Geo
+	q.RowsWritten = int64(rows)
+	return q
+}
+
+// TestQualityReport checks the running quality report: exact counts per
+// table in the stored report, Job.QualityReport and the nulls metric, and
+// the same counts after a restart that reads nothing new.
+func TestQualityReport(t *testing.T) {
+	env := devstack.Require(t, devstack.Kinesis)
+	api := kinesisClient(env, env.KinesisEndpoint)
+	out, err := objstore.Open(t.Context(), t.TempDir(), objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := uniqueName("streaming-t-") + "-pin"
+	gs := uniqueName("streaming-t-") + "-geo"
+	createStream(t, api, ps, 2)
+	createStream(t, api, gs, 1)
+	pins := putAll(t, api, ps, pinRecords(7, 0, 600))
+	geos := putAll(t, api, gs, geoRecords(7, 300))
+
+	wantPin := streamtest.ExpectedQuality(pins)
+	wantGeo := expectedGeo(geos)
+	var ph, unp, miss int64
+	for _, q := range []clean.TableQuality{wantPin, wantGeo} {
+		for _, n := range q.Nulls {
+			ph, unp, miss = ph+n.Placeholder, unp+n.Unparseable, miss+n.Missing
+		}
+	}
+	if ph == 0 || unp == 0 || miss == 0 || len(wantPin.Rejected) < 2 || wantPin.BlankLines == 0 || len(wantGeo.Rejected) < 2 {
+		t.Fatalf("test data too clean: pin %+v, geo %+v", wantPin, wantGeo)
+	}
+
+	metrics, err := stream.NewMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: ps, clean.TableGeo: gs}, Output: out,
+		FlushRecords: 70, QualityInterval: 100 * time.Millisecond, Metrics: metrics}
+	r := startJob(t, api, opts)
+	pr, prj := expected(pins)
+	r.waitStored(t, pr+int(wantGeo.RowsWritten), prj+int(wantGeo.RowsRead-wantGeo.RowsWritten))
+	r.stop(t)
+
+	check := func(t *testing.T, what string, q clean.Quality) {
+		t.Helper()
+		if !reflect.DeepEqual(q.Pin, wantPin) {
+			t.Errorf("%s: pin\n got %+v\nwant %+v", what, q.Pin, wantPin)
+		}
+		if !reflect.DeepEqual(q.Geo, wantGeo) {
+			t.Errorf("%s: geo\n got %+v\nwant %+v", what, q.Geo, wantGeo)
+		}
+		if q.User.RowsRead != 0 || len(q.User.Nulls) == 0 {
+			t.Errorf("%s: user %+v, want zero counts with every column", what, q.User)
+		}
+	}
+	check(t, "stored report", readQuality(t, out, stream.DefaultQualityKey))
+	rep := r.job.QualityReport()
+	check(t, "QualityReport", rep.Quality)
+	if rep.Shards != 3 || rep.Streams[clean.TableGeo] != gs {
+		t.Errorf("report has %d shards and streams %v, want 3 and geo=%s", rep.Shards, rep.Streams, gs)
+	}
+	for col, n := range wantPin.Nulls {
+		for cause, want := range map[string]int64{"missing": n.Missing, "placeholder": n.Placeholder, "unparseable": n.Unparseable} {
+			if got := testutilValue(metrics.Nulls.WithLabelValues("pin", col, cause)); got != float64(want) {
+				t.Errorf("nulls_total{pin,%s,%s} = %v, want %d", col, cause, got, want)
+			}
+		}
+	}
+
+	// A restart reads nothing new and reports the same totals, from the checkpoints.
+	if err := out.Delete(t.Context(), stream.DefaultQualityKey); err != nil {
+		t.Fatal(err)
+	}
+	opts.Metrics = nil
+	r2 := startJob(t, api, opts)
+	time.Sleep(500 * time.Millisecond)
+	check(t, "restart QualityReport", r2.job.QualityReport().Quality)
+	r2.stop(t)
+	check(t, "restart stored report", readQuality(t, out, stream.DefaultQualityKey))
+}
