@@ -39,8 +39,16 @@ fuzz-short:
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./pkg/clean || exit 1; \
 	done
 
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/clean ./pkg/sample
+## bench: every benchmark of BENCHMARKS.md, on the local stack (about 10 minutes).
+bench: stack-up
+	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/clean ./pkg/sample ./pkg/parquetio ./pkg/insights
+	$(GO) test -run='^$$' -bench=CleanWrite -cpu=1 -benchtime=30x ./pkg/stream
+	$(GO) test -run='^$$' -bench='EndToEnd|Latency' -benchtime=1x ./pkg/stream
+	$(GO) test -run='^$$' -bench=Land -benchtime=1x ./pkg/sink
+	$(GO) test -run='^$$' -bench='MySQLToKafka|SampleToKafka|SampleToRestProxy' -benchtime=200000x ./pkg/emit
+	$(GO) test -run='^$$' -bench=SampleToKinesis -benchtime=20000x ./pkg/emit
+	$(GO) test -run='^$$' -bench=Run -benchtime=1x ./pkg/batch
+	scripts/bench-batch.sh 1000000 10000
 
 DEVSTACK := .cache/bin/devstack
 
