@@ -2,11 +2,15 @@ package parquetio
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/pkg/clean"
 )
 
 // TestDuckDBReadsTheFiles reads the files with DuckDB, an independent Parquet
@@ -77,5 +81,64 @@ func TestDuckDBReadsTheFiles(t *testing.T) {
 	}
 	if got := types(res[6]); got != "[{\"line\":\"3\",\"raw\":\"{bad\uFFFD\",\"reason\":\"invalid_json\"}]" {
 		t.Errorf("rejected file: %s", got)
+	}
+}
+
+// TestDuckDBReadsManyPages reads with DuckDB a pin file of several row
+// groups and many data pages, with dictionary and plain columns, and checks
+// aggregates of every string column against the rows written.
+func TestDuckDBReadsManyPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test (DuckDB)")
+	}
+	rows := benchPins(20000)
+	for i := range rows {
+		if i%7 == 0 {
+			rows[i].Category, rows[i].Title = clean.Str{}, clean.Str{}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "pins.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WritePins(f, rows, testSources(len(rows)), Options{RowGroupRows: 7000, PageBytes: 16 << 10}); err != nil {
+		t.Fatalf("WritePins: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cols := []string{"unique_id", "title", "description", "poster_name", "tag_list", "is_image_or_video", "image_src",
+		"save_location", "category", "shard", "sequence_number"}
+	q := "SELECT count(*) AS n"
+	for _, c := range cols {
+		q += fmt.Sprintf(", count(%[1]s) AS %[1]s_n, sum(length(%[1]s)) AS %[1]s_len, count(DISTINCT %[1]s) AS %[1]s_d", c)
+	}
+	res := devstack.DuckDB(t, q+" FROM read_parquet('"+path+"')")
+	src := testSources(len(rows))
+	value := func(i int, c string) clean.Str {
+		p := &rows[i]
+		return map[string]clean.Str{"unique_id": str(p.UniqueID), "title": p.Title, "description": p.Description,
+			"poster_name": p.PosterName, "tag_list": p.TagList, "is_image_or_video": p.IsImageOrVideo, "image_src": p.ImageSrc,
+			"save_location": p.SaveLocation, "category": p.Category, "shard": str(src[i].Shard), "sequence_number": str(src[i].Sequence)}[c]
+	}
+	want := map[string]any{"n": fmt.Sprint(len(rows))}
+	for _, c := range cols {
+		n, size, distinct := 0, 0, map[string]bool{}
+		for i := range rows {
+			if v := value(i, c); v.Valid {
+				n++
+				size += utf8.RuneCountInString(v.V)
+				distinct[v.V] = true
+			}
+		}
+		want[c+"_n"], want[c+"_len"], want[c+"_d"] = fmt.Sprint(n), fmt.Sprint(size), fmt.Sprint(len(distinct))
+	}
+	got := map[string]any{}
+	for k, v := range res[0][0] {
+		got[k] = fmt.Sprint(v)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("DuckDB aggregates\n%v\nwant\n%v", got, want)
 	}
 }

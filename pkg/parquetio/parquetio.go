@@ -16,7 +16,6 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -25,6 +24,13 @@ import (
 
 // DefaultRowGroupRows is the default number of rows per row group.
 const DefaultRowGroupRows = 128 * 1024
+
+// DefaultPageBytes is the default target size of a data page, before
+// compression. Smaller than arrow-go's 1 MiB: the writer's page buffers stay
+// small and are reused from page to page instead of growing (and being
+// allocated and cleared) per column chunk: about 8% faster for 10,000-row
+// pin files, which come out about 2% larger than with 1 MiB pages.
+const DefaultPageBytes = 128 * 1024
 
 // Options configures a writer. The zero value is ready to use.
 type Options struct {
@@ -37,6 +43,9 @@ type Options struct {
 	// built and written on its own, so it also bounds the writer's memory.
 	// Default: 131072 (128k).
 	RowGroupRows int
+	// PageBytes is the target size of a data page before compression.
+	// Default: DefaultPageBytes (128 KiB).
+	PageBytes int
 	// Allocator allocates the Arrow and Parquet buffers.
 	// Default: memory.DefaultAllocator.
 	Allocator memory.Allocator
@@ -49,6 +58,9 @@ var ErrOptions = errors.New("parquetio: invalid options")
 func (o Options) Validate() error {
 	if o.RowGroupRows < 0 {
 		return fmt.Errorf("%w: RowGroupRows %d is negative", ErrOptions, o.RowGroupRows)
+	}
+	if o.PageBytes < 0 {
+		return fmt.Errorf("%w: PageBytes %d is negative", ErrOptions, o.PageBytes)
 	}
 	switch o.Compression {
 	case compress.Codecs.Uncompressed, compress.Codecs.Snappy, compress.Codecs.Zstd,
@@ -67,6 +79,9 @@ func (o Options) withDefaults() Options {
 	if o.RowGroupRows == 0 {
 		o.RowGroupRows = DefaultRowGroupRows
 	}
+	if o.PageBytes == 0 {
+		o.PageBytes = DefaultPageBytes
+	}
 	if o.Allocator == nil {
 		o.Allocator = memory.DefaultAllocator
 	}
@@ -78,17 +93,16 @@ func (o Options) withDefaults() Options {
 type noClose struct{ io.Writer }
 
 // newFileWriter opens a pqarrow writer of schema on w, with o (defaults
-// filled). The top-level columns named in plain are written without
-// dictionary encoding: they are (nearly) unique per row, where a dictionary
-// only costs time.
-func newFileWriter(w io.Writer, schema *arrow.Schema, o Options, plain ...string) (*pqarrow.FileWriter, error) {
+// filled) and the column encodings enc.
+func newFileWriter(w io.Writer, schema *arrow.Schema, o Options, enc encodings) (*pqarrow.FileWriter, error) {
 	wp := []parquet.WriterProperty{
 		parquet.WithAllocator(o.Allocator),
 		parquet.WithCompression(o.Compression),
 		parquet.WithMaxRowGroupLength(int64(o.RowGroupRows)),
 		parquet.WithCreatedBy("pinpipe parquetio (arrow-go v18)"),
+		parquet.WithDataPageSize(int64(o.PageBytes)),
 	}
-	for _, col := range plain {
+	for _, col := range enc.plain {
 		wp = append(wp, parquet.WithDictionaryFor(col, false))
 	}
 	props := parquet.NewWriterProperties(wp...)
@@ -101,27 +115,29 @@ func newFileWriter(w io.Writer, schema *arrow.Schema, o Options, plain ...string
 }
 
 // writeChunked writes n rows of schema to w, one row group of at most
-// o.RowGroupRows rows at a time: fill appends rows [lo, hi) to the builder.
-// No rows give a valid file with the schema and no row group.
-// The columns named in plain are not dictionary-encoded.
-func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, plain []string, fill func(b *array.RecordBuilder, lo, hi int)) error {
+// o.RowGroupRows rows at a time: fill appends rows [lo, hi) to the column
+// builders, which are encoded as enc says. No rows give a valid file with
+// the schema and no row group.
+func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, enc encodings, fill func(c *columns, lo, hi int)) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
 	o := opts.withDefaults()
-	fw, err := newFileWriter(w, schema, o, plain...)
+	fw, err := newFileWriter(w, schema, o, enc)
 	if err != nil {
 		return err
 	}
-	b := array.NewRecordBuilder(o.Allocator, schema)
-	defer b.Release()
+	cols := newColumns(o.Allocator, schema, enc.dict)
+	defer cols.release()
 	for lo := 0; lo < n; lo += o.RowGroupRows {
 		hi := min(lo+o.RowGroupRows, n)
-		b.Reserve(hi - lo)
-		fill(b, lo, hi)
-		rec := b.NewRecordBatch()
-		err := fw.Write(rec)
-		rec.Release()
+		cols.reserve(hi - lo)
+		fill(cols, lo, hi)
+		arrs := cols.finish()
+		err := writeRowGroup(fw, arrs)
+		for _, a := range arrs {
+			a.Release()
+		}
 		if err != nil {
 			fw.Close()
 			return fmt.Errorf("writing rows %d to %d: %w", lo, hi, err)
@@ -129,6 +145,22 @@ func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, plain 
 	}
 	if err := fw.Close(); err != nil {
 		return fmt.Errorf("closing parquet writer: %w", err)
+	}
+	return nil
+}
+
+// writeRowGroup writes one row group of the columns arrs, in schema order.
+// Column by column rather than fw.Write(record): a record's schema must equal
+// the writer's, and the dictionary columns are dictionary arrays here but
+// utf8 in the file's schema.
+func writeRowGroup(fw *pqarrow.FileWriter, arrs []arrow.Array) error {
+	if err := fw.NewRowGroupChecked(); err != nil {
+		return err
+	}
+	for _, a := range arrs {
+		if err := fw.WriteColumnData(a); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -141,7 +173,7 @@ func WriteRecord(w io.Writer, rec arrow.RecordBatch, opts Options) error {
 		return err
 	}
 	o := opts.withDefaults()
-	fw, err := newFileWriter(w, rec.Schema(), o)
+	fw, err := newFileWriter(w, rec.Schema(), o, encodings{})
 	if err != nil {
 		return err
 	}

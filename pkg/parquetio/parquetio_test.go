@@ -412,6 +412,9 @@ func TestErrors(t *testing.T) {
 	if err := WriteUsers(&buf, nil, nil, Options{RowGroupRows: -1}); !errors.Is(err, ErrOptions) {
 		t.Errorf("WriteUsers with RowGroupRows -1: err = %v, want ErrOptions", err)
 	}
+	if err := WriteUsers(&buf, nil, nil, Options{PageBytes: -1}); !errors.Is(err, ErrOptions) {
+		t.Errorf("WriteUsers with PageBytes -1: err = %v, want ErrOptions", err)
+	}
 	if err := WriteUsers(&buf, nil, nil, Options{Compression: compress.Codecs.Lzo}); !errors.Is(err, ErrOptions) {
 		t.Errorf("WriteUsers with LZO: err = %v, want ErrOptions", err)
 	}

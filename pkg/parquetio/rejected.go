@@ -27,18 +27,25 @@ type Rejected struct {
 // hold valid UTF-8). It does not allocate when s is valid.
 func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
+// rejectedEncodings: the table, reason, source and shard of the rejects of
+// a file take few values; the raw lines and sequence numbers are unique.
+var rejectedEncodings = encodings{
+	plain: []string{"raw", ColSequence},
+	dict:  []string{"table", "reason", "source", ColShard},
+}
+
 // WriteRejected writes rows as a quarantine file of RejectedSchema. Invalid
 // UTF-8 in any string is replaced by U+FFFD. w is not closed.
 func WriteRejected(w io.Writer, rows []Rejected, opts Options) error {
-	err := writeChunked(w, RejectedSchema(), len(rows), opts, []string{"raw", ColSequence}, func(b *array.RecordBuilder, lo, hi int) {
-		table := b.Field(0).(*array.StringBuilder)
-		reason := b.Field(1).(*array.StringBuilder)
-		detail := b.Field(2).(*array.StringBuilder)
-		source := b.Field(3).(*array.StringBuilder)
-		line := b.Field(4).(*array.Int64Builder)
-		shard := b.Field(5).(*array.StringBuilder)
-		seq := b.Field(6).(*array.StringBuilder)
-		raw := b.Field(7).(*array.StringBuilder)
+	err := writeChunked(w, RejectedSchema(), len(rows), opts, rejectedEncodings, func(c *columns, lo, hi int) {
+		table := c.text(0)
+		reason := c.text(1)
+		detail := c.text(2)
+		source := c.text(3)
+		line := c.int64s(4)
+		shard := c.text(5)
+		seq := c.text(6)
+		raw := c.text(7)
 		for i := lo; i < hi; i++ {
 			r := &rows[i]
 			table.Append(validUTF8(r.Table))

@@ -11,10 +11,23 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/clean"
 )
 
-// Columns written without a dictionary: unique, or nearly, per row.
+// Encodings of the columns (see encodings): the keys (ind), ids, free
+// text and sequence numbers are plain; the short categorical strings are
+// dictionary arrays; the rest (counts, times, coordinates) keep the
+// writer's default dictionary.
 var (
-	sourcePlain = []string{ColSequence}
-	pinPlain    = []string{"unique_id", "title", "description", "image_src", ColSequence}
+	pinEncodings = encodings{
+		plain: []string{"ind", "unique_id", "title", "description", "tag_list", "image_src", ColSequence},
+		dict:  []string{"poster_name", "is_image_or_video", "save_location", "category", ColShard},
+	}
+	geoEncodings = encodings{
+		plain: []string{"ind", ColSequence},
+		dict:  []string{"country", ColShard},
+	}
+	userEncodings = encodings{
+		plain: []string{"ind", ColSequence},
+		dict:  []string{ColShard},
+	}
 )
 
 // checkSources reports whether src is nil or has one Source per row.
@@ -23,14 +36,6 @@ func checkSources(what string, rows int, src []Source) error {
 		return fmt.Errorf("writing %s: %d sources for %d rows, want one per row or nil", what, len(src), rows)
 	}
 	return nil
-}
-
-func putStr(b *array.StringBuilder, s clean.Str) {
-	if s.Valid {
-		b.Append(s.V)
-	} else {
-		b.AppendNull()
-	}
 }
 
 func putInt64(b *array.Int64Builder, v clean.Int64) {
@@ -69,17 +74,15 @@ func putCoords(b *array.ListBuilder, c clean.Coords) {
 }
 
 // putSources appends src to the three source columns starting at column first.
-func putSources(b *array.RecordBuilder, first int, src []Source) {
-	shard := b.Field(first).(*array.StringBuilder)
-	seq := b.Field(first + 1).(*array.StringBuilder)
-	arrival := b.Field(first + 2).(*array.TimestampBuilder)
-	var shardSize, seqSize int
+func putSources(c *columns, first int, src []Source) {
+	shard := c.dict(first) // every table's encodings make the shard a dictionary column
+	seq := c.str(first + 1)
+	arrival := c.times(first + 2)
+	size := 0
 	for _, s := range src {
-		shardSize += len(s.Shard)
-		seqSize += len(s.Sequence)
+		size += len(s.Sequence)
 	}
-	shard.ReserveData(shardSize)
-	seq.ReserveData(seqSize)
+	seq.ReserveData(size)
 	for _, s := range src {
 		shard.Append(s.Shard)
 		seq.Append(s.Sequence)
@@ -93,18 +96,19 @@ func WritePins(w io.Writer, rows []clean.Pin, src []Source, opts Options) error 
 	if err := checkSources("pins", len(rows), src); err != nil {
 		return err
 	}
-	err := writeChunked(w, PinSchema(src != nil), len(rows), opts, pinPlain, func(b *array.RecordBuilder, lo, hi int) {
-		ind := b.Field(0).(*array.Int64Builder)
-		uid := b.Field(1).(*array.StringBuilder)
-		title := b.Field(2).(*array.StringBuilder)
-		desc := b.Field(3).(*array.StringBuilder)
-		fc := b.Field(4).(*array.Int64Builder)
-		poster := b.Field(5).(*array.StringBuilder)
-		tags := b.Field(6).(*array.StringBuilder)
-		kind := b.Field(7).(*array.StringBuilder)
-		img := b.Field(8).(*array.StringBuilder)
-		save := b.Field(9).(*array.StringBuilder)
-		cat := b.Field(10).(*array.StringBuilder)
+	err := writeChunked(w, PinSchema(src != nil), len(rows), opts, pinEncodings, func(c *columns, lo, hi int) {
+		ind := c.int64s(0)
+		// The builder types follow pinEncodings.
+		uid := c.str(1)
+		title := c.str(2)
+		desc := c.str(3)
+		fc := c.int64s(4)
+		poster := c.dict(5)
+		tags := c.str(6)
+		kind := c.dict(7)
+		img := c.str(8)
+		save := c.dict(9)
+		cat := c.dict(10)
 		var size [pinCols]int // bytes of each string column, to size the builders once
 		for i := lo; i < hi; i++ {
 			p := &rows[i]
@@ -119,26 +123,26 @@ func WritePins(w io.Writer, rows []clean.Pin, src []Source, opts Options) error 
 			size[10] += len(p.Category.V)
 		}
 		for col, n := range size {
-			if n > 0 {
-				b.Field(col).(*array.StringBuilder).ReserveData(n)
+			if col != 0 && col != 4 {
+				c.reserveData(col, n)
 			}
 		}
 		for i := lo; i < hi; i++ {
 			p := &rows[i]
 			ind.Append(p.Ind)
 			uid.Append(p.UniqueID)
-			putStr(title, p.Title)
-			putStr(desc, p.Description)
+			title.put(p.Title)
+			desc.put(p.Description)
 			putInt64(fc, p.FollowerCount)
-			putStr(poster, p.PosterName)
-			putStr(tags, p.TagList)
-			putStr(kind, p.IsImageOrVideo)
-			putStr(img, p.ImageSrc)
-			putStr(save, p.SaveLocation)
-			putStr(cat, p.Category)
+			poster.put(p.PosterName)
+			tags.put(p.TagList)
+			kind.put(p.IsImageOrVideo)
+			img.put(p.ImageSrc)
+			save.put(p.SaveLocation)
+			cat.put(p.Category)
 		}
 		if src != nil {
-			putSources(b, pinCols, src[lo:hi])
+			putSources(c, pinCols, src[lo:hi])
 		}
 	})
 	if err != nil {
@@ -153,26 +157,21 @@ func WriteGeos(w io.Writer, rows []clean.Geo, src []Source, opts Options) error 
 	if err := checkSources("geos", len(rows), src); err != nil {
 		return err
 	}
-	err := writeChunked(w, GeoSchema(src != nil), len(rows), opts, sourcePlain, func(b *array.RecordBuilder, lo, hi int) {
-		ind := b.Field(0).(*array.Int64Builder)
-		country := b.Field(1).(*array.StringBuilder)
-		coords := b.Field(2).(*array.ListBuilder)
-		ts := b.Field(3).(*array.TimestampBuilder)
+	err := writeChunked(w, GeoSchema(src != nil), len(rows), opts, geoEncodings, func(c *columns, lo, hi int) {
+		ind := c.int64s(0)
+		country := c.dict(1) // as geoEncodings say
+		coords := c.list(2)
+		ts := c.times(3)
 		coords.ValueBuilder().(*array.Float64Builder).Reserve(2 * (hi - lo))
-		size := 0
-		for i := lo; i < hi; i++ {
-			size += len(rows[i].Country.V)
-		}
-		country.ReserveData(size)
 		for i := lo; i < hi; i++ {
 			g := &rows[i]
 			ind.Append(g.Ind)
-			putStr(country, g.Country)
+			country.put(g.Country)
 			putCoords(coords, g.Coordinates)
 			putTime(ts, g.Timestamp)
 		}
 		if src != nil {
-			putSources(b, geoCols, src[lo:hi])
+			putSources(c, geoCols, src[lo:hi])
 		}
 	})
 	if err != nil {
@@ -187,11 +186,11 @@ func WriteUsers(w io.Writer, rows []clean.User, src []Source, opts Options) erro
 	if err := checkSources("users", len(rows), src); err != nil {
 		return err
 	}
-	err := writeChunked(w, UserSchema(src != nil), len(rows), opts, sourcePlain, func(b *array.RecordBuilder, lo, hi int) {
-		ind := b.Field(0).(*array.Int64Builder)
-		name := b.Field(1).(*array.StringBuilder)
-		age := b.Field(2).(*array.Int32Builder)
-		joined := b.Field(3).(*array.TimestampBuilder)
+	err := writeChunked(w, UserSchema(src != nil), len(rows), opts, userEncodings, func(c *columns, lo, hi int) {
+		ind := c.int64s(0)
+		name := c.str(1)
+		age := c.int32s(2)
+		joined := c.times(3)
 		size := 0
 		for i := lo; i < hi; i++ {
 			size += len(rows[i].UserName.V)
@@ -200,12 +199,12 @@ func WriteUsers(w io.Writer, rows []clean.User, src []Source, opts Options) erro
 		for i := lo; i < hi; i++ {
 			u := &rows[i]
 			ind.Append(u.Ind)
-			putStr(name, u.UserName)
+			name.put(u.UserName)
 			putInt32(age, u.Age)
 			putTime(joined, u.DateJoined)
 		}
 		if src != nil {
-			putSources(b, userCols, src[lo:hi])
+			putSources(c, userCols, src[lo:hi])
 		}
 	})
 	if err != nil {
