@@ -32,8 +32,16 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal kills the process
 	}()
+	stopProfiles, err := startProfiles(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "batchjob: "+oneLine(err))
+		os.Exit(1)
+	}
 	err = run(ctx, cfg, os.Stdout, os.Stderr)
 	stop()
+	if perr := stopProfiles(); perr != nil {
+		fmt.Fprintln(os.Stderr, "batchjob: "+oneLine(perr))
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "batchjob: "+oneLine(err))
 		os.Exit(1)

@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -49,9 +50,10 @@ import (
 
 // Defaults of Config.
 const (
-	// DefaultConcurrency is the default number of objects read and cleaned
-	// at the same time.
-	DefaultConcurrency = 16
+	// DefaultConcurrency is the default number of objects read at the same
+	// time. Reading is mostly waiting on the store (an S3 GET of a small
+	// object is a round trip), so it is well above the number of cores.
+	DefaultConcurrency = 64
 	// DefaultRowsPerFile is the default maximum number of rows of one clean
 	// or quarantine Parquet file.
 	DefaultRowsPerFile = 1_000_000
@@ -79,10 +81,14 @@ type Config struct {
 	Output string
 	// Date is the run date, YYYY-MM-DD. Default: today, UTC.
 	Date string
-	// Concurrency is the number of objects read and cleaned at the same time
-	// (each by its own goroutine with its own cleaner).
+	// Concurrency is the number of objects read at the same time. Objects are
+	// cut into blocks of lines that Workers goroutines clean.
 	// Default: DefaultConcurrency.
 	Concurrency int
+	// Workers is the number of goroutines that clean lines, and of the
+	// Parquet files written at the same time.
+	// Default: runtime.GOMAXPROCS(0).
+	Workers int
 	// RowsPerFile is the maximum number of rows of one clean or quarantine
 	// Parquet file; larger tables are split into part-00000, part-00001, ...
 	// in ind order. Default: DefaultRowsPerFile.
@@ -133,6 +139,9 @@ func (c Config) Validate() error {
 	if c.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency is %d, want >= 1 (0 means %d)", c.Concurrency, DefaultConcurrency))
 	}
+	if c.Workers < 0 {
+		errs = append(errs, fmt.Errorf("workers is %d, want >= 1 (0 means GOMAXPROCS)", c.Workers))
+	}
 	if c.RowsPerFile < 0 {
 		errs = append(errs, fmt.Errorf("rows per file is %d, want >= 1", c.RowsPerFile))
 	}
@@ -167,6 +176,9 @@ func (c Config) withDefaults() Config {
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
 	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
 	if c.RowsPerFile == 0 {
 		c.RowsPerFile = DefaultRowsPerFile
 	}
@@ -199,8 +211,11 @@ type Counts struct {
 // Timings are the wall-clock durations of the phases of a run, in
 // milliseconds. They vary from run to run.
 type Timings struct {
-	ListMS    int64 `json:"list_ms"`
-	ReadMS    int64 `json:"read_ms"` // reading, cleaning and de-duplicating
+	ListMS int64 `json:"list_ms"`
+	ReadMS int64 `json:"read_ms"` // reading, cleaning and de-duplicating
+	// ComputeMS is sorting the tables, then computing the insight tables;
+	// the latter runs while the clean tables are written, so it overlaps
+	// WriteMS.
 	ComputeMS int64 `json:"compute_ms"`
 	WriteMS   int64 `json:"write_ms"` // Parquet files to the staging area
 	PublishMS int64 `json:"publish_ms"`
@@ -302,8 +317,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	t0 = time.Now()
 	tables := st.finish()
 	res.Quality = st.quality
-	res.Insights = insights.Compute(insights.Input{Pins: tables.pins, Geos: tables.geos, Users: tables.users})
-	res.Timings.ComputeMS = time.Since(t0).Milliseconds()
+	sortMS := time.Since(t0).Milliseconds()
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
@@ -311,10 +325,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	t0 = time.Now()
 	staging := objstore.Join("_staging", "dt="+cfg.Date, cfg.RunID) + "/"
 	w := &writer{ctx: ctx, b: out, staging: staging, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger}
-	if err := w.writeAll(tables, res.Insights, st.rejected); err != nil {
+	var computeMS int64
+	res.Insights, err = w.writeAll(tables, st.rejected, func() insights.Tables {
+		t := time.Now()
+		defer func() { computeMS = time.Since(t).Milliseconds() }()
+		return insights.Compute(insights.Input{Pins: tables.pins, Geos: tables.geos, Users: tables.users})
+	})
+	if err != nil {
 		w.cleanup()
 		return res, err
 	}
+	res.Timings.ComputeMS = sortMS + computeMS
 	res.Timings.WriteMS = time.Since(t0).Milliseconds()
 	res.Timings.TotalMS = time.Since(start).Milliseconds() // updated below
 	if err := w.writeQuality(res); err != nil {

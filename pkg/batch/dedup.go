@@ -3,6 +3,7 @@ package batch
 import (
 	"cmp"
 	"slices"
+	"sync"
 )
 
 // pos orders the rows of one topic: by partition, then offset; seq (the
@@ -24,69 +25,96 @@ func (a pos) less(b pos) bool {
 	return a.seq < b.seq
 }
 
-// dedup keeps the last row of every ind, in typed slices indexed by a map, so
-// memory grows with the distinct inds, not with the lines read.
+// segBits sets the number of rows of one segment of a dedup.
+const segBits = 13
+
+// dedup keeps the last row of every ind. Row j of the distinct inds lives in
+// segment j>>segBits; a later row of the same ind overwrites it in place, so
+// memory grows with the distinct inds, not with the lines read, and storage
+// grows by segments without copying. Safe for concurrent use.
 type dedup[R any] struct {
-	ind      func(*R) int64
-	rows     []R
-	keys     []pos
-	idx      map[int64]int32
-	accepted int64 // rows offered, duplicates included
+	ind func(*R) int64
+
+	mu       sync.Mutex
+	segs     []*segment[R]
+	idx      map[int64]int32 // ind -> row number
+	n        int32           // rows kept
+	accepted int64           // rows offered, duplicates included
+}
+
+type segment[R any] struct {
+	rows [1 << segBits]R
+	at   [1 << segBits]pos
+	ind  [1 << segBits]int64
 }
 
 func newDedup[R any](ind func(*R) int64) *dedup[R] {
-	return &dedup[R]{ind: ind, idx: make(map[int64]int32)}
+	return &dedup[R]{ind: ind, idx: make(map[int64]int32, 1<<segBits)}
 }
 
-// add offers row r found at position k.
-func (d *dedup[R]) add(r *R, k pos) {
-	d.accepted++
-	id := d.ind(r)
-	if i, ok := d.idx[id]; ok {
-		if d.keys[i].less(k) {
-			d.rows[i], d.keys[i] = *r, k
-		}
+// add offers rows found in obj at the lines ks. rows is copied: the caller
+// may reuse it.
+func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
+	if len(rows) == 0 {
 		return
 	}
-	d.idx[id] = int32(len(d.rows))
-	d.rows = append(d.rows, *r)
-	d.keys = append(d.keys, k)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.accepted += int64(len(rows))
+	for i := range rows {
+		r := &rows[i]
+		id := d.ind(r)
+		k := pos{obj.partition, obj.seq, obj.start + ks[i]}
+		j, ok := d.idx[id]
+		if !ok {
+			j = d.n
+			d.n++
+			if int(j>>segBits) == len(d.segs) {
+				d.segs = append(d.segs, new(segment[R]))
+			}
+			d.idx[id] = j
+			s, o := d.segs[j>>segBits], j&(1<<segBits-1)
+			s.rows[o], s.at[o], s.ind[o] = *r, k, id
+			continue
+		}
+		s, o := d.segs[j>>segBits], j&(1<<segBits-1)
+		if s.at[o].less(k) {
+			s.rows[o], s.at[o] = *r, k
+		}
+	}
 }
 
 // sorted returns the kept rows sorted by ind and the number of dropped
-// duplicates, and releases the index. Rows are permuted in place (structs are
-// large, so they are moved once rather than swapped by the sort).
+// duplicates, and releases its storage.
 func (d *dedup[R]) sorted() ([]R, int64) {
-	rows := d.rows
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.idx = nil // large: let it go before the output is allocated
 	type entry struct {
 		ind int64
-		i   int32
+		j   int32
 	}
-	order := make([]entry, len(rows))
-	for i := range rows {
-		order[i] = entry{d.ind(&rows[i]), int32(i)}
+	order := make([]entry, d.n)
+	for j := range order {
+		s, o := d.segs[j>>segBits], j&(1<<segBits-1)
+		order[j] = entry{s.ind[o], int32(j)}
 	}
 	slices.SortFunc(order, func(a, b entry) int { return cmp.Compare(a.ind, b.ind) })
-	// Apply the permutation: position i receives rows[order[i].i].
-	done := make([]bool, len(rows))
-	for i := range rows {
-		if done[i] {
-			continue
+	// rank[j] is the output index of row j. Rows are moved segment by
+	// segment, each released once moved.
+	rank := make([]int32, d.n)
+	for i, e := range order {
+		rank[e.j] = int32(i)
+	}
+	rows := make([]R, d.n)
+	for si, s := range d.segs {
+		base := si << segBits
+		for o := range min(1<<segBits, int(d.n)-base) {
+			rows[rank[base+o]] = s.rows[o]
 		}
-		tmp := rows[i]
-		j := i
-		for {
-			done[j] = true
-			k := int(order[j].i)
-			if k == i {
-				rows[j] = tmp
-				break
-			}
-			rows[j] = rows[k]
-			j = k
-		}
+		d.segs[si] = nil
 	}
 	dups := d.accepted - int64(len(rows))
-	d.rows, d.keys, d.idx = nil, nil, nil
-	return slices.Clip(rows), dups
+	d.segs, d.n = nil, 0
+	return rows, dups
 }

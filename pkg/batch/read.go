@@ -1,7 +1,7 @@
 package batch
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,18 +18,29 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 )
 
-// state is what the workers share: the de-duplicated tables, the rejected
-// lines and the counts. Workers add one whole object at a time, under mu, so
-// an object read twice (after a failure) is never counted twice.
+// The read path. Config.Concurrency readers fetch objects (I/O) and cut them
+// into blocks of whole lines; Config.Workers cleaners clean the blocks, so
+// every core cleans even when the objects are few and large. A reader waits
+// until every block of its object is cleaned and then commits the object's
+// rows, rejected lines and counts at once: an object read again after a
+// failure is never counted twice.
+
+// blockSize is the size of the buffers objects are read into. A block holds
+// the whole lines of one buffer; a longer line grows its buffer.
+const blockSize = 256 << 10
+
+// state is what the readers share: the de-duplicated tables, the rejected
+// lines and the counts.
 type state struct {
-	mu       sync.Mutex
-	pins     *dedup[clean.Pin]
-	geos     *dedup[clean.Geo]
-	users    *dedup[clean.User]
+	pins  *dedup[clean.Pin]
+	geos  *dedup[clean.Geo]
+	users *dedup[clean.User]
+
+	mu       sync.Mutex // guards the fields below
 	rejected []parquetio.Rejected
 	lines    map[clean.Table]int64
-	// quality is the sum of the workers' cleaners, minus the lines of failed
-	// attempts; complete after readAll.
+	// quality is the sum of the committed blocks' counts; complete after
+	// readAll.
 	quality clean.Quality
 }
 
@@ -45,9 +56,22 @@ type cleanTables struct {
 func (st *state) finish() cleanTables {
 	var t cleanTables
 	var dups [3]int64
-	t.pins, dups[0] = st.pins.sorted()
-	t.geos, dups[1] = st.geos.sorted()
-	t.users, dups[2] = st.users.sorted()
+	var wg sync.WaitGroup
+	wg.Go(func() { t.pins, dups[0] = st.pins.sorted() })
+	wg.Go(func() { t.geos, dups[1] = st.geos.sorted() })
+	wg.Go(func() { t.users, dups[2] = st.users.sorted() })
+	wg.Go(func() {
+		slices.SortFunc(st.rejected, func(a, b parquetio.Rejected) int {
+			if c := strings.Compare(a.Table, b.Table); c != 0 {
+				return c
+			}
+			if c := strings.Compare(a.Source, b.Source); c != 0 {
+				return c
+			}
+			return int(min(max(a.Line-b.Line, -1), 1))
+		})
+	})
+	wg.Wait()
 	written := [3]int64{int64(len(t.pins)), int64(len(t.geos)), int64(len(t.users))}
 	for i, tb := range clean.Tables {
 		q := st.quality.Table(tb)
@@ -55,19 +79,38 @@ func (st *state) finish() cleanTables {
 		q.RowsWritten = written[i]
 	}
 	normalizeQuality(&st.quality)
-	slices.SortFunc(st.rejected, func(a, b parquetio.Rejected) int {
-		if c := strings.Compare(a.Table, b.Table); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Source, b.Source); c != 0 {
-			return c
-		}
-		return int(min(max(a.Line-b.Line, -1), 1))
-	})
 	return t
 }
 
-// readAll reads and cleans every object with cfg.Concurrency workers.
+// block is a run of whole lines of one attempt at reading an object.
+type block struct {
+	att   *attempt
+	k0    int64 // line number (0-based) of its first line in the object
+	lines int   // number of lines
+	data  []byte
+	buf   *[]byte // the pooled buffer data is in
+}
+
+// attempt is one reading of an object from its start.
+type attempt struct {
+	obj   object
+	wg    sync.WaitGroup // blocks sent and not yet cleaned
+	mu    sync.Mutex
+	parts []*part
+}
+
+// part is what cleaning one block gave.
+type part struct {
+	pins  []clean.Pin
+	geos  []clean.Geo
+	users []clean.User
+	ks    []int64 // line number of each row
+	rej   []parquetio.Rejected
+	q     clean.Quality
+}
+
+// readAll reads and cleans every object: cfg.Concurrency objects are read at
+// the same time and cfg.Workers goroutines clean their blocks.
 func readAll(ctx context.Context, cfg Config, in objstore.Bucket, objs []object) (*state, error) {
 	st := &state{
 		pins:  newDedup(func(p *clean.Pin) int64 { return p.Ind }),
@@ -78,16 +121,27 @@ func readAll(ctx context.Context, cfg Config, in objstore.Bucket, objs []object)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
+	bufs := &sync.Pool{New: func() any { b := make([]byte, blockSize); return &b }}
+	parts := &sync.Pool{New: func() any { return new(part) }}
+	blocks := make(chan *block, 2*cfg.Workers)
+	var cleaners sync.WaitGroup
+	for range cfg.Workers {
+		cleaners.Go(func() {
+			for b := range blocks {
+				b.clean(bufs, parts)
+			}
+		})
+	}
+
 	jobs := make(chan object)
 	n := min(cfg.Concurrency, max(len(objs), 1))
-	workers := make([]*worker, n)
-	var wg sync.WaitGroup
-	for i := range workers {
-		w := newWorker(cfg, in, st)
-		workers[i] = w
-		wg.Go(func() {
+	streams := make(chan struct{}, 2*cfg.Workers)
+	var readers sync.WaitGroup
+	for range n {
+		r := &reader{cfg: cfg, in: in, st: st, blocks: blocks, bufs: bufs, parts: parts, streams: streams}
+		readers.Go(func() {
 			for obj := range jobs {
-				if err := w.object(ctx, obj); err != nil {
+				if err := r.object(ctx, obj); err != nil {
 					cancel(err)
 					return
 				}
@@ -95,7 +149,7 @@ func readAll(ctx context.Context, cfg Config, in objstore.Bucket, objs []object)
 		})
 	}
 feed:
-	for _, obj := range objs {
+	for _, obj := range interleave(objs) {
 		select {
 		case jobs <- obj:
 		case <-ctx.Done():
@@ -103,64 +157,82 @@ feed:
 		}
 	}
 	close(jobs)
-	wg.Wait()
+	readers.Wait()
+	close(blocks)
+	cleaners.Wait()
 	if err := context.Cause(ctx); err != nil {
 		return nil, err
-	}
-	for _, w := range workers {
-		addQuality(&st.quality, w.c.Quality(), 1)
-		addQuality(&st.quality, w.discarded, 1)
 	}
 	return st, nil
 }
 
-// worker reads and cleans one object at a time with its own cleaner and
-// buffers, reused from object to object.
-type worker struct {
-	cfg  Config
-	in   objstore.Bucket
-	st   *state
-	c    *clean.Cleaner
-	br   *bufio.Reader
-	zr   *gzip.Reader
-	long []byte // a line longer than br's buffer
-
-	// The rows of the current object, with their line numbers (0-based).
-	pins  []clean.Pin
-	geos  []clean.Geo
-	users []clean.User
-	ks    []int64
-	rej   []parquetio.Rejected
-	// discarded holds minus the quality counts of failed attempts.
-	discarded clean.Quality
+// interleave returns objs (sorted by table, then key) in the order they are
+// read: the three topics in turn, so that they are read at the same time
+// and their commits do not queue on one table.
+func interleave(objs []object) []object {
+	var byTable [len(clean.Tables)][]object
+	for _, o := range objs {
+		i := slices.Index(clean.Tables[:], o.table)
+		byTable[i] = append(byTable[i], o)
+	}
+	out := make([]object, 0, len(objs))
+	for k := 0; len(out) < len(objs); k++ {
+		for _, l := range byTable {
+			if k < len(l) {
+				out = append(out, l[k])
+			}
+		}
+	}
+	return out
 }
 
-func newWorker(cfg Config, in objstore.Bucket, st *state) *worker {
-	return &worker{cfg: cfg, in: in, st: st, c: clean.New(), br: bufio.NewReaderSize(nil, 256<<10)}
+// reader reads one object at a time, with buffers reused from object to
+// object.
+type reader struct {
+	cfg    Config
+	in     objstore.Bucket
+	st     *state
+	blocks chan<- *block
+	bufs   *sync.Pool // of *[]byte
+	parts  *sync.Pool // of *part
+	// streams bounds the objects of more than one block read at the same
+	// time: their rows are held until the whole object is cleaned, so
+	// without it every reader would hold most of an object.
+	streams   chan struct{}
+	streaming bool // read took a place in streams for the current attempt
+	zr        *gzip.Reader
 }
 
-// object reads obj, retrying from its start after a failure, and adds its
-// rows to the shared state once it has been read to its end.
-func (w *worker) object(ctx context.Context, obj object) error {
-	attempts := w.cfg.ObjectAttempts
-	for attempt := 1; ; attempt++ {
-		before := w.c.Quality()
-		lines, err := w.read(ctx, obj)
+// object reads obj, retrying from its start after a failure, and commits its
+// rows once it has been read to its end and all its blocks are cleaned.
+func (r *reader) object(ctx context.Context, obj object) error {
+	attempts := r.cfg.ObjectAttempts
+	for try := 1; ; try++ {
+		att := &attempt{obj: obj}
+		lines, err := r.read(ctx, att)
+		att.wg.Wait() // the blocks sent before an error are cleaned, then dropped
 		if err == nil {
-			w.commit(obj, lines)
+			r.st.commit(att, lines, r.cfg.Progress)
+		}
+		for _, p := range att.parts {
+			p.reset()
+			r.parts.Put(p)
+		}
+		if r.streaming {
+			<-r.streams
+			r.streaming = false
+		}
+		if err == nil {
 			return nil
 		}
-		// Undo the counts of the lines cleaned by the failed attempt.
-		addQuality(&w.discarded, w.c.Quality(), -1)
-		addQuality(&w.discarded, before, 1)
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
-		if attempt >= attempts || !retryable(err) {
-			return fmt.Errorf("reading object %s (attempt %d of %d): %w", w.in.URL(obj.key), attempt, attempts, err)
+		if try >= attempts || !retryable(err) {
+			return fmt.Errorf("reading object %s (attempt %d of %d): %w", r.in.URL(obj.key), try, attempts, err)
 		}
-		w.cfg.Logger.Warn("reading an object again from its start", "object", w.in.URL(obj.key), "attempt", attempt, "err", err)
-		delay := time.Duration(100<<min(attempt-1, 6)) * time.Millisecond
+		r.cfg.Logger.Warn("reading an object again from its start", "object", r.in.URL(obj.key), "attempt", try, "err", err)
+		delay := time.Duration(100<<min(try-1, 6)) * time.Millisecond
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
@@ -174,24 +246,29 @@ func retryable(err error) bool {
 		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
-// read streams obj line by line into the worker's buffers and returns the
-// number of lines.
-func (w *worker) read(ctx context.Context, obj object) (int64, error) {
-	w.pins, w.geos, w.users, w.ks = w.pins[:0], w.geos[:0], w.users[:0], w.ks[:0]
-	clear(w.rej)
-	w.rej = w.rej[:0]
+func (r *reader) getBuf(size int) *[]byte {
+	b := r.bufs.Get().(*[]byte)
+	if len(*b) < size {
+		*b = make([]byte, size)
+	}
+	return b
+}
 
-	rc, err := w.in.Get(ctx, obj.key)
+// read streams the object of att into blocks sent to the cleaners and
+// returns the number of lines.
+func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
+	obj := att.obj
+	rc, err := r.in.Get(ctx, obj.key)
 	if err != nil {
 		return 0, err
 	}
 	defer rc.Close()
-	var r io.Reader = rc
+	var src io.Reader = rc
 	if obj.gz {
-		if w.zr == nil {
-			w.zr, err = gzip.NewReader(rc)
+		if r.zr == nil {
+			r.zr, err = gzip.NewReader(rc)
 		} else {
-			err = w.zr.Reset(rc)
+			err = r.zr.Reset(rc)
 		}
 		if errors.Is(err, io.EOF) { // an empty file: no lines
 			return 0, nil
@@ -199,72 +276,145 @@ func (w *worker) read(ctx context.Context, obj object) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("gzip: %w", err)
 		}
-		r = w.zr
+		src = r.zr
 	}
-	w.br.Reset(r)
-	defer w.br.Reset(nil)
 
-	var k int64
-	for ; ; k++ {
-		line, err := w.br.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			w.long = append(w.long[:0], line...)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				line, err = w.br.ReadSlice('\n')
-				w.long = append(w.long, line...)
+	buf := r.getBuf(blockSize)
+	defer func() {
+		if buf != nil {
+			r.bufs.Put(buf)
+		}
+	}()
+	var k int64 // lines sent
+	n := 0      // bytes in *buf
+	for eof := false; !eof; {
+		for n < len(*buf) {
+			m, err := src.Read((*buf)[n:])
+			n += m
+			if errors.Is(err, io.EOF) {
+				eof = true
+				break
 			}
-			line = w.long
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return k, err
-		}
-		if len(line) == 0 { // io.EOF right after the last '\n'
-			break
-		}
-		if line[len(line)-1] == '\n' {
-			line = line[:len(line)-1]
-		}
-		w.line(obj, k, line)
-		if err != nil { // io.EOF after a last line without '\n'
-			k++
-			break
-		}
-		if k&1023 == 1023 {
-			if err := ctx.Err(); err != nil {
+			if err != nil {
 				return k, err
 			}
 		}
+		if err := ctx.Err(); err != nil {
+			return k, err
+		}
+		if !eof && !r.streaming {
+			select {
+			case r.streams <- struct{}{}:
+				r.streaming = true
+			case <-ctx.Done():
+				return k, ctx.Err()
+			}
+		}
+		cut := n
+		if !eof {
+			cut = bytes.LastIndexByte((*buf)[:n], '\n') + 1
+			if cut == 0 { // one line fills the buffer: grow it
+				grown := make([]byte, 2*len(*buf))
+				copy(grown, (*buf)[:n])
+				*buf = grown
+				continue
+			}
+		}
+		if cut == 0 {
+			break
+		}
+		lines := bytes.Count((*buf)[:cut], []byte{'\n'})
+		if (*buf)[cut-1] != '\n' { // the last line, without '\n'
+			lines++
+		}
+		next := r.getBuf(max(blockSize, 2*(n-cut)))
+		copy(*next, (*buf)[cut:n])
+		b := &block{att: att, k0: k, lines: lines, data: (*buf)[:cut], buf: buf}
+		buf, n = next, n-cut
+		k += int64(lines)
+		att.wg.Add(1)
+		select {
+		case r.blocks <- b:
+		case <-ctx.Done():
+			att.wg.Done()
+			return k, ctx.Err()
+		}
 	}
 	if obj.gz {
-		if err := w.zr.Close(); err != nil {
+		if err := r.zr.Close(); err != nil {
 			return k, fmt.Errorf("gzip: %w", err)
 		}
 	}
 	return k, nil
 }
 
-// line cleans line k of obj into the worker's buffers.
-func (w *worker) line(obj object, k int64, line []byte) {
+// clean cleans the lines of b with a cleaner of its own (so that the counts of
+// a failed attempt can be dropped) and adds the result to its attempt.
+func (b *block) clean(bufs, parts *sync.Pool) {
+	obj := b.att.obj
+	c := clean.New()
+	p := parts.Get().(*part)
+	p.ks = slices.Grow(p.ks, b.lines)
+	switch obj.table {
+	case clean.TablePin:
+		p.pins = slices.Grow(p.pins, b.lines)
+	case clean.TableGeo:
+		p.geos = slices.Grow(p.geos, b.lines)
+	case clean.TableUser:
+		p.users = slices.Grow(p.users, b.lines)
+	}
+	data, k := b.data, b.k0
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		p.line(c, obj, k, line)
+		k++
+	}
+	p.q = c.Quality()
+	bufs.Put(b.buf)
+	b.att.mu.Lock()
+	b.att.parts = append(b.att.parts, p)
+	b.att.mu.Unlock()
+	b.att.wg.Done()
+}
+
+// reset empties p for reuse (the dedup copied its rows), dropping the strings
+// it refers to.
+func (p *part) reset() {
+	clear(p.pins)
+	clear(p.geos)
+	clear(p.users)
+	clear(p.rej)
+	p.pins, p.geos, p.users, p.ks, p.rej = p.pins[:0], p.geos[:0], p.users[:0], p.ks[:0], p.rej[:0]
+	p.q = clean.Quality{}
+}
+
+// line cleans line k of obj into p.
+func (p *part) line(c *clean.Cleaner, obj object, k int64, line []byte) {
 	var err error
 	switch obj.table {
 	case clean.TablePin:
-		var p clean.Pin
-		if p, err = w.c.Pin(line); err == nil {
-			w.pins = append(w.pins, p)
+		var r clean.Pin
+		if r, err = c.Pin(line); err == nil {
+			p.pins = append(p.pins, r)
 		}
 	case clean.TableGeo:
-		var g clean.Geo
-		if g, err = w.c.Geo(line); err == nil {
-			w.geos = append(w.geos, g)
+		var r clean.Geo
+		if r, err = c.Geo(line); err == nil {
+			p.geos = append(p.geos, r)
 		}
 	case clean.TableUser:
-		var u clean.User
-		if u, err = w.c.User(line); err == nil {
-			w.users = append(w.users, u)
+		var r clean.User
+		if r, err = c.User(line); err == nil {
+			p.users = append(p.users, r)
 		}
 	}
 	if err == nil {
-		w.ks = append(w.ks, k)
+		p.ks = append(p.ks, k)
 		return
 	}
 	if errors.Is(err, clean.ErrBlank) {
@@ -282,31 +432,30 @@ func (w *worker) line(obj object, k int64, line []byte) {
 	if errors.As(err, &re) {
 		rej.Reason, rej.Detail = string(re.Reason), re.Detail
 	}
-	w.rej = append(w.rej, rej)
+	p.rej = append(p.rej, rej)
 }
 
-// commit adds the rows of a fully read object to the shared state.
-func (w *worker) commit(obj object, lines int64) {
-	st := w.st
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	switch obj.table {
-	case clean.TablePin:
-		for i := range w.pins {
-			st.pins.add(&w.pins[i], pos{obj.partition, obj.seq, obj.start + w.ks[i]})
-		}
-	case clean.TableGeo:
-		for i := range w.geos {
-			st.geos.add(&w.geos[i], pos{obj.partition, obj.seq, obj.start + w.ks[i]})
-		}
-	case clean.TableUser:
-		for i := range w.users {
-			st.users.add(&w.users[i], pos{obj.partition, obj.seq, obj.start + w.ks[i]})
+// commit adds the rows, rejected lines and counts of a fully read object.
+func (st *state) commit(att *attempt, lines int64, progress *Progress) {
+	obj := att.obj
+	for _, p := range att.parts {
+		switch obj.table {
+		case clean.TablePin:
+			st.pins.add(p.pins, p.ks, obj)
+		case clean.TableGeo:
+			st.geos.add(p.geos, p.ks, obj)
+		case clean.TableUser:
+			st.users.add(p.users, p.ks, obj)
 		}
 	}
-	st.rejected = append(st.rejected, w.rej...)
+	st.mu.Lock()
+	for _, p := range att.parts {
+		st.rejected = append(st.rejected, p.rej...)
+		addQuality(&st.quality, p.q, 1)
+	}
 	st.lines[obj.table] += lines
-	w.cfg.Progress.ObjectsDone.Add(1)
-	w.cfg.Progress.Lines.Add(lines)
-	w.cfg.Progress.Bytes.Add(obj.size)
+	st.mu.Unlock()
+	progress.ObjectsDone.Add(1)
+	progress.Lines.Add(lines)
+	progress.Bytes.Add(obj.size)
 }

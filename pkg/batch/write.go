@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -32,21 +35,23 @@ func QuarantineDir(t clean.Table) string { return "quarantine/" + string(t) + "/
 // PartName is the name of the i-th Parquet file of a dataset.
 func PartName(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
 
-// writer writes a run's files to its staging prefix and publishes them.
+// writer writes a run's files to its staging prefix and publishes them. Its
+// methods may be called concurrently.
 type writer struct {
 	ctx         context.Context
 	b           objstore.Bucket
 	staging     string // "_staging/dt=D/RUN/"
 	rowsPerFile int
 	logger      *slog.Logger
-	keys        []string // written, relative to staging
-	buf         bytes.Buffer
+
+	mu   sync.Mutex
+	keys []string // written, relative to staging
 }
 
 // put writes one file to the staging area. The file store takes it as a
 // stream (its Put writes a temporary file); S3 needs a seekable body, to sign
 // it and to retry, so the file is encoded into a buffer first.
-func (w *writer) put(rel string, write func(io.Writer) error) error {
+func (w *writer) put(ctx context.Context, rel string, write func(io.Writer) error) error {
 	if _, streams := w.b.(objstore.Renamer); streams {
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
@@ -55,7 +60,7 @@ func (w *writer) put(rel string, write func(io.Writer) error) error {
 			pw.CloseWithError(err)
 			done <- err
 		}()
-		err := w.b.Put(w.ctx, w.staging+rel, pr)
+		err := w.b.Put(ctx, w.staging+rel, pr)
 		pr.CloseWithError(errors.New("upload ended")) // unblocks the encoder if Put stopped early
 		if encErr := <-done; encErr != nil {
 			return fmt.Errorf("encoding %s: %w", rel, encErr)
@@ -63,68 +68,82 @@ func (w *writer) put(rel string, write func(io.Writer) error) error {
 		if err != nil {
 			return fmt.Errorf("staging %s: %w", rel, err)
 		}
-		w.keys = append(w.keys, rel)
+		w.added(rel)
 		return nil
 	}
-	w.buf.Reset()
-	if err := write(&w.buf); err != nil {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
 		return fmt.Errorf("encoding %s: %w", rel, err)
 	}
-	if err := w.b.Put(w.ctx, w.staging+rel, bytes.NewReader(w.buf.Bytes())); err != nil {
+	if err := w.b.Put(ctx, w.staging+rel, bytes.NewReader(buf.Bytes())); err != nil {
 		return fmt.Errorf("staging %s: %w", rel, err)
 	}
-	w.keys = append(w.keys, rel)
+	w.added(rel)
 	return nil
+}
+
+func (w *writer) added(rel string) {
+	w.mu.Lock()
+	w.keys = append(w.keys, rel)
+	w.mu.Unlock()
 }
 
 // writeSplit writes rows in files of at most rowsPerFile rows (one file, maybe
-// empty, at least).
-func writeSplit[R any](w *writer, dir string, rows []R, write func(io.Writer, []R) error) error {
+// empty, at least), one after the other.
+func writeSplit[R any](ctx context.Context, w *writer, dir string, rows []R, write func(io.Writer, []R) error) error {
 	for i, lo := 0, 0; lo < len(rows) || i == 0; i, lo = i+1, lo+w.rowsPerFile {
 		part := rows[lo:min(lo+w.rowsPerFile, len(rows))]
-		if err := w.put(dir+PartName(i), func(out io.Writer) error { return write(out, part) }); err != nil {
+		if err := w.put(ctx, dir+PartName(i), func(out io.Writer) error { return write(out, part) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// writeAll writes the clean tables, the insight tables and the quarantine.
-func (w *writer) writeAll(t cleanTables, ins insights.Tables, rejected []parquetio.Rejected) error {
+// writeAll writes the clean tables, the quarantine and the insight tables,
+// all at the same time. The insight tables are computed by compute while the
+// clean tables are being written; writeAll returns them.
+func (w *writer) writeAll(t cleanTables, rejected []parquetio.Rejected, compute func() insights.Tables) (insights.Tables, error) {
 	var opts parquetio.Options
-	if err := writeSplit(w, CleanDir(clean.TablePin), t.pins, func(out io.Writer, rows []clean.Pin) error {
-		return parquetio.WritePins(out, rows, nil, opts)
-	}); err != nil {
-		return err
-	}
-	if err := writeSplit(w, CleanDir(clean.TableGeo), t.geos, func(out io.Writer, rows []clean.Geo) error {
-		return parquetio.WriteGeos(out, rows, nil, opts)
-	}); err != nil {
-		return err
-	}
-	if err := writeSplit(w, CleanDir(clean.TableUser), t.users, func(out io.Writer, rows []clean.User) error {
-		return parquetio.WriteUsers(out, rows, nil, opts)
-	}); err != nil {
-		return err
-	}
-
-	recs, err := ins.Records(memory.DefaultAllocator)
-	if err != nil {
-		return fmt.Errorf("building the insight tables: %w", err)
-	}
-	defer func() {
+	g, ctx := errgroup.WithContext(w.ctx)
+	// The largest first: the pins take the longest to encode.
+	g.Go(func() error {
+		return writeSplit(ctx, w, CleanDir(clean.TablePin), t.pins, func(out io.Writer, rows []clean.Pin) error {
+			return parquetio.WritePins(out, rows, nil, opts)
+		})
+	})
+	var ins insights.Tables
+	g.Go(func() error {
+		ins = compute()
+		recs, err := ins.Records(memory.DefaultAllocator)
+		if err != nil {
+			return fmt.Errorf("building the insight tables: %w", err)
+		}
+		defer func() {
+			for _, r := range recs {
+				r.Record.Release()
+			}
+		}()
+		gi, ctx := errgroup.WithContext(ctx)
 		for _, r := range recs {
-			r.Record.Release()
+			gi.Go(func() error {
+				return w.put(ctx, InsightDir(r.Name)+PartName(0), func(out io.Writer) error {
+					return parquetio.WriteRecord(out, r.Record, opts)
+				})
+			})
 		}
-	}()
-	for _, r := range recs {
-		if err := w.put(InsightDir(r.Name)+PartName(0), func(out io.Writer) error {
-			return parquetio.WriteRecord(out, r.Record, opts)
-		}); err != nil {
-			return err
-		}
-	}
-
+		return gi.Wait()
+	})
+	g.Go(func() error {
+		return writeSplit(ctx, w, CleanDir(clean.TableGeo), t.geos, func(out io.Writer, rows []clean.Geo) error {
+			return parquetio.WriteGeos(out, rows, nil, opts)
+		})
+	})
+	g.Go(func() error {
+		return writeSplit(ctx, w, CleanDir(clean.TableUser), t.users, func(out io.Writer, rows []clean.User) error {
+			return parquetio.WriteUsers(out, rows, nil, opts)
+		})
+	})
 	for _, tb := range clean.Tables {
 		// rejected is sorted by table first.
 		lo, _ := slices.BinarySearchFunc(rejected, string(tb), func(r parquetio.Rejected, t string) int { return strings.Compare(r.Table, t) })
@@ -132,13 +151,14 @@ func (w *writer) writeAll(t cleanTables, ins insights.Tables, rejected []parquet
 		for hi < len(rejected) && rejected[hi].Table == string(tb) {
 			hi++
 		}
-		if err := writeSplit(w, QuarantineDir(tb), rejected[lo:hi], func(out io.Writer, rows []parquetio.Rejected) error {
-			return parquetio.WriteRejected(out, rows, opts)
-		}); err != nil {
-			return err
-		}
+		g.Go(func() error {
+			return writeSplit(ctx, w, QuarantineDir(tb), rejected[lo:hi], func(out io.Writer, rows []parquetio.Rejected) error {
+				return parquetio.WriteRejected(out, rows, opts)
+			})
+		})
 	}
-	return nil
+	err := g.Wait()
+	return ins, err
 }
 
 // writeQuality writes quality.json.
@@ -147,11 +167,13 @@ func (w *writer) writeQuality(res Result) error {
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", QualityKey, err)
 	}
-	return w.put(QualityKey, func(out io.Writer) error { _, err := out.Write(b); return err })
+	return w.put(w.ctx, QualityKey, func(out io.Writer) error { _, err := out.Write(b); return err })
 }
 
 // files returns the written keys, sorted.
 func (w *writer) files() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	k := slices.Clone(w.keys)
 	slices.Sort(k)
 	return k
@@ -210,28 +232,36 @@ func (w *writer) publish(ctx context.Context, date string) error {
 		w.logger.Warn("listing the staging area", "prefix", stagingRoot, "err", err)
 		return nil
 	}
+	var g errgroup.Group
+	g.SetLimit(publishConcurrency)
 	for _, o := range left {
-		if err := w.b.Delete(ctx, o.Key); err != nil {
-			w.logger.Warn("deleting a staged file", "key", o.Key, "err", err)
-		}
+		g.Go(func() error {
+			if err := w.b.Delete(ctx, o.Key); err != nil {
+				w.logger.Warn("deleting a staged file", "key", o.Key, "err", err)
+			}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
+
+// publishConcurrency bounds the S3 requests of publishing made at the same
+// time.
+const publishConcurrency = 16
 
 func (w *writer) copyStaged(ctx context.Context, dst string) error {
 	c, canCopy := w.b.(objstore.Copier)
-	for _, k := range w.keys {
-		var err error
-		if canCopy {
-			err = c.Copy(ctx, w.staging+k, dst+k)
-		} else {
-			err = getPut(ctx, w.b, w.staging+k, dst+k)
-		}
-		if err != nil {
-			return err
-		}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(publishConcurrency)
+	for _, k := range w.files() {
+		g.Go(func() error {
+			if canCopy {
+				return c.Copy(ctx, w.staging+k, dst+k)
+			}
+			return getPut(ctx, w.b, w.staging+k, dst+k)
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 func getPut(ctx context.Context, b objstore.Bucket, src, dst string) error {

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+)
+
+// Environment variables that make batchjob write pprof profiles, for
+// benchmarking (scripts/bench-batch.sh): a CPU profile of the whole run and a
+// heap profile at its end.
+const (
+	envCPUProfile  = "BATCHJOB_CPUPROFILE"
+	envHeapProfile = "BATCHJOB_MEMPROFILE"
+)
+
+// startProfiles starts the profiles the environment asks for and returns the
+// function that stops and writes them.
+func startProfiles(getenv func(string) string) (stop func() error, err error) {
+	var cpu *os.File
+	if path := getenv(envCPUProfile); path != "" {
+		if cpu, err = os.Create(path); err != nil {
+			return nil, fmt.Errorf("creating the CPU profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, fmt.Errorf("starting the CPU profile: %w", err)
+		}
+	}
+	heap := getenv(envHeapProfile)
+	return func() error {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				return fmt.Errorf("writing the CPU profile: %w", err)
+			}
+		}
+		if heap != "" {
+			f, err := os.Create(heap)
+			if err != nil {
+				return fmt.Errorf("creating the heap profile: %w", err)
+			}
+			runtime.GC()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				f.Close()
+				return fmt.Errorf("writing the heap profile: %w", err)
+			}
+			return f.Close()
+		}
+		return nil
+	}, nil
+}
