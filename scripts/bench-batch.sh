@@ -6,6 +6,8 @@
 #
 #   scripts/bench-batch.sh [POSTS [PER_OBJECT]]      (defaults: 1000000 10000)
 #   BENCH_DIR=/tmp/x KEEP=1 scripts/bench-batch.sh 3000000
+#   BATCHJOB_FLAGS="--gc-percent 100" scripts/bench-batch.sh     extra batchjob flags
+#   BATCHJOB_CPUPROFILE=/tmp/cpu.prof scripts/bench-batch.sh      a CPU profile of the run
 set -euo pipefail
 POSTS=${1:-1000000}
 PER_OBJECT=${2:-10000}
@@ -21,11 +23,12 @@ if [[ ! -d "$DIR/topics-$POSTS-$PER_OBJECT" ]]; then
     --posts "$POSTS" --per-object "$PER_OBJECT"
 fi
 rm -rf "$DIR/out"
+LOAD=$(cut -d" " -f1-3 /proc/loadavg)
 /usr/bin/time -v -o "$DIR/time.txt" "$DIR/batchjob" --input "$DIR/topics-$POSTS-$PER_OBJECT" \
-  --prefix "$PREFIX" --output "$DIR/out" --date 2026-11-24 --json --progress never >"$DIR/summary.json"
+  --prefix "$PREFIX" --output "$DIR/out" --date 2026-11-24 --json --progress never ${BATCHJOB_FLAGS:-} >"$DIR/summary.json"
 
-python3 - "$DIR/summary.json" "$DIR/time.txt" "$POSTS" <<'PY'
-import json, re, sys
+LOAD="$LOAD" python3 - "$DIR/summary.json" "$DIR/time.txt" "$POSTS" <<'PY'
+import json, os, re, sys
 s = json.load(open(sys.argv[1]))
 t = open(sys.argv[2]).read()
 wall = t.split("Elapsed (wall clock) time (h:mm:ss or m:ss): ")[1].split("\n")[0]
@@ -37,5 +40,5 @@ tm = s["timings"]
 print(f"posts={sys.argv[3]} objects={s['objects']} lines={s['lines']} wall={secs:.2f}s "
       f"lines/s={s['lines']/secs:,.0f} peak_rss={rss_kb/1024:.0f}MiB cpu={cpu}% "
       f"(list {tm['list_ms']}ms, read {tm['read_ms']}ms, compute {tm['compute_ms']}ms, "
-      f"write {tm['write_ms']}ms, publish {tm['publish_ms']}ms)")
+      f"write {tm['write_ms']}ms, publish {tm['publish_ms']}ms) load_before={os.environ['LOAD']}")
 PY

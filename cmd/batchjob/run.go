@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
+// DefaultGCPercent is the default of Config.GCPercent.
+const DefaultGCPercent = 50
+
 // Config is the command line of batchjob.
 type Config struct {
 	Input       string // --input, required
@@ -25,10 +29,16 @@ type Config struct {
 	Output      string // --output, required
 	Date        string // --date; default: today, UTC
 	Concurrency int    // --concurrency; default: batch.DefaultConcurrency
-	RowsPerFile int    // --rows-per-file; default: batch.DefaultRowsPerFile
-	MaxAttempts int    // --max-attempts per S3 request; default: objstore.DefaultMaxAttempts
-	JSON        bool   // --json: print a JSON summary instead of the text one
-	Verbose     bool   // --verbose: log progress messages on stderr
+	Workers     int    // --workers; default: GOMAXPROCS
+	// GCPercent is the Go GC target (--gc-percent): the heap may grow by
+	// this percentage of the live data between collections. The job holds
+	// its tables in memory, so the default, DefaultGCPercent, trades some
+	// CPU for a lower peak memory. 0 keeps the runtime's (GOGC, else 100).
+	GCPercent   int
+	RowsPerFile int  // --rows-per-file; default: batch.DefaultRowsPerFile
+	MaxAttempts int  // --max-attempts per S3 request; default: objstore.DefaultMaxAttempts
+	JSON        bool // --json: print a JSON summary instead of the text one
+	Verbose     bool // --verbose: log progress messages on stderr
 	// Progress shows a progress line on stderr: "auto" (when stderr is a
 	// terminal), "always" or "never". Default: auto.
 	Progress string
@@ -54,6 +64,12 @@ func (c Config) Validate() error {
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("--concurrency is %d, want >= 1", c.Concurrency))
 	}
+	if c.Workers < 0 {
+		errs = append(errs, fmt.Errorf("--workers is %d, want >= 1 (0 means GOMAXPROCS)", c.Workers))
+	}
+	if c.GCPercent < 0 {
+		errs = append(errs, fmt.Errorf("--gc-percent is %d, want >= 1 (0 keeps GOGC)", c.GCPercent))
+	}
 	if c.RowsPerFile < 1 {
 		errs = append(errs, fmt.Errorf("--rows-per-file is %d, want >= 1", c.RowsPerFile))
 	}
@@ -78,6 +94,7 @@ var errHelp = errors.New("help requested")
 func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	cfg := Config{
 		Concurrency: batch.DefaultConcurrency,
+		GCPercent:   DefaultGCPercent,
 		RowsPerFile: batch.DefaultRowsPerFile,
 		MaxAttempts: objstore.DefaultMaxAttempts,
 		Progress:    "auto",
@@ -88,7 +105,9 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Prefix, "prefix", "", "deployment prefix P; the topics are P.pin, P.geo, P.user (required)")
 	fs.StringVar(&cfg.Output, "output", "", "output root URL; the run is published under {output}/dt={date}/ (required)")
 	fs.StringVar(&cfg.Date, "date", "", "run date YYYY-MM-DD (default today, UTC)")
-	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "objects read and cleaned at the same time")
+	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "objects read at the same time")
+	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "goroutines cleaning lines and Parquet files written at the same time (0: GOMAXPROCS)")
+	fs.IntVar(&cfg.GCPercent, "gc-percent", cfg.GCPercent, "Go GC target percentage; lower uses less memory and more CPU (0: keep GOGC)")
 	fs.IntVar(&cfg.RowsPerFile, "rows-per-file", cfg.RowsPerFile, "maximum rows of one clean or quarantine Parquet file")
 	fs.IntVar(&cfg.MaxAttempts, "max-attempts", cfg.MaxAttempts, "attempts of each S3 request")
 	fs.BoolVar(&cfg.JSON, "json", false, "print a machine-readable JSON summary on stdout")
@@ -117,6 +136,9 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if cfg.GCPercent > 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
+	}
 	level := slog.LevelWarn
 	if cfg.Verbose {
 		level = slog.LevelInfo
@@ -129,6 +151,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Output:      cfg.Output,
 		Date:        cfg.Date,
 		Concurrency: cfg.Concurrency,
+		Workers:     cfg.Workers,
 		RowsPerFile: cfg.RowsPerFile,
 		Store:       objstore.Options{MaxAttempts: cfg.MaxAttempts, Logger: logger},
 		Logger:      logger,

@@ -263,11 +263,12 @@ func TestSameOutputWhateverTheLayout(t *testing.T) {
 		src := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
 		land(t, src, in, batchtest.Layout{Partitions: lc.partitions, PerObject: lc.perObject, Gzip: lc.gz})
 		var first *output
-		for _, conc := range []int{1, 4, 16} {
-			name := fmt.Sprintf("partitions=%d/per=%d/gzip=%v/concurrency=%d", lc.partitions, lc.perObject, lc.gz, conc)
+		for _, cw := range [][2]int{{1, 1}, {4, 3}, {16, 0}} {
+			conc, workers := cw[0], cw[1]
+			name := fmt.Sprintf("partitions=%d/per=%d/gzip=%v/concurrency=%d/workers=%d", lc.partitions, lc.perObject, lc.gz, conc, workers)
 			t.Run(name, func(t *testing.T) {
 				outDir := filepath.Join(dir, fmt.Sprintf("out%d", conc))
-				runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outDir, Date: "2026-11-24", Concurrency: conc, RowsPerFile: 500})
+				runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outDir, Date: "2026-11-24", Concurrency: conc, Workers: workers, RowsPerFile: 500})
 				o := readOutput(t, openStore(t, outDir, objstore.Options{}), "2026-11-24")
 				if first == nil {
 					first = &o
@@ -331,5 +332,45 @@ func sameBytes(t *testing.T, want, got output) {
 	g.Run, w.Run = batch.RunInfo{}, batch.RunInfo{}
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("quality.json counts differ:\n got %+v\nwant %+v", g, w)
+	}
+}
+
+// TestLongLines reads objects whose lines straddle the read buffers and one
+// line longer than a buffer: line numbers, offsets and the quarantine are
+// those of the lines as written.
+func TestLongLines(t *testing.T) {
+	in := fixture(t)
+	long := `{"ind": 1, "junk": "` + strings.Repeat("x", 700<<10) + `"`
+	var pins [][]byte
+	for i, l := range in[0] {
+		pins = append(pins, l)
+		if i == 3 {
+			pins = append(pins, []byte(long))
+		}
+	}
+	for _, gz := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gzip=%v", gz), func(t *testing.T) {
+			dir := t.TempDir()
+			src := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
+			land(t, src, topics{pins, in[1], in[2]}, batchtest.Layout{Gzip: gz})
+			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: filepath.Join(dir, "out"), Date: "2026-11-24"})
+			o := readOutput(t, openStore(t, filepath.Join(dir, "out"), objstore.Options{}), "2026-11-24")
+			var found bool
+			for _, r := range o.quarantine[clean.TablePin] {
+				if strings.HasPrefix(r.Raw, `{"ind": 1, "junk"`) {
+					found = true
+					if r.Line != 5 || r.Reason != string(clean.ReasonInvalidJSON) || len(r.Raw) != batch.MaxRawBytes {
+						t.Errorf("long line quarantined as line %d, reason %s, %d raw bytes; want line 5, invalid_json, %d bytes", r.Line, r.Reason, len(r.Raw), batch.MaxRawBytes)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("the long line is not in the quarantine")
+			}
+			want := fileRun(t, in, batchtest.Layout{})
+			if got, w := o.quality.Counts[clean.TablePin].Lines, want.quality.Counts[clean.TablePin].Lines+1; got != w {
+				t.Errorf("pin lines = %d, want %d", got, w)
+			}
+		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
@@ -51,19 +53,32 @@ func openInput(ctx context.Context, cfg Config) (objstore.Bucket, error) {
 	return b, nil
 }
 
-// listInput lists the objects of the three topics, in (table, key) order.
-// Keys that are not in the landing layout are skipped and counted.
+// listInput lists the objects of the three topics (at the same time: a
+// listing is a series of round trips), in (table, key) order. Keys that are
+// not in the landing layout are skipped and counted.
 func listInput(ctx context.Context, cfg Config, in objstore.Reader) ([]object, map[clean.Table]Counts, error) {
+	var lists [len(clean.Tables)][]objstore.Object
+	g, gctx := errgroup.WithContext(ctx)
+	for i, t := range clean.Tables {
+		g.Go(func() error {
+			topic := Topic(cfg.Prefix, t)
+			list, err := in.List(gctx, topic+"/")
+			if err != nil {
+				return fmt.Errorf("listing topic %s: %w", topic, err)
+			}
+			lists[i] = list
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
 	var objs []object
 	counts := make(map[clean.Table]Counts, len(clean.Tables))
-	for _, t := range clean.Tables {
+	for i, t := range clean.Tables {
 		topic := Topic(cfg.Prefix, t)
-		list, err := in.List(ctx, topic+"/")
-		if err != nil {
-			return nil, nil, fmt.Errorf("listing topic %s: %w", topic, err)
-		}
 		var c Counts
-		for _, o := range list {
+		for _, o := range lists[i] {
 			p, start, gz, ok := parseKey(topic, o.Key)
 			if !ok {
 				c.SkippedObjects++

@@ -246,12 +246,26 @@ func retryable(err error) bool {
 		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
+// getBuf returns a buffer of at least size bytes: a pooled one of blockSize
+// bytes, or a new one for a small object (such buffers are not pooled:
+// small objects would otherwise each take a whole block).
 func (r *reader) getBuf(size int) *[]byte {
+	if size < blockSize/8 {
+		b := make([]byte, size)
+		return &b
+	}
 	b := r.bufs.Get().(*[]byte)
 	if len(*b) < size {
 		*b = make([]byte, size)
 	}
 	return b
+}
+
+// putBuf returns a buffer of getBuf to the pool.
+func putBuf(bufs *sync.Pool, b *[]byte) {
+	if len(*b) == blockSize {
+		bufs.Put(b)
+	}
 }
 
 // read streams the object of att into blocks sent to the cleaners and
@@ -279,12 +293,12 @@ func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
 		src = r.zr
 	}
 
-	buf := r.getBuf(blockSize)
-	defer func() {
-		if buf != nil {
-			r.bufs.Put(buf)
-		}
-	}()
+	size := blockSize
+	if !obj.gz && obj.size >= 0 && obj.size < blockSize {
+		size = int(obj.size) + 1 // room to see the end of the object
+	}
+	buf := r.getBuf(size)
+	defer func() { putBuf(r.bufs, buf) }()
 	var k int64 // lines sent
 	n := 0      // bytes in *buf
 	for eof := false; !eof; {
@@ -327,10 +341,14 @@ func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
 		if (*buf)[cut-1] != '\n' { // the last line, without '\n'
 			lines++
 		}
-		next := r.getBuf(max(blockSize, 2*(n-cut)))
-		copy(*next, (*buf)[cut:n])
 		b := &block{att: att, k0: k, lines: lines, data: (*buf)[:cut], buf: buf}
-		buf, n = next, n-cut
+		if eof { // nothing left: the deferred putBuf has nothing to return
+			buf = &[]byte{}
+		} else {
+			next := r.getBuf(max(blockSize, 2*(n-cut)))
+			copy(*next, (*buf)[cut:n])
+			buf, n = next, n-cut
+		}
 		k += int64(lines)
 		att.wg.Add(1)
 		select {
@@ -375,7 +393,7 @@ func (b *block) clean(bufs, parts *sync.Pool) {
 		k++
 	}
 	p.q = c.Quality()
-	bufs.Put(b.buf)
+	putBuf(bufs, b.buf)
 	b.att.mu.Lock()
 	b.att.parts = append(b.att.parts, p)
 	b.att.mu.Unlock()
