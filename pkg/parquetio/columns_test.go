@@ -121,3 +121,59 @@ func TestColumnChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDictionaryFallback writes row groups whose every column has as many
+// distinct values as rows, and checks that no column chunk mixes dictionary
+// and plain data pages: arrow-go writes the encoding statistics of such a
+// chunk in map order, so its files would differ from run to run.
+func TestNoDictionaryFallback(t *testing.T) {
+	const n = 150_000 // more distinct values than the default 1 MiB dictionary page holds
+	pins := make([]clean.Pin, n)
+	geos := make([]clean.Geo, n)
+	users := make([]clean.User, n)
+	for i := range n {
+		s := str(fmt.Sprintf("value-%07d", i))
+		pins[i] = clean.Pin{Ind: int64(i), UniqueID: s.V, Title: s, Description: s, FollowerCount: clean.Int64{V: int64(i) * 7, Valid: true},
+			PosterName: s, TagList: s, IsImageOrVideo: s, ImageSrc: s, SaveLocation: s, Category: s}
+		geos[i] = clean.Geo{Ind: int64(i), Country: s, Coordinates: clean.Coords{Lat: float64(i) / 1e4, Lon: -float64(i) / 1e4, Valid: true},
+			Timestamp: clean.Time{Micros: int64(i) * 1e6, Valid: true}}
+		users[i] = clean.User{Ind: int64(i), UserName: s, Age: clean.Int32{V: int32(i % 131), Valid: true}, DateJoined: clean.Time{Micros: int64(i), Valid: true}}
+	}
+	src := testSources(n)
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"pin":  func(b *bytes.Buffer) error { return WritePins(b, pins, src, Options{RowGroupRows: n}) },
+		"geo":  func(b *bytes.Buffer) error { return WriteGeos(b, geos, src, Options{RowGroupRows: n}) },
+		"user": func(b *bytes.Buffer) error { return WriteUsers(b, users, src, Options{RowGroupRows: n}) },
+	} {
+		var a, b bytes.Buffer
+		if err := write(&a); err != nil {
+			t.Fatal(err)
+		}
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Errorf("%s: two writes of the same rows differ", name)
+		}
+		pf, err := file.NewParquetReader(bytes.NewReader(a.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rg := pf.MetaData().RowGroup(0)
+		for c := range rg.NumColumns() {
+			cc, err := rg.ColumnChunk(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := 0
+			for _, st := range cc.EncodingStats() {
+				if fmt.Sprint(st.PageType) != "DICTIONARY_PAGE" {
+					data++
+				}
+			}
+			if data > 1 {
+				t.Errorf("%s.%s: data pages in %d encodings (%+v): a dictionary fell back to plain", name, cc.PathInSchema(), data, cc.EncodingStats())
+			}
+		}
+	}
+}

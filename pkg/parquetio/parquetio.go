@@ -92,6 +92,12 @@ func (o Options) withDefaults() Options {
 // it is an io.Closer, and our callers own theirs.
 type noClose struct{ io.Writer }
 
+// dictionaryPageLimit is above any dictionary a row group of ours can have,
+// so that a dictionary-encoded column never falls back to plain pages part way
+// through a chunk (arrow-go would then write the chunk's encoding statistics
+// in map order: not deterministic).
+const dictionaryPageLimit = 1 << 30
+
 // newFileWriter opens a pqarrow writer of schema on w, with o (defaults
 // filled) and the column encodings enc.
 func newFileWriter(w io.Writer, schema *arrow.Schema, o Options, enc encodings) (*pqarrow.FileWriter, error) {
@@ -101,6 +107,7 @@ func newFileWriter(w io.Writer, schema *arrow.Schema, o Options, enc encodings) 
 		parquet.WithMaxRowGroupLength(int64(o.RowGroupRows)),
 		parquet.WithCreatedBy("pinpipe parquetio (arrow-go v18)"),
 		parquet.WithDataPageSize(int64(o.PageBytes)),
+		parquet.WithDictionaryPageSizeLimit(dictionaryPageLimit),
 	}
 	for _, col := range enc.plain {
 		wp = append(wp, parquet.WithDictionaryFor(col, false))

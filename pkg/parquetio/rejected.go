@@ -30,7 +30,7 @@ func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 // rejectedEncodings: the table, reason, source and shard of the rejects of
 // a file take few values; the raw lines and sequence numbers are unique.
 var rejectedEncodings = encodings{
-	plain: []string{"raw", ColSequence},
+	plain: []string{"raw", "detail", "line", ColSequence},
 	dict:  []string{"table", "reason", "source", ColShard},
 }
 

@@ -12,20 +12,23 @@ import (
 )
 
 // Encodings of the columns (see encodings): the keys (ind), ids, free
-// text and sequence numbers are plain; the short categorical strings are
-// dictionary arrays; the rest (counts, times, coordinates) keep the
-// writer's default dictionary.
+// text, times, coordinates and sequence numbers are plain; the short
+// categorical strings are dictionary arrays; the small-domain numbers
+// (follower_count, age) keep the writer's default dictionary. A column
+// chunk never mixes dictionary and plain data pages (see
+// dictionaryPageLimit): arrow-go lists the encodings of such a chunk in map
+// order, which would make the file's bytes differ from run to run.
 var (
 	pinEncodings = encodings{
-		plain: []string{"ind", "unique_id", "title", "description", "tag_list", "image_src", ColSequence},
+		plain: []string{"ind", "unique_id", "title", "description", "tag_list", "image_src", ColSequence, ColArrivalTime},
 		dict:  []string{"poster_name", "is_image_or_video", "save_location", "category", ColShard},
 	}
 	geoEncodings = encodings{
-		plain: []string{"ind", ColSequence},
+		plain: []string{"ind", "coordinates.list.element", "timestamp", ColSequence, ColArrivalTime},
 		dict:  []string{"country", ColShard},
 	}
 	userEncodings = encodings{
-		plain: []string{"ind", ColSequence},
+		plain: []string{"ind", "user_name", "date_joined", ColSequence, ColArrivalTime},
 		dict:  []string{ColShard},
 	}
 )
