@@ -36,7 +36,7 @@ fmt-check:
 fuzz-short:
 	@for f in FuzzCleanPin FuzzCleanGeo FuzzCleanUser; do \
 		echo "fuzz $$f for $(FUZZTIME)"; \
-		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./pkg/clean || exit 1; \
+		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./pkg/clean || exit 1; \
 	done
 
 ## bench: every benchmark of BENCHMARKS.md, on the local stack (about 10 minutes).
