@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -303,7 +302,7 @@ func (s *MySQLSource) query(ctx context.Context, k int, keys []int64, out map[in
 			if c > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, ct.Name())
+			b = sample.AppendJSONString(b, ct.Name())
 			b = append(b, ':')
 			b = appendValue(b, kinds[c], raw[c])
 		}
@@ -341,42 +340,7 @@ func appendValue(b []byte, kind valueKind, v sql.RawBytes) []byte {
 	case kind == kindNumber && json.Valid(v) && v[0] != '"':
 		return append(b, v...)
 	}
-	return appendJSONString(b, string(v))
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
+	return sample.AppendJSONString(b, string(v))
 }
 
 // DSNFromEnv is the environment variable holding the source DSN.

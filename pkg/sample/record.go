@@ -77,7 +77,7 @@ func encodeObject(fs []field) []byte {
 		if k > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, f.key)
+		b = AppendJSONString(b, f.key)
 		b = append(b, ':')
 		b = append(b, f.val...)
 	}
@@ -90,7 +90,7 @@ func jsonInt(n int) []byte { return strconv.AppendInt(nil, int64(n), 10) }
 // exponent.
 func jsonFloat(x float64) []byte { return strconv.AppendFloat(nil, x, 'f', -1, 64) }
 
-func jsonString(s string) []byte { return appendString(nil, s) }
+func jsonString(s string) []byte { return AppendJSONString(nil, s) }
 
 func jsonNullString(s string) []byte {
 	if s == "" {
@@ -99,10 +99,10 @@ func jsonNullString(s string) []byte {
 	return jsonString(s)
 }
 
-// appendString appends s as a JSON string. Non-ASCII text is kept as UTF-8;
-// quotes, backslashes and control characters are escaped; invalid UTF-8 is
-// replaced by U+FFFD.
-func appendString(b []byte, s string) []byte {
+// AppendJSONString appends s as a JSON string, as every wire record of
+// pinpipe is written. Non-ASCII text is kept as UTF-8; quotes, backslashes and
+// control characters are escaped; invalid UTF-8 is replaced by U+FFFD.
+func AppendJSONString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); {
