@@ -41,6 +41,7 @@ type Config struct {
 	Metrics        string
 	LogFormat      string
 	SessionTimeout time.Duration
+	UnhealthyAfter time.Duration
 }
 
 // FlagSet returns the flags of s3sink bound to cfg; the README's flag table is
@@ -58,6 +59,7 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip objects (.json.gz)")
 	fs.StringVar(&cfg.Metrics, "metrics", "127.0.0.1:9102", "address of the /metrics and /healthz HTTP endpoint (empty: off)")
 	fs.DurationVar(&cfg.SessionTimeout, "session-timeout", 10*time.Second, "consumer group session timeout: how long a crashed instance keeps its partitions")
+	fs.DurationVar(&cfg.UnhealthyAfter, "unhealthy-after", time.Minute, "/healthz answers 503 once the sink has been out of its consumer group, or failing to store, this long")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	return fs
 }
@@ -88,6 +90,7 @@ func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
 		RotateInterval: c.RotateInterval,
 		Gzip:           c.Gzip,
 		SessionTimeout: c.SessionTimeout,
+		UnhealthyAfter: c.UnhealthyAfter,
 		Logger:         log,
 	}
 	switch {
@@ -123,17 +126,17 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	}
 	reg := prometheus.NewRegistry()
 	sc.Metrics = sink.NewMetrics(reg)
+	s, err := sink.New(sc, bucket)
+	if err != nil {
+		return err
+	}
 	if cfg.Metrics != "" {
-		srv, err := serveMetrics(cfg.Metrics, reg)
+		srv, err := serveMetrics(cfg.Metrics, reg, s.Health)
 		if err != nil {
 			return err
 		}
 		defer srv.Close()
 		log.Info("serving metrics", "addr", cfg.Metrics)
-	}
-	s, err := sink.New(sc, bucket)
-	if err != nil {
-		return err
 	}
 	log.Info("landing", "output", bucket.URL(""), "flush_size", sc.FlushSize, "gzip", sc.Gzip)
 	err = s.Run(ctx)
@@ -156,14 +159,22 @@ func checkBrokers(ctx context.Context, brokers []string) error {
 	return fmt.Errorf("no Kafka broker answers at %s: %w", strings.Join(brokers, ","), errors.Join(errs...))
 }
 
-func serveMetrics(addr string, reg *prometheus.Registry) (*http.Server, error) {
+// serveMetrics serves /metrics and /healthz: 200 "ok" while health()
+// reports nil, else 503 with the reason.
+func serveMetrics(addr string, reg *prometheus.Registry, health func() error) (*http.Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics address %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := health(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, nil

@@ -49,6 +49,11 @@ type Config struct {
 	// SessionTimeout is the consumer group session timeout: how long a
 	// crashed instance holds its partitions. Default: 10s.
 	SessionTimeout time.Duration
+	// UnhealthyAfter is how long the sink may be out of its consumer group,
+	// or fail to store objects, before Health reports it. Default: 60s.
+	UnhealthyAfter time.Duration
+	// Now returns the current time (tests). Default: time.Now.
+	Now func() time.Time
 	// InFlight is the number of objects per partition being stored at once;
 	// their offsets are committed in order. Default: 16.
 	InFlight int
@@ -82,6 +87,12 @@ func (c *Config) Validate() error {
 	if c.SessionTimeout <= 0 {
 		c.SessionTimeout = 10 * time.Second
 	}
+	if c.UnhealthyAfter <= 0 {
+		c.UnhealthyAfter = 60 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.InFlight <= 0 {
 		c.InFlight = 16
 	}
@@ -98,6 +109,58 @@ func (c *Config) Validate() error {
 type Sink struct {
 	cfg    Config
 	bucket objstore.Bucket
+	health health
+}
+
+// health tracks what /healthz reports: whether the sink is a member of a
+// generation of its group, and since when storing has been failing.
+type health struct {
+	mu           sync.Mutex
+	now          func() time.Time
+	inGeneration bool
+	leftAt       time.Time // when the last generation ended (or the start)
+	failingSince time.Time // first failed store since the last success; zero when fine
+	lastErr      error
+}
+
+func (h *health) generation(in bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inGeneration = in
+	if !in {
+		h.leftAt = h.now()
+	}
+}
+
+func (h *health) stored(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case err == nil:
+		h.failingSince, h.lastErr = time.Time{}, nil
+	case h.failingSince.IsZero():
+		h.failingSince, h.lastErr = h.now(), err
+	default:
+		h.lastErr = err
+	}
+}
+
+// Health reports nil while the sink is healthy, or what is wrong: it has not
+// been a member of a generation of its consumer group for longer than
+// Config.UnhealthyAfter (it cannot join, or the brokers are gone), or storing
+// objects has been failing for longer than that.
+func (s *Sink) Health() error {
+	h := &s.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	if !h.inGeneration && now.Sub(h.leftAt) > s.cfg.UnhealthyAfter {
+		return fmt.Errorf("not a member of consumer group %s for %s", s.cfg.Group, now.Sub(h.leftAt).Round(time.Second))
+	}
+	if !h.failingSince.IsZero() && now.Sub(h.failingSince) > s.cfg.UnhealthyAfter {
+		return fmt.Errorf("storing objects has failed for %s: %v", now.Sub(h.failingSince).Round(time.Second), h.lastErr)
+	}
+	return nil
 }
 
 // New returns a sink; it does no network I/O.
@@ -105,7 +168,8 @@ func New(cfg Config, bucket objstore.Bucket) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Sink{cfg: cfg, bucket: bucket}, nil
+	now := cfg.Now()
+	return &Sink{cfg: cfg, bucket: bucket, health: health{now: cfg.Now, leftAt: now}}, nil
 }
 
 // ResolveTopics returns the configured topics, or the existing topics that
@@ -178,6 +242,13 @@ func (s *Sink) Run(ctx context.Context) error {
 			continue
 		}
 		s.cfg.Logger.Info("generation", "id", gen.ID, "assignments", assignmentString(gen.Assignments))
+		s.health.generation(true)
+		wg.Add(1)
+		gen.Start(func(genCtx context.Context) {
+			defer wg.Done()
+			<-genCtx.Done()
+			s.health.generation(false)
+		})
 		for topic, parts := range gen.Assignments {
 			for _, p := range parts {
 				wg.Add(1)
@@ -379,6 +450,9 @@ func (p *pipeline) store(u *upload) error {
 		err := p.s.bucket.Put(p.ctx, u.key, bytes.NewReader(body))
 		if err != nil && p.ctx.Err() == nil {
 			p.s.cfg.Logger.Warn("storing, will retry", "key", u.key, "err", err)
+			p.s.health.stored(err)
+		} else if err == nil {
+			p.s.health.stored(nil)
 		}
 		return struct{}{}, err
 	}, backoff.WithBackOff(newBackoff()), backoff.WithMaxElapsedTime(0))

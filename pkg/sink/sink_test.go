@@ -2,7 +2,9 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -258,5 +260,80 @@ func TestTopicRegex(t *testing.T) {
 	s, _ = New(Config{Brokers: brokers, TopicRegex: `^nothing$`}, nil)
 	if _, err := s.ResolveTopics(t.Context()); err == nil || !strings.Contains(err.Error(), "no topic") {
 		t.Errorf("no matching topic: err = %v", err)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	s, err := New(Config{Brokers: []string{"x:1"}, Topics: []string{"t"}, Group: "g", UnhealthyAfter: time.Minute, Now: func() time.Time { return now }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, want string) {
+		t.Helper()
+		err := s.Health()
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: Health() = %v, want healthy", when, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: Health() = %v, want an error containing %q", when, err, want)
+		}
+	}
+	check("at start", "")
+	now = now.Add(61 * time.Second)
+	check("a minute without joining", "not a member of consumer group g for 1m1s")
+	s.health.generation(true)
+	check("in a generation", "")
+	s.health.stored(errors.New("503 Slow Down"))
+	now = now.Add(30 * time.Second)
+	check("failing for 30s", "")
+	s.health.stored(errors.New("500 Internal"))
+	now = now.Add(31 * time.Second)
+	check("failing for 61s", "storing objects has failed for 1m1s: 500 Internal")
+	s.health.stored(nil)
+	check("stored again", "")
+	s.health.generation(false)
+	now = now.Add(59 * time.Second)
+	check("rebalancing for 59s", "")
+	now = now.Add(2 * time.Second)
+	check("out of the group for 61s", "not a member")
+}
+
+// failingBucket fails every Put.
+type failingBucket struct{ objstore.Bucket }
+
+func (failingBucket) Put(context.Context, string, io.Reader) error {
+	return errors.New("disk full")
+}
+
+func TestUnhealthyWhileStoringFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	ctx := t.Context()
+	brokers := newCluster(t, 1, "h.pin")
+	produce(t, ctx, brokers, "h.pin", 0, 5)
+	b, err := objstore.Open(ctx, t.TempDir(), objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Brokers: brokers, Topics: []string{"h.pin"}, Group: "g", UnhealthyAfter: 500 * time.Millisecond, ShutdownTimeout: time.Second}, failingBucket{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(runCtx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Health() == nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := s.Health(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Health() = %v, want the store failure", err)
+	}
+	cancel()
+	<-done
+	if objs, _ := b.List(ctx, ""); len(objs) != 0 {
+		t.Errorf("%d objects stored through a failing store", len(objs))
 	}
 }
