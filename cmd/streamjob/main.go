@@ -49,6 +49,7 @@ type Config struct {
 	Metrics          string        // listen address of /metrics, /healthz and /quality; empty: none
 	SourceColumns    bool          // add shard, sequence and arrival columns
 	DiscoverInterval time.Duration // Default: 30s
+	UnhealthyAfter   time.Duration // /healthz answers 503 after a flush failing or reading stalled this long. Default (and 0): 60s
 	LogLevel         string        // debug, info (default), warn, error
 }
 
@@ -67,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&c.Metrics, "metrics", "", "serve /metrics, /healthz and /quality (running quality report, JSON) on this address (e.g. :9102)")
 	fs.BoolVar(&c.SourceColumns, "with-source-columns", false, "add source columns (shard, sequence number, arrival time)")
 	fs.DurationVar(&c.DiscoverInterval, "discover-interval", stream.DefaultDiscoverInterval, "how often shards are listed again")
+	fs.DurationVar(&c.UnhealthyAfter, "unhealthy-after", stream.DefaultFlushFailingAfter, "/healthz answers 503 when a flush has been failing, or no shard had a successful GetRecords, for this long")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -93,6 +95,9 @@ func (c Config) Validate() error {
 	}
 	if c.FlushInterval <= 0 || c.DiscoverInterval <= 0 {
 		return errors.New("--flush-interval and --discover-interval must be > 0")
+	}
+	if c.UnhealthyAfter < 0 {
+		return fmt.Errorf("--unhealthy-after is %s, want >= 0", c.UnhealthyAfter)
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(c.LogLevel)); err != nil {
@@ -158,6 +163,18 @@ func (c Config) start() (kinesisx.Position, error) {
 	}
 }
 
+// healthz answers 200 "ok", or 503 and the reason on one line when err is
+// not nil.
+func healthz(w http.ResponseWriter, err error) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, strings.ReplaceAll(err.Error(), "\n", " ")+"\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
@@ -221,7 +238,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	job, err := stream.New(api, stream.Options{Streams: streams, Output: out, Checkpoints: ckb,
 		FlushRecords: cfg.FlushRecords, FlushInterval: cfg.FlushInterval, Start: start,
-		SourceColumns: cfg.SourceColumns, DiscoverInterval: cfg.DiscoverInterval, Logger: log, Metrics: metrics})
+		SourceColumns: cfg.SourceColumns, DiscoverInterval: cfg.DiscoverInterval, Logger: log, Metrics: metrics,
+		FlushFailingAfter: cfg.UnhealthyAfter, ReadStallAfter: cfg.UnhealthyAfter})
 	if err != nil {
 		return err
 	}
@@ -235,7 +253,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { healthz(w, job.Health()) })
 		mux.HandleFunc("/quality", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			enc := json.NewEncoder(w)

@@ -79,6 +79,7 @@ func TestConfigValidate(t *testing.T) {
 		{"at_timestamp", func(c *Config) { c.InitialPosition, c.AtTimestamp = "at_timestamp", "2024-05-01T12:00:00Z" }, ""},
 		{"zero flush records", func(c *Config) { c.FlushRecords = 0 }, "--flush-records"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "--log-level"},
+		{"negative unhealthy-after", func(c *Config) { c.UnhealthyAfter = -time.Second }, "--unhealthy-after"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,16 +255,14 @@ func TestGracefulStop(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	res, err := http.Get("http://" + addr + "/healthz")
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("/healthz: %v %v", res, err)
+	if code, body := getHealthz(t, addr); code != http.StatusOK || body != "ok" {
+		t.Fatalf("/healthz while healthy: %d %q, want 200 ok\n%s", code, body, p.tail(t))
 	}
-	res.Body.Close()
 	if n := len(st.ReadPins(t, out, "pin").Rows); n != 0 {
 		t.Fatalf("%d rows stored before the stop, want 0 (flush interval 1h)", n)
 	}
 	// Nothing is committed yet: the running report counts nothing.
-	res, err = http.Get("http://" + addr + "/quality")
+	res, err := http.Get("http://" + addr + "/quality")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,6 +275,80 @@ func TestGracefulStop(t *testing.T) {
 	p.term(t)
 	st.CheckExactlyOnce(t, st.ReadPins(t, out, "pin"), s, puts)
 	st.CheckQuality(t, st.ReadQuality(t, out, stream.DefaultQualityKey).Pin, puts)
+}
+
+// getHealthz returns the status code and the trimmed body of /healthz (0 when
+// the request fails).
+func getHealthz(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, strings.TrimSpace(string(body))
+}
+
+// waitHealthz polls /healthz until it answers code, or fails after 30s.
+func waitHealthz(t *testing.T, addr string, code int, p *proc) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got, body := getHealthz(t, addr)
+		if got == code {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30s /healthz answers %d %q, want %d\n%s", got, body, code, p.tail(t))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestHealthzFlushFailing replaces the output directory by a file while
+// the job runs: flushes fail and are retried, /healthz turns 503 naming the
+// failing flush after --unhealthy-after, and 200 again once the directory
+// is back.
+func TestHealthzFlushFailing(t *testing.T) {
+	env := devstack.Require(t, devstack.Kinesis)
+	api := st.KinesisClient(env, env.KinesisEndpoint)
+	s := st.UniqueName("streaming-t-") + "-pin"
+	st.CreateStream(t, api, s, 1)
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	p := startBinary(t, "--streams", s, "--output", dir, "--flush-records", "10", "--flush-interval", "200ms",
+		"--metrics", addr, "--discover-interval", "1s", "--unhealthy-after", "2s")
+	waitHealthz(t, addr, http.StatusOK, p)
+
+	moved := dir + ".moved"
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("not a directory"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st.PutAll(t, api, s, st.PinRecords(7, 0, 50))
+	if body := waitHealthz(t, addr, http.StatusServiceUnavailable, p); !strings.Contains(body, "flush of shard "+s+"/") ||
+		strings.Contains(body, "\n") {
+		t.Errorf("/healthz body %q, want one line naming the failing flush of a shard of %s", body, s)
+	} else {
+		t.Logf("/healthz: 503 %s", body)
+	}
+
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(moved, dir); err != nil {
+		t.Fatal(err)
+	}
+	if body := waitHealthz(t, addr, http.StatusOK, p); body != "ok" {
+		t.Errorf("/healthz body %q after recovery, want ok", body)
+	}
+	p.term(t)
 }
 
 // TestCrashRecovery kills the job with SIGKILL at random moments while

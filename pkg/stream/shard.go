@@ -56,6 +56,8 @@ func (w *worker) run(ctx context.Context) bool {
 		return false
 	}
 	w.b = newBatch(w.table)
+	hkey := w.stream + "/" + w.shard
+	w.j.h.readStarted(hkey)
 	var prev kinesisx.ReaderStats
 	tbl := string(w.table)
 	for {
@@ -84,6 +86,7 @@ func (w *worker) run(ctx context.Context) bool {
 			_ = sleepCtx(ctx, permanentPause)
 			return false
 		}
+		w.j.h.readOK(hkey)
 		m.MillisBehind.WithLabelValues(w.stream, w.shard).Set(float64(res.MillisBehindLatest))
 		for _, rec := range res.Records {
 			if p := w.cp.Pending; p != nil && w.n > 0 && kinesisx.CompareSequence(rec.Sequence, p.Last) > 0 {
@@ -107,6 +110,7 @@ func (w *worker) run(ctx context.Context) bool {
 				return false
 			}
 			m.MillisBehind.DeleteLabelValues(w.stream, w.shard)
+			w.j.h.readDone(hkey)
 			return true
 		}
 	}
@@ -224,6 +228,7 @@ func (w *worker) flush(ctx context.Context, closed bool) error {
 		return err
 	}
 	w.cp = next
+	w.j.h.flushOK(w.stream + "/" + w.shard)
 	w.j.qual.set(w.stream, w.shard, next.Quality)
 	tbl := string(w.table)
 	m.countNulls(tbl, delta)
@@ -246,6 +251,8 @@ func (w *worker) putCheckpoint(ctx context.Context, cp Checkpoint) error {
 		err := w.j.ck.put(ctx, cp)
 		if err == nil {
 			w.j.o.Metrics.FilesWritten.WithLabelValues("checkpoint").Inc()
+		} else if ctx.Err() == nil {
+			w.j.h.flushFailed(w.stream+"/"+w.shard, err)
 		}
 		return err
 	})
@@ -254,6 +261,9 @@ func (w *worker) putCheckpoint(ctx context.Context, cp Checkpoint) error {
 func (w *worker) put(ctx context.Context, key string, data []byte) error {
 	return retry(ctx, w.log, "writing "+key, func() error {
 		if err := w.j.o.Output.Put(ctx, key, bytes.NewReader(data)); err != nil {
+			if ctx.Err() == nil {
+				w.j.h.flushFailed(w.stream+"/"+w.shard, err)
+			}
 			return fmt.Errorf("writing %s: %w", w.j.o.Output.URL(key), err)
 		}
 		return nil

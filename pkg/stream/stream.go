@@ -22,12 +22,14 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultFlushRecords     = 10000
-	DefaultFlushInterval    = 10 * time.Second
-	DefaultDiscoverInterval = 30 * time.Second
-	DefaultShutdownTimeout  = 8 * time.Second
-	DefaultCheckpointPrefix = "_checkpoints"
-	QuarantinePrefix        = "quarantine"
+	DefaultFlushRecords      = 10000
+	DefaultFlushInterval     = 10 * time.Second
+	DefaultDiscoverInterval  = 30 * time.Second
+	DefaultShutdownTimeout   = 8 * time.Second
+	DefaultFlushFailingAfter = 60 * time.Second
+	DefaultReadStallAfter    = 60 * time.Second
+	DefaultCheckpointPrefix  = "_checkpoints"
+	QuarantinePrefix         = "quarantine"
 )
 
 // Options configures a Job.
@@ -67,6 +69,16 @@ type Options struct {
 	// QualityInterval is how often the quality report is stored when it
 	// changed; it is also stored when Run returns. Default: 5s.
 	QualityInterval time.Duration
+	// FlushFailingAfter makes Health report an error when a shard's flush
+	// (storing its files or checkpoint, retried on error) has been failing
+	// for longer than this since its last success. Default: 60s.
+	FlushFailingAfter time.Duration
+	// ReadStallAfter makes Health report an error when shards are being
+	// read and none had a successful GetRecords for longer than this.
+	// Default: 60s.
+	ReadStallAfter time.Duration
+	// Now is the clock of Health. Default: time.Now.
+	Now func() time.Time
 	// Parquet options of the written files.
 	Parquet parquetio.Options
 	// Logger. Default: nil, silent.
@@ -98,7 +110,8 @@ func (o Options) Validate() error {
 		return errors.New("stream: Output is required")
 	case o.FlushRecords < 0:
 		return fmt.Errorf("stream: FlushRecords is %d, want >= 0", o.FlushRecords)
-	case o.FlushInterval < 0, o.DiscoverInterval < 0, o.MinInterval < 0, o.ShutdownTimeout < 0, o.QualityInterval < 0:
+	case o.FlushInterval < 0, o.DiscoverInterval < 0, o.MinInterval < 0, o.ShutdownTimeout < 0, o.QualityInterval < 0,
+		o.FlushFailingAfter < 0, o.ReadStallAfter < 0:
 		return errors.New("stream: negative interval")
 	case o.Start.Type == kinesisx.AfterSequence:
 		return errors.New("stream: Start must be TRIM_HORIZON, LATEST or AT_TIMESTAMP")
@@ -129,6 +142,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ShutdownTimeout == 0 {
 		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.FlushFailingAfter == 0 {
+		o.FlushFailingAfter = DefaultFlushFailingAfter
+	}
+	if o.ReadStallAfter == 0 {
+		o.ReadStallAfter = DefaultReadStallAfter
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.QualityKey == "" {
 		o.QualityKey = DefaultQualityKey
@@ -171,6 +193,7 @@ type Job struct {
 	ck   checkpoints
 	c    counters
 	qual *qualityState
+	h    *health
 }
 
 // New returns a Job reading with api. It does no I/O.
@@ -186,8 +209,15 @@ func New(api kinesisx.API, o Options) (*Job, error) {
 		return nil, err
 	}
 	return &Job{api: api, o: o, ck: checkpoints{b: o.Checkpoints, prefix: o.CheckpointPrefix},
-		qual: newQualityState(o.Streams)}, nil
+		qual: newQualityState(o.Streams), h: newHealth(o.Now, o.FlushFailingAfter, o.ReadStallAfter)}, nil
 }
+
+// Health returns nil when the job is healthy, otherwise a one-line error
+// naming the problem: Run has not loaded the checkpoints yet (or has
+// returned), a shard's flush has been failing for longer than
+// FlushFailingAfter, or shards are being read and none had a successful
+// GetRecords for longer than ReadStallAfter. It is safe for concurrent use.
+func (j *Job) Health() error { return j.h.check() }
 
 // Stats returns a snapshot of the job's counters.
 func (j *Job) Stats() Stats {
@@ -219,6 +249,7 @@ func (j *Job) Check(ctx context.Context) error {
 // returns nil. Transient errors are logged and retried; Run returns an
 // error only when it cannot start (checkpoints unreadable).
 func (j *Job) Run(ctx context.Context) error {
+	defer j.h.setState(healthStopped)
 	all := map[clean.Table]map[string]Checkpoint{}
 	for t, s := range j.o.Streams {
 		cps, err := j.ck.load(ctx, s)
@@ -230,6 +261,7 @@ func (j *Job) Run(ctx context.Context) error {
 			j.qual.set(s, id, cp.Quality)
 		}
 	}
+	j.h.setState(healthRunning)
 	stopQuality := make(chan struct{})
 	var qwg sync.WaitGroup
 	qwg.Go(func() { j.qualityLoop(ctx, stopQuality) })
