@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -138,7 +139,10 @@ func consumeKcat(t testing.TB, brokers []string, prefix string) []got {
 	t.Helper()
 	bin, err := exec.LookPath("kcat")
 	if err != nil {
-		t.Log("kcat not installed: skipping the kcat read-back")
+		if os.Getenv("CI") != "" {
+			t.Fatal("kcat is not installed (.ci/run installs it with apt-get install kcat)")
+		}
+		t.Log("kcat not installed: skipping the kcat read-back (apt-get install kcat)")
 		return nil
 	}
 	var out []got
