@@ -11,6 +11,7 @@ import (
 // Metrics are the sink's counters, registered on a registry of the caller's.
 // A nil *Metrics records nothing.
 type Metrics struct {
+	fetched  *prometheus.CounterVec
 	records  *prometheus.CounterVec
 	invalid  *prometheus.CounterVec
 	objects  *prometheus.CounterVec
@@ -24,6 +25,9 @@ type Metrics struct {
 // NewMetrics creates the sink's metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
+		fetched: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinpipe_s3sink_fetched_records_total", Help: "Records fetched from Kafka (a record fetched again after a rebalance or restart counts again).",
+		}, []string{"topic"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pinpipe_s3sink_records_total", Help: "Records landed (stored and committed).",
 		}, []string{"topic"}),
@@ -44,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.records, m.invalid, m.objects, m.bytes, m.lag, m.flushDur)
+	reg.MustRegister(m.fetched, m.records, m.invalid, m.objects, m.bytes, m.lag, m.flushDur)
 	return m
 }
 
@@ -52,6 +56,7 @@ func (m *Metrics) observe(topic string, partition int, lag int64) {
 	if m == nil {
 		return
 	}
+	m.fetched.WithLabelValues(topic).Inc()
 	m.lag.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(max(lag, 0)))
 }
 

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -138,15 +140,13 @@ func TestLandEveryOffsetOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stop := runSink(t, ctx, Config{Brokers: brokers, Topics: topics, Group: "g", FlushSize: tc.flushSize, Gzip: tc.gz}, b)
+			m := NewMetrics(prometheus.NewRegistry())
+			stop := runSink(t, ctx, Config{Brokers: brokers, Topics: topics, Group: "g", FlushSize: tc.flushSize, Gzip: tc.gz, Metrics: m}, b)
 			// More records after the first objects, landed by the same run.
 			produce(t, ctx, brokers, "p.pin", 120, 30)
-			if tc.flushSize == 1 {
-				landtest.WaitLanded(t, ctx, b, "p.pin", 150)
-				landtest.WaitLanded(t, ctx, b, "p.geo", 120)
-			} else {
-				time.Sleep(3 * time.Second) // let it consume; partial objects land on stop
-			}
+			// Wait until every record is fetched; partial objects land on stop.
+			waitFetched(t, m, "p.pin", 150)
+			waitFetched(t, m, "p.geo", 120)
 			stop() // flushes partial objects and commits
 			for _, topic := range topics {
 				got, _ := landtest.Landed(t, ctx, b, topic)
@@ -229,12 +229,16 @@ func TestRebalanceTwoInstances(t *testing.T) {
 	for _, topic := range topics {
 		produce(t, ctx, brokers, topic, 200, 100)
 	}
-	for _, topic := range topics {
-		// Up to 4 records per partition wait in partial objects, which land on B's shutdown.
-		landtest.WaitLanded(t, ctx, b, topic, 300-4*4)
-	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(time.Second)
 	stopB()
+	// A third instance, with another flush size, lands whatever B left
+	// uncommitted (it may have been mid-rebalance when stopped): one object
+	// per record, so every record is landed without a shutdown.
+	stopC := runSink(t, ctx, Config{Brokers: brokers, Topics: topics, Group: "shared", FlushSize: 1}, b)
+	for _, topic := range topics {
+		landtest.WaitLanded(t, ctx, b, topic, 300)
+	}
+	stopC()
 	for _, topic := range topics {
 		got, _ := landtest.Landed(t, ctx, b, topic)
 		landtest.AssertSame(t, topic, landtest.PartitionLog(t, ctx, brokers, topic), got)
@@ -335,5 +339,17 @@ func TestUnhealthyWhileStoringFails(t *testing.T) {
 	<-done
 	if objs, _ := b.List(ctx, ""); len(objs) != 0 {
 		t.Errorf("%d objects stored through a failing store", len(objs))
+	}
+}
+
+// waitFetched polls until the sink has fetched n records of topic.
+func waitFetched(t *testing.T, m *Metrics, topic string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for testutil.ToFloat64(m.fetched.WithLabelValues(topic)) < float64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v of %d records fetched after 60s", topic, testutil.ToFloat64(m.fetched.WithLabelValues(topic)), n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
