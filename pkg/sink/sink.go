@@ -246,7 +246,10 @@ func (s *Sink) Run(ctx context.Context) error {
 		wg.Add(1)
 		gen.Start(func(genCtx context.Context) {
 			defer wg.Done()
-			<-genCtx.Done()
+			select {
+			case <-genCtx.Done():
+			case <-ctx.Done(): // shutting down, maybe with no partition assigned
+			}
 			s.health.generation(false)
 		})
 		for topic, parts := range gen.Assignments {
