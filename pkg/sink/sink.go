@@ -291,10 +291,15 @@ func (s *Sink) consume(runCtx, genCtx context.Context, gen *kafka.Generation, to
 	defer cancelFetch()
 	defer context.AfterFunc(genCtx, cancelFetch)()
 	// Stores and commits outlive a shutdown (bounded by ShutdownTimeout) but
-	// not a rebalance.
+	// not a rebalance. At shutdown the generation ends too (kafka-go ends it
+	// when the first worker returns), which must not cancel the final flushes.
 	storeCtx, cancelStore := context.WithCancel(context.WithoutCancel(runCtx))
 	defer cancelStore()
-	defer context.AfterFunc(genCtx, cancelStore)()
+	defer context.AfterFunc(genCtx, func() {
+		if runCtx.Err() == nil {
+			cancelStore()
+		}
+	})()
 	defer context.AfterFunc(runCtx, func() { time.AfterFunc(s.cfg.ShutdownTimeout, cancelStore) })()
 
 	if offset >= 0 {
