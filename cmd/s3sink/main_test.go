@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,16 +32,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildBinary builds s3sink once per test into a temporary directory.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "s3sink")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+// buildBinary builds s3sink once per test process.
+func buildBinary(t *testing.T) string { return devstack.Build(t, ".") }
 
 func TestBadConfigurationIsOneClearLine(t *testing.T) {
 	if testing.Short() {

@@ -76,6 +76,7 @@ func Require(t testing.TB, need Service) Env {
 //	}
 func Shutdown() {
 	shared.shutdown()
+	removeBuilt()
 }
 
 func (s *testStack) require(ctx context.Context, need Service, logf func(string, ...any)) (Env, error) {

@@ -108,6 +108,42 @@ func PutAll(t testing.TB, api *kinesis.Client, stream string, recs [][]byte) []P
 	return out
 }
 
+// ReadStream reads every record of every shard of stream from its start:
+// the stream's own account of what was put. A PutRecords whose answer was
+// lost (and that the client or PutAll then sent again) is in the stream
+// once per attempt, and the job must store each of those records.
+func ReadStream(t testing.TB, api *kinesis.Client, stream string) []Put {
+	t.Helper()
+	ctx := context.Background()
+	shards, err := api.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatalf("listing shards of %s: %v", stream, err)
+	}
+	var out []Put
+	for _, sh := range shards.Shards {
+		it, err := api.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(stream),
+			ShardId: sh.ShardId, ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			t.Fatalf("iterator of %s/%s: %v", stream, aws.ToString(sh.ShardId), err)
+		}
+		iter := it.ShardIterator
+		for iter != nil {
+			res, err := api.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(10000)})
+			if err != nil {
+				t.Fatalf("reading %s/%s: %v", stream, aws.ToString(sh.ShardId), err)
+			}
+			for _, r := range res.Records {
+				out = append(out, Put{Data: r.Data, Shard: aws.ToString(sh.ShardId), Seq: aws.ToString(r.SequenceNumber)})
+			}
+			if len(res.Records) == 0 && aws.ToInt64(res.MillisBehindLatest) == 0 {
+				break
+			}
+			iter = res.NextShardIterator
+		}
+	}
+	return out
+}
+
 // PinRecords returns n pin records: dirty sample records plus a few
 // blank and rejected ones.
 func PinRecords(seed int64, from, n int) [][]byte {
