@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -15,6 +16,9 @@ func TestAirflowDAG(t *testing.T) {
 	}
 	py, err := exec.LookPath("python3")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("python3 is not installed: the Airflow DAG cannot be tested")
+		}
 		t.Skip("python3 is not installed")
 	}
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
