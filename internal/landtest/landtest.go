@@ -20,9 +20,10 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
-// PartitionLog reads back every record of a topic straight from the broker:
-// the truth the landed objects are compared with.
-func PartitionLog(t testing.TB, ctx context.Context, brokers []string, topic string) map[int]map[int64]string {
+// Messages reads back every record of a topic straight from the broker,
+// partition by partition in offset order: the truth the landed objects and
+// the emitter's output are compared with.
+func Messages(t testing.TB, ctx context.Context, brokers []string, topic string) map[int][]kafka.Message {
 	t.Helper()
 	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
 	if err != nil {
@@ -31,9 +32,9 @@ func PartitionLog(t testing.TB, ctx context.Context, brokers []string, topic str
 	defer conn.Close()
 	parts, err := conn.ReadPartitions(topic)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("partitions of %s: %v", topic, err)
 	}
-	out := map[int]map[int64]string{}
+	out := map[int][]kafka.Message{}
 	for _, p := range parts {
 		pc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
 		if err != nil {
@@ -44,7 +45,7 @@ func PartitionLog(t testing.TB, ctx context.Context, brokers []string, topic str
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[p.ID] = map[int64]string{}
+		out[p.ID] = nil
 		if last == 0 {
 			continue
 		}
@@ -52,14 +53,27 @@ func PartitionLog(t testing.TB, ctx context.Context, brokers []string, topic str
 		for {
 			m, err := r.ReadMessage(ctx)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("reading %s/%d: %v", topic, p.ID, err)
 			}
-			out[p.ID][m.Offset] = string(m.Value)
+			out[p.ID] = append(out[p.ID], m)
 			if m.Offset >= last-1 {
 				break
 			}
 		}
 		r.Close()
+	}
+	return out
+}
+
+// PartitionLog is Messages as partition -> offset -> value.
+func PartitionLog(t testing.TB, ctx context.Context, brokers []string, topic string) map[int]map[int64]string {
+	t.Helper()
+	out := map[int]map[int64]string{}
+	for p, msgs := range Messages(t, ctx, brokers, topic) {
+		out[p] = map[int64]string{}
+		for _, m := range msgs {
+			out[p][m.Offset] = string(m.Value)
+		}
 	}
 	return out
 }

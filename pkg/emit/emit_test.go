@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/segmentio/kafka-go"
 
+	"github.com/pinpipe/pinpipe/internal/landtest"
 	"github.com/pinpipe/pinpipe/pkg/emit"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
@@ -94,41 +94,11 @@ func consumeKafka(t testing.TB, brokers []string, prefix string) []got {
 	defer cancel()
 	var out []got
 	for _, tb := range emit.Tables {
-		topic := prefix + "." + string(tb)
-		conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts, err := conn.ReadPartitions(topic)
-		conn.Close()
-		if err != nil {
-			t.Fatalf("partitions of %s: %v", topic, err)
-		}
-		for _, p := range parts {
-			lc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			last, err := lc.ReadLastOffset()
-			lc.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if last == 0 {
-				continue
-			}
-			r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
-			for {
-				m, err := r.ReadMessage(ctx)
-				if err != nil {
-					t.Fatalf("reading %s/%d: %v", topic, p.ID, err)
-				}
+		msgs := landtest.Messages(t, ctx, brokers, prefix+"."+string(tb))
+		for p := range len(msgs) {
+			for _, m := range msgs[p] {
 				out = append(out, got{tb, string(m.Key), decoded(t, m.Value)})
-				if m.Offset >= last-1 {
-					break
-				}
 			}
-			r.Close()
 		}
 	}
 	return out
