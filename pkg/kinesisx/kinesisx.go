@@ -88,14 +88,14 @@ func ListShards(ctx context.Context, api API, stream string) ([]Shard, error) {
 				return nil, ctx.Err()
 			}
 			if IsThrottle(err) {
-				if err := sleep(ctx, bo.next()); err != nil {
+				if err := sleep(ctx, bo.NextBackOff()); err != nil {
 					return nil, err
 				}
 				continue
 			}
 			return nil, fmt.Errorf("listing shards of %s: %w", stream, classify(err))
 		}
-		bo.reset()
+		bo.Reset()
 		for _, s := range res.Shards {
 			sh := Shard{ID: aws.ToString(s.ShardId)}
 			if p := aws.ToString(s.ParentShardId); p != "" {

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/cenkalti/backoff/v5"
 )
 
 // PositionType says where a shard iterator starts.
@@ -167,7 +167,7 @@ func (r *ShardReader) Next(ctx context.Context) (Batch, error) {
 				}
 				r.count(err)
 				r.log.Warn("getting shard iterator, will retry", "err", err)
-				if err := sleep(ctx, bo.next()); err != nil {
+				if err := sleep(ctx, bo.NextBackOff()); err != nil {
 					return Batch{}, err
 				}
 				continue
@@ -194,7 +194,7 @@ func (r *ShardReader) Next(ctx context.Context) (Batch, error) {
 				return Batch{}, fmt.Errorf("reading %s/%s: %w", r.o.Stream, r.o.ShardID, classify(err))
 			}
 			r.count(err)
-			d := bo.next()
+			d := bo.NextBackOff()
 			r.log.Debug("GetRecords retry", "err", err, "wait", d)
 			if err := sleep(ctx, d); err != nil {
 				return Batch{}, err
@@ -258,25 +258,14 @@ func (r *ShardReader) iterator(ctx context.Context) (*string, error) {
 	return res.ShardIterator, nil
 }
 
-// backoff is capped exponential backoff with full jitter.
-type backoff struct {
-	base, max, cur time.Duration
-}
-
-func newBackoff(base, max time.Duration) *backoff {
+// newBackoff returns capped exponential backoff with jitter, starting at
+// base (100ms when not positive) and never above max.
+func newBackoff(base, max time.Duration) *backoff.ExponentialBackOff {
 	if base <= 0 {
 		base = 100 * time.Millisecond
 	}
-	return &backoff{base: base, max: max, cur: base}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.Multiplier, b.RandomizationFactor = base, max, 2, 0.5
+	b.Reset()
+	return b
 }
-
-func (b *backoff) next() time.Duration {
-	d := b.cur
-	b.cur *= 2
-	if b.cur > b.max {
-		b.cur = b.max
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func (b *backoff) reset() { b.cur = b.base }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
@@ -270,23 +271,18 @@ func (w *worker) put(ctx context.Context, key string, data []byte) error {
 	})
 }
 
-// retry calls f until it succeeds or ctx is done, with capped backoff.
+// retry calls f until it succeeds or ctx is done, with capped backoff
+// (100ms doubling to 5s, jittered), logging each retried error.
 func retry(ctx context.Context, log *slog.Logger, what string, f func() error) error {
-	d := 100 * time.Millisecond
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w (%w)", what, ctx.Err(), err)
-		}
-		log.Warn("retrying", "op", what, "err", err, "wait", d)
-		if err := sleepCtx(ctx, d); err != nil {
-			return err
-		}
-		d = min(2*d, 5*time.Second)
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval = 100*time.Millisecond, 5*time.Second
+	_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, f() },
+		backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(func(err error, d time.Duration) { log.Warn("retrying", "op", what, "err", err, "wait", d) }))
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("%s: %w (%w)", what, ctx.Err(), err)
 	}
+	return err
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
