@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 )
 
 // APIGatewaySink puts records to Kinesis through the original's API Gateway
@@ -99,7 +98,7 @@ func (s *APIGatewaySink) putOne(ctx context.Context, recs []Record, i int) []Fai
 func (s *APIGatewaySink) putMany(ctx context.Context, stream string, recs []Record, idx []int) []Failure {
 	target := s.opts.URL + stream + "/records"
 	pending := idx
-	wait := s.opts.Backoff
+	bo := newBackoff(s.opts.Backoff)
 	for attempt := 1; ; attempt++ {
 		var body bytes.Buffer
 		body.WriteString(`{"records":[`)
@@ -137,12 +136,9 @@ func (s *APIGatewaySink) putMany(ctx context.Context, stream string, recs []Reco
 			return failAll(retry, fmt.Errorf("after %d attempts: %w", attempt, lastErr))
 		}
 		pending = retry
-		select {
-		case <-ctx.Done():
+		if pause(ctx, bo) != nil {
 			return failAll(pending, fmt.Errorf("%w (then %w)", lastErr, ctx.Err()))
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, 5*time.Second)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // HTTPOptions configures the HTTP sinks (Kafka REST Proxy, API Gateway).
@@ -27,7 +29,7 @@ type HTTPOptions struct {
 	MaxBatch int
 	// MaxAttempts is how often a request is tried. Default: 5.
 	MaxAttempts int
-	// Backoff is the first wait before a retry; it doubles up to 5s.
+	// Backoff is the first wait before a retry; it doubles (jittered) up to 5s.
 	// Default: 100ms.
 	Backoff time.Duration
 	// Header is added to every request (e.g. an API key).
@@ -106,7 +108,7 @@ func checkReachable(ctx context.Context, rawURL string) error {
 // do sends one request, retrying network errors, 408, 429 and 5xx answers
 // with backoff. It returns the body of a 2xx answer.
 func (o HTTPOptions) do(ctx context.Context, method, target, ctype string, body []byte) ([]byte, error) {
-	wait := o.Backoff
+	bo := newBackoff(o.Backoff)
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		resp, err := o.once(ctx, method, target, ctype, body)
@@ -120,12 +122,9 @@ func (o HTTPOptions) do(ctx context.Context, method, target, ctype string, body 
 		if attempt >= o.MaxAttempts {
 			return nil, fmt.Errorf("after %d attempts: %w", attempt, lastErr)
 		}
-		select {
-		case <-ctx.Done():
+		if pause(ctx, bo) != nil {
 			return nil, fmt.Errorf("%w (then %w)", lastErr, ctx.Err())
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, 5*time.Second)
 	}
 }
 
@@ -193,4 +192,25 @@ func byTable(recs []Record) [3][]int {
 		}
 	}
 	return out
+}
+
+// newBackoff returns the retry waits of the sinks: first about initial, then
+// doubling (jittered) up to 5s.
+func newBackoff(initial time.Duration) *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.Multiplier = initial, 5*time.Second, 2
+	b.Reset()
+	return b
+}
+
+// pause waits for b's next interval; it returns ctx's error if ctx ends first.
+func pause(ctx context.Context, b *backoff.ExponentialBackOff) error {
+	t := time.NewTimer(b.NextBackOff())
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

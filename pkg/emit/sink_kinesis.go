@@ -38,7 +38,7 @@ type KinesisOptions struct {
 	Shards int
 	// MaxAttempts is how often a record is put before it fails. Default: 10.
 	MaxAttempts int
-	// Backoff is the first wait before a retry; it doubles up to 5s.
+	// Backoff is the first wait before a retry; it doubles (jittered) up to 5s.
 	// Default: 100ms.
 	Backoff time.Duration
 }
@@ -173,7 +173,7 @@ func (s *KinesisSink) Write(ctx context.Context, recs []Record) []Failure {
 // put puts the records recs[idx...] to stream, retrying failed entries.
 func (s *KinesisSink) put(ctx context.Context, stream string, recs []Record, idx []int) []Failure {
 	pending := idx
-	wait := s.opts.Backoff
+	bo := newBackoff(s.opts.Backoff)
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		entries := make([]types.PutRecordsRequestEntry, len(pending))
@@ -207,12 +207,9 @@ func (s *KinesisSink) put(ctx context.Context, stream string, recs []Record, idx
 		if attempt >= s.opts.MaxAttempts {
 			return failAll(pending, fmt.Errorf("after %d attempts: %w", attempt, lastErr))
 		}
-		select {
-		case <-ctx.Done():
+		if pause(ctx, bo) != nil {
 			return failAll(pending, fmt.Errorf("%w (then %w)", lastErr, ctx.Err()))
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, 5*time.Second)
 	}
 }
 
