@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,9 +20,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/opshttp"
 	"github.com/pinpipe/pinpipe/pkg/sink"
 )
 
@@ -125,13 +125,14 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc.Metrics = sink.NewMetrics(reg)
 	s, err := sink.New(sc, bucket)
 	if err != nil {
 		return err
 	}
 	if cfg.Metrics != "" {
-		srv, err := serveMetrics(cfg.Metrics, reg, s.Health)
+		srv, err := opshttp.Serve(cfg.Metrics, reg, s.Health, nil)
 		if err != nil {
 			return err
 		}
@@ -157,27 +158,6 @@ func checkBrokers(ctx context.Context, brokers []string) error {
 		errs = append(errs, err)
 	}
 	return fmt.Errorf("no Kafka broker answers at %s: %w", strings.Join(brokers, ","), errors.Join(errs...))
-}
-
-// serveMetrics serves /metrics and /healthz: 200 "ok" while health()
-// reports nil, else 503 with the reason.
-func serveMetrics(addr string, reg *prometheus.Registry, health func() error) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics address %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := health(); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ok\n")
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	return srv, nil
 }
 
 func newLogger(w io.Writer, format string) *slog.Logger {

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -28,11 +27,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/opshttp"
 	"github.com/pinpipe/pinpipe/pkg/stream"
 )
 
@@ -163,18 +162,6 @@ func (c Config) start() (kinesisx.Position, error) {
 	}
 }
 
-// healthz answers 200 "ok", or 503 and the reason on one line when err is
-// not nil.
-func healthz(w http.ResponseWriter, err error) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, strings.ReplaceAll(err.Error(), "\n", " ")+"\n")
-		return
-	}
-	_, _ = io.WriteString(w, "ok\n")
-}
-
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
@@ -247,23 +234,18 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	if cfg.Metrics != "" {
-		ln, err := net.Listen("tcp", cfg.Metrics)
-		if err != nil {
-			return fmt.Errorf("--metrics: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { healthz(w, job.Health()) })
-		mux.HandleFunc("/quality", func(w http.ResponseWriter, _ *http.Request) {
+		quality := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
 			_ = enc.Encode(job.QualityReport())
 		})
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
+		srv, err := opshttp.Serve(cfg.Metrics, reg, job.Health, map[string]http.Handler{"/quality": quality})
+		if err != nil {
+			return fmt.Errorf("--metrics: %w", err)
+		}
 		defer srv.Close()
-		log.Info("serving metrics", "addr", ln.Addr().String())
+		log.Info("serving metrics", "addr", srv.Addr)
 	}
 	log.Info("streamjob running", "streams", fmt.Sprint(streams), "output", out.URL(""))
 	err = job.Run(ctx)
