@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,6 +33,3 @@ func stackDir(getenv func(string) string, root string) string {
 	}
 	return filepath.Join(root, ".stack")
 }
-
-// errNoStack says no stack env file exists.
-var errNoStack = errors.New("no stack running (run `make stack-up`)")

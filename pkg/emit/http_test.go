@@ -28,7 +28,6 @@ type fakeGateway struct {
 	requests int
 	stored   []got
 	errs     []string
-	seen     map[string]bool
 }
 
 func (f *fakeGateway) errorf(format string, a ...any) {

@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,12 +27,6 @@ func TestMain(m *testing.M) {
 }
 
 var uniq atomic.Int64
-
-// name returns a name unique to this test process and test.
-func name(t testing.TB, what string) string {
-	r := strings.NewReplacer("/", "_", " ", "_", "-", "_")
-	return fmt.Sprintf("%s_%s_%d_%d", what, r.Replace(t.Name()), os.Getpid(), uniq.Add(1))
-}
 
 // prefix returns a topic/stream prefix unique to the test (Kinesis names
 // allow [a-zA-Z0-9_.-], at most 128 characters).

@@ -101,8 +101,3 @@ func (b *batch) body(gz bool) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
-
-func (b *batch) reset() {
-	b.n, b.invalid = 0, 0
-	b.buf.Reset()
-}
