@@ -57,7 +57,9 @@ func normalizeQuality(q *clean.Quality) {
 			if col == "ind" || (t == clean.TablePin && col == "unique_id") {
 				continue
 			}
-			tq.Nulls[col] = tq.Nulls[col]
+			if _, ok := tq.Nulls[col]; !ok {
+				tq.Nulls[col] = clean.ColumnNulls{} // every nullable column is listed, zero or not
+			}
 		}
 	}
 }
