@@ -55,8 +55,9 @@ const (
 	// object is a round trip), so it is well above the number of cores.
 	DefaultConcurrency = 64
 	// DefaultRowsPerFile is the default maximum number of rows of one clean
-	// or quarantine Parquet file.
-	DefaultRowsPerFile = 1_000_000
+	// or quarantine Parquet file: about 100 MB of pins before compression.
+	// The files of a table are encoded at the same time (Config.Workers).
+	DefaultRowsPerFile = 250_000
 	// DefaultObjectAttempts is the default number of times one object is
 	// read from its start before the run fails.
 	DefaultObjectAttempts = 3
@@ -324,7 +325,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	t0 = time.Now()
 	staging := objstore.Join("_staging", "dt="+cfg.Date, cfg.RunID) + "/"
-	w := &writer{ctx: ctx, b: out, staging: staging, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger}
+	w := &writer{ctx: ctx, b: out, staging: staging, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger,
+		encoders: make(chan struct{}, cfg.Workers)}
 	var computeMS int64
 	res.Insights, err = w.writeAll(tables, st.rejected, func() insights.Tables {
 		t := time.Now()

@@ -37,9 +37,9 @@ type dedup[R any] struct {
 
 	mu       sync.Mutex
 	segs     []*segment[R]
-	idx      map[int64]int32 // ind -> row number
-	n        int32           // rows kept
-	accepted int64           // rows offered, duplicates included
+	idx      indTable // ind -> row number
+	n        int32    // rows kept
+	accepted int64    // rows offered, duplicates included
 }
 
 type segment[R any] struct {
@@ -49,7 +49,7 @@ type segment[R any] struct {
 }
 
 func newDedup[R any](ind func(*R) int64) *dedup[R] {
-	return &dedup[R]{ind: ind, idx: make(map[int64]int32, 1<<segBits)}
+	return &dedup[R]{ind: ind, idx: newIndTable(1 << segBits)}
 }
 
 // add offers rows found in obj at the lines ks. rows is copied: the caller
@@ -65,14 +65,12 @@ func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
 		r := &rows[i]
 		id := d.ind(r)
 		k := pos{obj.partition, obj.seq, obj.start + ks[i]}
-		j, ok := d.idx[id]
-		if !ok {
-			j = d.n
+		j, added := d.idx.insert(id, d.n)
+		if added {
 			d.n++
 			if int(j>>segBits) == len(d.segs) {
 				d.segs = append(d.segs, new(segment[R]))
 			}
-			d.idx[id] = j
 			s, o := d.segs[j>>segBits], j&(1<<segBits-1)
 			s.rows[o], s.at[o], s.ind[o] = *r, k, id
 			continue
@@ -89,7 +87,7 @@ func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
 func (d *dedup[R]) sorted() ([]R, int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.idx = nil // large: let it go before the output is allocated
+	d.idx = indTable{} // large: let it go before the output is allocated
 	type entry struct {
 		ind int64
 		j   int32
@@ -117,4 +115,68 @@ func (d *dedup[R]) sorted() ([]R, int64) {
 	dups := d.accepted - int64(len(rows))
 	d.segs, d.n = nil, 0
 	return rows, dups
+}
+
+// indTable maps inds to row numbers. It is a hash table with open addressing
+// and linear probing over one flat slice without pointers (the GC does not
+// scan it, and growing it copies no pointers), grown when 3/4 full: about
+// three times as fast as a Go map here, where every row looks its ind up.
+type indTable struct {
+	slots []indSlot // len is a power of two
+	shift uint8     // 64 - log2(len(slots))
+	n     int
+}
+
+type indSlot struct {
+	ind int64
+	j   int32 // row number + 1; 0: empty
+}
+
+func newIndTable(size int) indTable {
+	bits := uint8(4)
+	for 1<<bits < size {
+		bits++
+	}
+	return indTable{slots: make([]indSlot, 1<<bits), shift: 64 - bits}
+}
+
+func (t *indTable) home(ind int64) int {
+	return int((uint64(ind) * 0x9E3779B97F4A7C15) >> t.shift) // Fibonacci hashing
+}
+
+// insert returns the row number of ind, adding it as row j when it is new
+// (added is then true).
+func (t *indTable) insert(ind int64, j int32) (row int32, added bool) {
+	if 4*(t.n+1) > 3*len(t.slots) {
+		t.grow()
+	}
+	mask := len(t.slots) - 1
+	for i := t.home(ind); ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.j == 0 {
+			s.ind, s.j = ind, j+1
+			t.n++
+			return j, true
+		}
+		if s.ind == ind {
+			return s.j - 1, false
+		}
+	}
+}
+
+func (t *indTable) grow() {
+	old := t.slots
+	*t = newIndTable(2 * len(old))
+	mask := len(t.slots) - 1
+	for _, s := range old {
+		if s.j == 0 {
+			continue
+		}
+		i := t.home(s.ind)
+		for t.slots[i].j != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+		t.n++
+	}
 }

@@ -43,6 +43,8 @@ type writer struct {
 	staging     string // "_staging/dt=D/RUN/"
 	rowsPerFile int
 	logger      *slog.Logger
+	// encoders bounds the files of writeSplit encoded at the same time.
+	encoders chan struct{}
 
 	mu   sync.Mutex
 	keys []string // written, relative to staging
@@ -89,15 +91,23 @@ func (w *writer) added(rel string) {
 }
 
 // writeSplit writes rows in files of at most rowsPerFile rows (one file, maybe
-// empty, at least), one after the other.
+// empty, at least). The files are encoded at the same time, at most
+// w.encoders in all across the writer's calls.
 func writeSplit[R any](ctx context.Context, w *writer, dir string, rows []R, write func(io.Writer, []R) error) error {
+	g, ctx := errgroup.WithContext(ctx)
 	for i, lo := 0, 0; lo < len(rows) || i == 0; i, lo = i+1, lo+w.rowsPerFile {
 		part := rows[lo:min(lo+w.rowsPerFile, len(rows))]
-		if err := w.put(ctx, dir+PartName(i), func(out io.Writer) error { return write(out, part) }); err != nil {
-			return err
-		}
+		g.Go(func() error {
+			select {
+			case w.encoders <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			defer func() { <-w.encoders }()
+			return w.put(ctx, dir+PartName(i), func(out io.Writer) error { return write(out, part) })
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // writeAll writes the clean tables, the quarantine and the insight tables,

@@ -317,14 +317,15 @@ func Compute(in Input) Tables {
 					catByCountry[pairKey(country, cat)]++
 				}
 				if p.PosterName.Valid && p.FollowerCount.Valid {
-					fc, poster := p.FollowerCount.V, posters.id(p.PosterName.V)
+					// The poster is interned only when it may be kept.
+					fc := p.FollowerCount.V
 					switch top := topOfCountry[country]; {
 					case top == nil:
-						topOfCountry[country] = &countryTop{max: fc, posters: []int32{poster}}
+						topOfCountry[country] = &countryTop{max: fc, posters: []int32{posters.id(p.PosterName.V)}}
 					case fc > top.max:
-						top.max, top.posters = fc, append(top.posters[:0], poster)
+						top.max, top.posters = fc, append(top.posters[:0], posters.id(p.PosterName.V))
 					case fc == top.max:
-						top.posters = append(top.posters, poster)
+						top.posters = append(top.posters, posters.id(p.PosterName.V))
 					}
 				}
 			}
