@@ -1,6 +1,7 @@
 package clean
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unicode/utf8"
 )
@@ -305,6 +306,38 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // offset just after the closing quote and whether it holds escape sequences.
 func scanString(b []byte, i int) (end int, esc, ok bool) {
 	j := i + 1
+	if q := bytes.IndexByte(b[j:], '"'); q >= 0 {
+		k := plainPrefix(b[j : j+q])
+		if k == q {
+			return j + q + 1, false, true
+		}
+		j += k
+	}
+	return scanStringFrom(b, j, false)
+}
+
+// plainPrefix returns the number of leading bytes of s that are ASCII, not
+// control characters and not '\\'.
+func plainPrefix(s []byte) int {
+	n := 0
+	for len(s)-n >= 16 && plainNoQuote8(binary.LittleEndian.Uint64(s[n:])) &&
+		plainNoQuote8(binary.LittleEndian.Uint64(s[n+8:])) {
+		n += 16
+	}
+	for len(s)-n >= 8 && plainNoQuote8(binary.LittleEndian.Uint64(s[n:])) {
+		n += 8
+	}
+	for n < len(s) {
+		if c := s[n]; c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// scanStringFrom scans a string from b[j], inside it, with esc so far.
+func scanStringFrom(b []byte, j int, esc bool) (end int, escaped, ok bool) {
 	for j < len(b) {
 		// Skip 8 plain ASCII bytes at a time.
 		for len(b)-j >= 8 && plain8(binary.LittleEndian.Uint64(b[j:])) {
@@ -417,6 +450,18 @@ func decodeString(dst, raw []byte) []byte {
 
 func hex4(b []byte) rune {
 	return unhex(b[0])<<12 | unhex(b[1])<<8 | unhex(b[2])<<4 | unhex(b[3])
+}
+
+// plainNoQuote8 is plain8 without the test for '"'.
+func plainNoQuote8(x uint64) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	less := (x - 0x20*ones) & ^x // high bit set where a byte < 0x20 (or >= 0x80)
+	back := (x ^ '\\'*ones) - ones
+	back &= ^(x ^ '\\'*ones)
+	return (less|back|x)&highs == 0
 }
 
 // plain8 reports whether the 8 bytes in x are all ASCII, not control
