@@ -36,9 +36,10 @@ parts = [float(x) for x in wall.split(":")]
 secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
 rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
 cpu = re.search(r"Percent of CPU this job got: (\d+)%", t).group(1)
+cpu_s = sum(float(re.search(p + r" \(seconds\): ([\d.]+)", t).group(1)) for p in ("User time", "System time"))
 tm = s["timings"]
 print(f"posts={sys.argv[3]} objects={s['objects']} lines={s['lines']} wall={secs:.2f}s "
-      f"lines/s={s['lines']/secs:,.0f} peak_rss={rss_kb/1024:.0f}MiB cpu={cpu}% "
+      f"lines/s={s['lines']/secs:,.0f} peak_rss={rss_kb/1024:.0f}MiB cpu={cpu}% cpu_s={cpu_s:.1f} "
       f"(list {tm['list_ms']}ms, read {tm['read_ms']}ms, compute {tm['compute_ms']}ms, "
       f"write {tm['write_ms']}ms, publish {tm['publish_ms']}ms) load_before={os.environ['LOAD']}")
 PY

@@ -316,7 +316,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Counts = counts
 
 	t0 = time.Now()
-	tables := st.finish()
+	tables := st.finish(cfg.Workers)
 	res.Quality = st.quality
 	sortMS := time.Since(t0).Milliseconds()
 	if err := ctx.Err(); err != nil {

@@ -1,8 +1,6 @@
 package batch
 
 import (
-	"cmp"
-	"slices"
 	"sync"
 )
 
@@ -83,38 +81,74 @@ func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
 }
 
 // sorted returns the kept rows sorted by ind and the number of dropped
-// duplicates, and releases its storage.
-func (d *dedup[R]) sorted() ([]R, int64) {
+// duplicates, and releases its storage. The rows are gathered by workers
+// goroutines.
+func (d *dedup[R]) sorted(workers int) ([]R, int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.idx = indTable{} // large: let it go before the output is allocated
-	type entry struct {
-		ind int64
-		j   int32
-	}
-	order := make([]entry, d.n)
+	order := make([]sortEntry, d.n)
 	for j := range order {
 		s, o := d.segs[j>>segBits], j&(1<<segBits-1)
-		order[j] = entry{s.ind[o], int32(j)}
+		order[j] = sortEntry{uint64(s.ind[o]) ^ 1<<63, int32(j)} // signed order as unsigned
 	}
-	slices.SortFunc(order, func(a, b entry) int { return cmp.Compare(a.ind, b.ind) })
-	// rank[j] is the output index of row j. Rows are moved segment by
-	// segment, each released once moved.
-	rank := make([]int32, d.n)
-	for i, e := range order {
-		rank[e.j] = int32(i)
-	}
+	radixSort(order)
 	rows := make([]R, d.n)
-	for si, s := range d.segs {
-		base := si << segBits
-		for o := range min(1<<segBits, int(d.n)-base) {
-			rows[rank[base+o]] = s.rows[o]
-		}
-		d.segs[si] = nil
+	var wg sync.WaitGroup
+	per := (len(rows) + workers - 1) / max(workers, 1)
+	for lo := 0; lo < len(rows); lo += per {
+		hi := min(lo+per, len(rows))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				j := order[i].j
+				rows[i] = d.segs[j>>segBits].rows[j&(1<<segBits-1)]
+			}
+		})
 	}
+	wg.Wait()
 	dups := d.accepted - int64(len(rows))
 	d.segs, d.n = nil, 0
 	return rows, dups
+}
+
+// sortEntry is a row number j and its sort key.
+type sortEntry struct {
+	key uint64
+	j   int32
+}
+
+// radixSort sorts es by key, stably: a least-significant-digit radix sort of
+// bytes that skips the bytes all keys share (inds are small numbers: most of
+// their eight bytes are the same in every key).
+func radixSort(es []sortEntry) {
+	if len(es) < 2 {
+		return
+	}
+	buf := make([]sortEntry, len(es))
+	src, dst := es, buf
+	for shift := uint(0); shift < 64; shift += 8 {
+		var count [256]int
+		for i := range src {
+			count[byte(src[i].key>>shift)]++
+		}
+		if count[byte(src[0].key>>shift)] == len(src) {
+			continue // every key has this byte
+		}
+		sum := 0
+		for b, c := range count {
+			count[b] = sum
+			sum += c
+		}
+		for _, e := range src {
+			b := byte(e.key >> shift)
+			dst[count[b]] = e
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &es[0] {
+		copy(es, src)
+	}
 }
 
 // indTable maps inds to row numbers. It is a hash table with open addressing

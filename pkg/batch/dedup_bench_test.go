@@ -27,7 +27,7 @@ func BenchmarkDedup(b *testing.B) {
 		for lo := 0; lo < n; lo += chunk {
 			d.add(rows[lo:lo+chunk], ks, object{partition: 0, start: int64(lo)})
 		}
-		out, _ := d.sorted()
+		out, _ := d.sorted(2)
 		if len(out) == 0 {
 			b.Fatal("no rows")
 		}

@@ -1,7 +1,9 @@
 package batch
 
 import (
+	"cmp"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -41,6 +43,31 @@ func TestIndTable(t *testing.T) {
 	for ind, w := range want {
 		if got, added := tab.insert(ind, -1); added || got != w {
 			t.Fatalf("lookup %d = %d, %v; want %d", ind, got, added, w)
+		}
+	}
+}
+
+// TestRadixSort checks radixSort against the standard library's sort, with
+// keys that share bytes, differ only in high bytes, and repeat.
+func TestRadixSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 100, 10_000} {
+		for _, gen := range []func() uint64{
+			func() uint64 { return r.Uint64() },
+			func() uint64 { return uint64(r.IntN(1000)) },
+			func() uint64 { return uint64(r.IntN(50)) << 56 },
+			func() uint64 { return 1<<63 ^ uint64(int64(r.IntN(2000)-1000)) },
+		} {
+			es := make([]sortEntry, n)
+			for i := range es {
+				es[i] = sortEntry{gen(), int32(i)}
+			}
+			want := slices.Clone(es)
+			slices.SortStableFunc(want, func(a, b sortEntry) int { return cmp.Compare(a.key, b.key) })
+			radixSort(es)
+			if !slices.Equal(es, want) {
+				t.Fatalf("n=%d: radixSort differs from a stable sort", n)
+			}
 		}
 	}
 }

@@ -51,15 +51,16 @@ type cleanTables struct {
 	users []clean.User
 }
 
-// finish sorts the tables, fills duplicates and rows written into the quality
-// report and sorts the rejected lines by (table, source, line).
-func (st *state) finish() cleanTables {
+// finish sorts the tables (gathering each with workers goroutines), fills
+// duplicates and rows written into the quality report and sorts the rejected
+// lines by (table, source, line).
+func (st *state) finish(workers int) cleanTables {
 	var t cleanTables
 	var dups [3]int64
 	var wg sync.WaitGroup
-	wg.Go(func() { t.pins, dups[0] = st.pins.sorted() })
-	wg.Go(func() { t.geos, dups[1] = st.geos.sorted() })
-	wg.Go(func() { t.users, dups[2] = st.users.sorted() })
+	wg.Go(func() { t.pins, dups[0] = st.pins.sorted(workers) })
+	wg.Go(func() { t.geos, dups[1] = st.geos.sorted(workers) })
+	wg.Go(func() { t.users, dups[2] = st.users.sorted(workers) })
 	wg.Go(func() {
 		slices.SortFunc(st.rejected, func(a, b parquetio.Rejected) int {
 			if c := strings.Compare(a.Table, b.Table); c != 0 {
