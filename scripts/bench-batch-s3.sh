@@ -7,6 +7,10 @@
 #
 #   make stack-up && scripts/bench-batch-s3.sh [POSTS [CONCURRENCY]]   (defaults: 33334 64)
 #   REGEN=1 scripts/bench-batch-s3.sh      lays the objects out again
+#   BATCHJOB=/path/to/batchjob scripts/bench-batch-s3.sh   runs that binary
+#                                          (A/B comparisons) instead of building one
+#   S3_ENDPOINT=http://127.0.0.1:19001 scripts/bench-batch-s3.sh   another S3
+#                                          server over the same data (default: .stack/env's)
 set -euo pipefail
 POSTS=${1:-33334}
 CONCURRENCY=${2:-64}
@@ -15,12 +19,17 @@ cd "$(dirname "$0")/.."
 [[ -f .stack/env ]] || { echo "no .stack/env: run make stack-up first" >&2; exit 1; }
 # shellcheck disable=SC1091
 . .stack/env
+if [[ -n "${S3_ENDPOINT:-}" ]]; then export AWS_ENDPOINT_URL_S3=$S3_ENDPOINT; fi
 BUCKET=${PINPIPE_S3_BUCKET:-pinpipe}
 ROOT="s3://$BUCKET/bench-s3-$POSTS"
 DIR=$(mktemp -d /tmp/pinpipe-bench-batch-s3.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 
-go build -trimpath -o "$DIR/batchjob" ./cmd/batchjob
+if [[ -n "${BATCHJOB:-}" ]]; then
+  cp "$BATCHJOB" "$DIR/batchjob"
+else
+  go build -trimpath -o "$DIR/batchjob" ./cmd/batchjob
+fi
 MARK=".stack/bench-s3-$POSTS.done" # the layout is kept in the bucket between runs
 if [[ -n "${REGEN:-}" || ! -f "$MARK" ]]; then
   go run ./pkg/batch/testdata/gen --out "$ROOT/topics" --prefix "$PREFIX" \
