@@ -292,9 +292,12 @@ func kafkaArgv(tmpl []string, addr string) []string {
 }
 
 // versityArgv returns the command line and environment of versitygw serving
-// dir on 127.0.0.1:port with e's credentials.
+// dir on 127.0.0.1:port with e's credentials. --keep-alive: like AWS S3, it
+// keeps a connection open for the client's next request (without it, it
+// closes every connection after one request, and a client reading many small
+// objects dials once per object).
 func versityArgv(bin string, port int, dir string, e Env) (argv, env []string) {
-	return []string{bin, "--port", hostPort(port), "--quiet", "posix", dir},
+	return []string{bin, "--port", hostPort(port), "--quiet", "--keep-alive", "posix", dir},
 		[]string{"ROOT_ACCESS_KEY=" + e.AccessKey, "ROOT_SECRET_KEY=" + e.SecretKey, "VGW_REGION=" + or(e.Region, DefaultRegion)}
 }
 
