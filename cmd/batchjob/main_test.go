@@ -83,6 +83,7 @@ func TestExitStatus(t *testing.T) {
 		{"no input", []string{"--prefix", prefix, "--output", dir}, 2, "--input is required"},
 		{"bad date", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--date", "2026-13-01"}, 2, "--date"},
 		{"bad concurrency", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--concurrency", "0"}, 2, "--concurrency"},
+		{"bad memory limit", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--memory-limit-mib", "-2"}, 2, "--memory-limit-mib"},
 		{"extra argument", []string{"--input", dir, "--prefix", prefix, "--output", dir, "extra"}, 2, "unexpected argument"},
 		{"missing input", []string{"--input", filepath.Join(dir, "nope"), "--prefix", prefix, "--output", dir}, 1, "does not exist"},
 		{"unwritable output", []string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(file, "out")}, 1, "not a directory"},

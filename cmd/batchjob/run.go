@@ -38,11 +38,16 @@ type Config struct {
 	// this percentage of the live data between collections. The job holds
 	// its tables in memory, so the default, DefaultGCPercent, trades some
 	// peak memory for less CPU. 0 keeps the runtime's (GOGC, else 100).
-	GCPercent   int
-	RowsPerFile int  // --rows-per-file; default: batch.DefaultRowsPerFile
-	MaxAttempts int  // --max-attempts per S3 request; default: objstore.DefaultMaxAttempts
-	JSON        bool // --json: print a JSON summary instead of the text one
-	Verbose     bool // --verbose: log progress messages on stderr
+	GCPercent int
+	// MemoryLimitMiB is the Go runtime's soft memory limit
+	// (--memory-limit-mib): 0 sets three quarters of the memory of the
+	// cgroup or machine (autoMemoryLimit), -1 none; GOMEMLIMIT, when set,
+	// wins over both.
+	MemoryLimitMiB int
+	RowsPerFile    int  // --rows-per-file; default: batch.DefaultRowsPerFile
+	MaxAttempts    int  // --max-attempts per S3 request; default: objstore.DefaultMaxAttempts
+	JSON           bool // --json: print a JSON summary instead of the text one
+	Verbose        bool // --verbose: log progress messages on stderr
 	// Progress shows a progress line on stderr: "auto" (when stderr is a
 	// terminal), "always" or "never". Default: auto.
 	Progress string
@@ -73,6 +78,9 @@ func (c Config) Validate() error {
 	}
 	if c.GCPercent < 0 {
 		errs = append(errs, fmt.Errorf("--gc-percent is %d, want >= 1 (0 keeps GOGC)", c.GCPercent))
+	}
+	if c.MemoryLimitMiB < -1 {
+		errs = append(errs, fmt.Errorf("--memory-limit-mib is %d, want >= 1 (0: automatic, -1: none)", c.MemoryLimitMiB))
 	}
 	if c.RowsPerFile < 1 {
 		errs = append(errs, fmt.Errorf("--rows-per-file is %d, want >= 1", c.RowsPerFile))
@@ -112,6 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "objects read at the same time")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "goroutines cleaning lines and Parquet files written at the same time (0: GOMAXPROCS)")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", cfg.GCPercent, "Go GC target percentage; lower uses less memory and more CPU (0: keep GOGC)")
+	fs.IntVar(&cfg.MemoryLimitMiB, "memory-limit-mib", cfg.MemoryLimitMiB, "Go soft memory limit in MiB (0: 3/4 of the cgroup's or machine's memory, -1: none; GOMEMLIMIT wins)")
 	fs.IntVar(&cfg.RowsPerFile, "rows-per-file", cfg.RowsPerFile, "maximum rows of one clean or quarantine Parquet file")
 	fs.IntVar(&cfg.MaxAttempts, "max-attempts", cfg.MaxAttempts, "attempts of each S3 request")
 	fs.BoolVar(&cfg.JSON, "json", false, "print a machine-readable JSON summary on stdout")
@@ -142,6 +151,15 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 	if cfg.GCPercent > 0 {
 		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && cfg.MemoryLimitMiB >= 0 {
+		limit := int64(cfg.MemoryLimitMiB) << 20
+		if limit == 0 {
+			limit = autoMemoryLimit()
+		}
+		if limit > 0 {
+			defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit))
+		}
 	}
 	level := slog.LevelWarn
 	if cfg.Verbose {
