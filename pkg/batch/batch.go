@@ -112,7 +112,7 @@ type Config struct {
 
 // Progress is updated by Run while it reads; another goroutine may read it.
 type Progress struct {
-	ObjectsTotal atomic.Int64 // known once the input is listed
+	ObjectsTotal atomic.Int64 // grows while the input is listed
 	ObjectsDone  atomic.Int64
 	Lines        atomic.Int64
 	Bytes        atomic.Int64 // object bytes as stored (compressed)
@@ -212,8 +212,10 @@ type Counts struct {
 // Timings are the wall-clock durations of the phases of a run, in
 // milliseconds. They vary from run to run.
 type Timings struct {
+	// ListMS is listing the input; the objects are read as they are
+	// listed, so it overlaps ReadMS.
 	ListMS int64 `json:"list_ms"`
-	ReadMS int64 `json:"read_ms"` // reading, cleaning and de-duplicating
+	ReadMS int64 `json:"read_ms"` // listing, reading, cleaning and de-duplicating
 	// ComputeMS is sorting the tables, then computing the insight tables;
 	// the latter runs while the clean tables are written, so it overlaps
 	// WriteMS.
@@ -290,28 +292,28 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Published = out.URL(PartitionPrefix(cfg.Date))
 
 	t0 := time.Now()
-	objs, counts, err := listInput(ctx, cfg, in)
+	l := newListing()
+	st, err := readAll(ctx, cfg, in, l)
 	if err != nil {
 		return res, err
 	}
-	res.Timings.ListMS = time.Since(t0).Milliseconds()
+	res.Timings.ReadMS = time.Since(t0).Milliseconds()
+	res.Timings.ListMS = l.done.Milliseconds()
+	counts := l.counts
 	for _, t := range clean.Tables {
 		if counts[t].Objects == 0 {
 			res.EmptyTopics = append(res.EmptyTopics, Topic(cfg.Prefix, t))
 		}
 	}
-	cfg.Progress.ObjectsTotal.Store(int64(len(objs)))
-
-	t0 = time.Now()
-	st, err := readAll(ctx, cfg, in, objs)
-	if err != nil {
-		return res, err
-	}
-	res.Timings.ReadMS = time.Since(t0).Milliseconds()
 	for t, lines := range st.lines {
 		c := counts[t]
 		c.Lines = lines
 		counts[t] = c
+	}
+	for _, t := range clean.Tables {
+		if _, ok := counts[t]; !ok {
+			counts[t] = Counts{}
+		}
 	}
 	res.Counts = counts
 

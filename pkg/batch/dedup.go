@@ -4,23 +4,23 @@ import (
 	"sync"
 )
 
-// pos orders the rows of one topic: by partition, then offset; seq (the
-// object's position in the sorted listing) only breaks the tie of two objects
-// that hold the same offset.
+// pos orders the rows of one topic: by partition, then offset. Two objects
+// that hold the same offset (overlapping landings) are ordered by key: obj is
+// the object's number in the listing, which gives its key back.
 type pos struct {
 	partition int32
-	seq       int32
+	obj       int32
 	offset    int64
 }
 
-func (a pos) less(b pos) bool {
+func (a pos) less(b pos, key func(int32) string) bool {
 	if a.partition != b.partition {
 		return a.partition < b.partition
 	}
 	if a.offset != b.offset {
 		return a.offset < b.offset
 	}
-	return a.seq < b.seq
+	return a.obj != b.obj && key(a.obj) < key(b.obj)
 }
 
 // segBits sets the number of rows of one segment of a dedup.
@@ -32,6 +32,7 @@ const segBits = 13
 // grows by segments without copying. Safe for concurrent use.
 type dedup[R any] struct {
 	ind func(*R) int64
+	key func(obj int32) string // the key of an object, for pos.less
 
 	mu       sync.Mutex
 	segs     []*segment[R]
@@ -46,8 +47,8 @@ type segment[R any] struct {
 	ind  [1 << segBits]int64
 }
 
-func newDedup[R any](ind func(*R) int64) *dedup[R] {
-	return &dedup[R]{ind: ind, idx: newIndTable(1 << segBits)}
+func newDedup[R any](ind func(*R) int64, key func(obj int32) string) *dedup[R] {
+	return &dedup[R]{ind: ind, key: key, idx: newIndTable(1 << segBits)}
 }
 
 // add offers rows found in obj at the lines ks. rows is copied: the caller
@@ -62,7 +63,7 @@ func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
 	for i := range rows {
 		r := &rows[i]
 		id := d.ind(r)
-		k := pos{obj.partition, obj.seq, obj.start + ks[i]}
+		k := pos{obj.partition, obj.id, obj.start + ks[i]}
 		j, added := d.idx.insert(id, d.n)
 		if added {
 			d.n++
@@ -74,7 +75,7 @@ func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
 			continue
 		}
 		s, o := d.segs[j>>segBits], j&(1<<segBits-1)
-		if s.at[o].less(k) {
+		if s.at[o].less(k, d.key) {
 			s.rows[o], s.at[o] = *r, k
 		}
 	}

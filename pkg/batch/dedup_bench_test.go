@@ -23,7 +23,7 @@ func BenchmarkDedup(b *testing.B) {
 		ks[i] = int64(i)
 	}
 	for b.Loop() {
-		d := newDedup(func(p *clean.Pin) int64 { return p.Ind })
+		d := newDedup(func(p *clean.Pin) int64 { return p.Ind }, func(int32) string { return "" })
 		for lo := 0; lo < n; lo += chunk {
 			d.add(rows[lo:lo+chunk], ks, object{partition: 0, start: int64(lo)})
 		}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -23,7 +25,7 @@ type object struct {
 	partition int32
 	start     int64 // offset of its first line
 	gz        bool
-	seq       int32 // position in the sorted list of all objects: the last tie-breaker
+	id        int32 // its number in the listing (listing.key gives its key back)
 }
 
 // openInput opens the input store and checks that it exists: a missing
@@ -53,48 +55,100 @@ func openInput(ctx context.Context, cfg Config) (objstore.Bucket, error) {
 	return b, nil
 }
 
-// listInput lists the objects of the three topics (at the same time: a
-// listing is a series of round trips), in (table, key) order. Keys that are
-// not in the landing layout are skipped and counted.
-func listInput(ctx context.Context, cfg Config, in objstore.Reader) ([]object, map[clean.Table]Counts, error) {
-	var lists [len(clean.Tables)][]objstore.Object
+// listing lists the objects of the three topics and numbers them. Safe for
+// concurrent use.
+type listing struct {
+	mu     sync.Mutex
+	keys   []string // by object id
+	counts map[clean.Table]Counts
+	done   time.Duration // how long the listing took, once it is done
+}
+
+func newListing() *listing { return &listing{counts: make(map[clean.Table]Counts, len(clean.Tables))} }
+
+// key returns the key of the object numbered id.
+func (l *listing) key(id int32) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.keys[id]
+}
+
+// add numbers and counts an object of table t.
+func (l *listing) add(t clean.Table, key string, size int64) int32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.counts[t]
+	c.Objects++
+	c.Bytes += size
+	l.counts[t] = c
+	l.keys = append(l.keys, key)
+	return int32(len(l.keys) - 1)
+}
+
+func (l *listing) skip(t clean.Table) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.counts[t]
+	c.SkippedObjects++
+	l.counts[t] = c
+}
+
+// run lists the three topics at the same time and sends every object in the
+// landing layout to out as soon as its page is listed, so that reading
+// starts with the first page (a listing of many small objects is a long
+// series of round trips). Keys that are not in the landing layout are
+// skipped and counted. The order in which objects are sent does not matter:
+// rows are ordered by their position in the topic, not by when they are read.
+func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out chan<- object) error {
+	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
-	for i, t := range clean.Tables {
+	for _, t := range clean.Tables {
 		g.Go(func() error {
 			topic := Topic(cfg.Prefix, t)
-			list, err := in.List(gctx, topic+"/")
+			send := func(page []objstore.Object) error {
+				for _, o := range page {
+					p, off, gz, ok := parseKey(topic, o.Key)
+					if !ok {
+						l.skip(t)
+						cfg.Logger.Warn("skipping an object that is not in the landing layout", "key", o.Key)
+						continue
+					}
+					obj := object{key: o.Key, size: o.Size, table: t, partition: p, start: off, gz: gz, id: l.add(t, o.Key, o.Size)}
+					cfg.Progress.ObjectsTotal.Add(1)
+					select {
+					case out <- obj:
+					case <-gctx.Done():
+						return gctx.Err()
+					}
+				}
+				return nil
+			}
+			var err error
+			if pl, ok := in.(objstore.PageLister); ok {
+				err = pl.ListPages(gctx, topic+"/", send)
+			} else {
+				var list []objstore.Object
+				if list, err = in.List(gctx, topic+"/"); err == nil {
+					err = send(list)
+				}
+			}
 			if err != nil {
 				return fmt.Errorf("listing topic %s: %w", topic, err)
 			}
-			lists[i] = list
+			l.mu.Lock()
+			empty := l.counts[t].Objects == 0
+			l.mu.Unlock()
+			if empty {
+				cfg.Logger.Info("no objects for topic: its table is empty", "topic", topic)
+			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, nil, err
-	}
-	var objs []object
-	counts := make(map[clean.Table]Counts, len(clean.Tables))
-	for i, t := range clean.Tables {
-		topic := Topic(cfg.Prefix, t)
-		var c Counts
-		for _, o := range lists[i] {
-			p, start, gz, ok := parseKey(topic, o.Key)
-			if !ok {
-				c.SkippedObjects++
-				cfg.Logger.Warn("skipping an object that is not in the landing layout", "key", o.Key)
-				continue
-			}
-			c.Objects++
-			c.Bytes += o.Size
-			objs = append(objs, object{key: o.Key, size: o.Size, table: t, partition: p, start: start, gz: gz, seq: int32(len(objs))})
-		}
-		counts[t] = c
-		if c.Objects == 0 {
-			cfg.Logger.Info("no objects for topic: its table is empty", "topic", topic)
-		}
-	}
-	return objs, counts, nil
+	err := g.Wait()
+	l.mu.Lock()
+	l.done = time.Since(start)
+	l.mu.Unlock()
+	return err
 }
 
 // parseKey parses "{topic}/partition={p}/{topic}+{p}+{start}.json[.gz]".

@@ -110,13 +110,17 @@ type part struct {
 	q     clean.Quality
 }
 
-// readAll reads and cleans every object: cfg.Concurrency objects are read at
-// the same time and cfg.Workers goroutines clean their blocks.
-func readAll(ctx context.Context, cfg Config, in objstore.Bucket, objs []object) (*state, error) {
+// listAhead is the number of listed objects waiting for a reader.
+const listAhead = 1 << 14
+
+// readAll lists and reads every object: the objects are read as they are
+// listed (l), cfg.Concurrency at the same time, and cfg.Workers goroutines
+// clean their blocks.
+func readAll(ctx context.Context, cfg Config, in objstore.Bucket, l *listing) (*state, error) {
 	st := &state{
-		pins:  newDedup(func(p *clean.Pin) int64 { return p.Ind }),
-		geos:  newDedup(func(g *clean.Geo) int64 { return g.Ind }),
-		users: newDedup(func(u *clean.User) int64 { return u.Ind }),
+		pins:  newDedup(func(p *clean.Pin) int64 { return p.Ind }, l.key),
+		geos:  newDedup(func(g *clean.Geo) int64 { return g.Ind }, l.key),
+		users: newDedup(func(u *clean.User) int64 { return u.Ind }, l.key),
 		lines: make(map[clean.Table]int64, 3),
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -134,30 +138,30 @@ func readAll(ctx context.Context, cfg Config, in objstore.Bucket, objs []object)
 		})
 	}
 
-	jobs := make(chan object)
-	n := min(cfg.Concurrency, max(len(objs), 1))
+	// The listing runs ahead of the readers (an object waiting here is a
+	// hundred bytes), so that they never wait for the next page.
+	jobs := make(chan object, listAhead)
+	go func() {
+		if err := l.run(ctx, cfg, in, jobs); err != nil {
+			cancel(err)
+		}
+		close(jobs)
+	}()
 	streams := make(chan struct{}, 2*cfg.Workers)
 	var readers sync.WaitGroup
-	for range n {
+	for range cfg.Concurrency {
 		r := &reader{cfg: cfg, in: in, st: st, blocks: blocks, bufs: bufs, parts: parts, streams: streams}
 		readers.Go(func() {
 			for obj := range jobs {
 				if err := r.object(ctx, obj); err != nil {
 					cancel(err)
-					return
+					break
 				}
+			}
+			for range jobs { // a failed run: let the listing end
 			}
 		})
 	}
-feed:
-	for _, obj := range interleave(objs) {
-		select {
-		case jobs <- obj:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
 	readers.Wait()
 	close(blocks)
 	cleaners.Wait()
@@ -165,26 +169,6 @@ feed:
 		return nil, err
 	}
 	return st, nil
-}
-
-// interleave returns objs (sorted by table, then key) in the order they are
-// read: the three topics in turn, so that they are read at the same time
-// and their commits do not queue on one table.
-func interleave(objs []object) []object {
-	var byTable [len(clean.Tables)][]object
-	for _, o := range objs {
-		i := slices.Index(clean.Tables[:], o.table)
-		byTable[i] = append(byTable[i], o)
-	}
-	out := make([]object, 0, len(objs))
-	for k := 0; len(out) < len(objs); k++ {
-		for _, l := range byTable {
-			if k < len(l) {
-				out = append(out, l[k])
-			}
-		}
-	}
-	return out
 }
 
 // reader reads one object at a time, with buffers reused from object to

@@ -133,6 +133,17 @@ type Copier interface {
 	Copy(ctx context.Context, srcKey, dstKey string) error
 }
 
+// PageLister lists in pages, as they arrive, so that a caller can start on
+// the first objects while the rest are listed. It is implemented by the S3
+// store (a listing of many objects is a series of round trips).
+type PageLister interface {
+	// ListPages calls fn with the objects of each page whose keys start
+	// with prefix (recursively). Each page is sorted by key; S3 returns
+	// the pages in key order, but a caller must not rely on the order of
+	// pages. An error of fn stops the listing and is returned.
+	ListPages(ctx context.Context, prefix string, fn func([]Object) error) error
+}
+
 // Renamer publishes a whole prefix at once. It is implemented by the file
 // store only (S3 has no rename; use Copy and Delete, or a marker object).
 type Renamer interface {

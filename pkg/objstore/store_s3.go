@@ -191,6 +191,20 @@ func checkS3Key(key string) error {
 
 // List pages through ListObjectsV2.
 func (b *s3Bucket) List(ctx context.Context, prefix string) ([]Object, error) {
+	var objs []Object
+	err := b.ListPages(ctx, prefix, func(page []Object) error {
+		objs = append(objs, page...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
+	return objs, nil
+}
+
+// ListPages implements PageLister.
+func (b *s3Bucket) ListPages(ctx context.Context, prefix string, fn func([]Object) error) error {
 	full := b.fullKey(prefix)
 	in := &s3.ListObjectsV2Input{
 		Bucket: aws.String(b.bucket),
@@ -201,12 +215,12 @@ func (b *s3Bucket) List(ctx context.Context, prefix string) ([]Object, error) {
 	}
 	p := s3.NewListObjectsV2Paginator(b.client, in)
 	strip := len(b.fullKey(""))
-	var objs []Object
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+			return fmt.Errorf("listing %s: %w", b.URL(prefix), err)
 		}
+		objs := make([]Object, 0, len(page.Contents))
 		for _, o := range page.Contents {
 			k := aws.ToString(o.Key)
 			if len(k) < strip || strings.HasSuffix(k, "/") {
@@ -214,9 +228,12 @@ func (b *s3Bucket) List(ctx context.Context, prefix string) ([]Object, error) {
 			}
 			objs = append(objs, Object{Key: k[strip:], Size: aws.ToInt64(o.Size)})
 		}
+		sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
+		if err := fn(objs); err != nil {
+			return err
+		}
 	}
-	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
-	return objs, nil
+	return nil
 }
 
 // Get streams the object. The body resumes by itself (a ranged GetObject
