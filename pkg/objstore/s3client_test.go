@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
@@ -141,38 +140,5 @@ func TestS3KeepsCustomCABundle(t *testing.T) {
 	}
 	if got := bc.GetTransport().MaxIdleConnsPerHost; got < idleConnsPerHost {
 		t.Errorf("MaxIdleConnsPerHost = %d, want >= %d", got, idleConnsPerHost)
-	}
-}
-
-// TestS3ResponseChecksumValidation checks the default (no validation of
-// downloads) and that the environment and the profile still choose.
-func TestS3ResponseChecksumValidation(t *testing.T) {
-	for _, tc := range []struct {
-		name, env, profile string
-		want               aws.ResponseChecksumValidation
-	}{
-		{"default", "", "", aws.ResponseChecksumValidationWhenRequired},
-		{"env", "when_supported", "", aws.ResponseChecksumValidationWhenSupported},
-		{"profile", "", "when_supported", aws.ResponseChecksumValidationWhenSupported},
-		{"env over profile", "when_required", "when_supported", aws.ResponseChecksumValidationWhenRequired},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			setAWSEnv(t, "", "", "")
-			t.Setenv("AWS_RESPONSE_CHECKSUM_VALIDATION", tc.env)
-			if tc.profile != "" {
-				cfg := filepath.Join(t.TempDir(), "config")
-				if err := os.WriteFile(cfg, []byte("[default]\nresponse_checksum_validation = "+tc.profile+"\n"), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				t.Setenv("AWS_CONFIG_FILE", cfg)
-			}
-			b, err := Open(t.Context(), "s3://bkt/p", Options{Endpoint: "http://127.0.0.1:1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := b.(*s3Bucket).client.Options().ResponseChecksumValidation; got != tc.want {
-				t.Errorf("ResponseChecksumValidation = %v, want %v", got, tc.want)
-			}
-		})
 	}
 }
