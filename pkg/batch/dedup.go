@@ -82,7 +82,7 @@ func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
 }
 
 // sorted returns the kept rows sorted by ind and the number of dropped
-// duplicates, and releases its storage. The rows are gathered by workers
+// duplicates, and releases its storage. The rows are moved by workers
 // goroutines.
 func (d *dedup[R]) sorted(workers int) ([]R, int64) {
 	d.mu.Lock()
@@ -94,15 +94,24 @@ func (d *dedup[R]) sorted(workers int) ([]R, int64) {
 		order[j] = sortEntry{uint64(s.ind[o]) ^ 1<<63, int32(j)} // signed order as unsigned
 	}
 	radixSort(order)
+	// rank[j] is the output position of row j. The rows are moved segment
+	// by segment, each segment released once moved, so that the collector
+	// can reuse its memory while the output fills.
+	rank := make([]int32, d.n)
+	for i, e := range order {
+		rank[e.j] = int32(i)
+	}
+	order = nil
 	rows := make([]R, d.n)
 	var wg sync.WaitGroup
-	per := (len(rows) + workers - 1) / max(workers, 1)
-	for lo := 0; lo < len(rows); lo += per {
-		hi := min(lo+per, len(rows))
+	for w := range max(workers, 1) {
 		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				j := order[i].j
-				rows[i] = d.segs[j>>segBits].rows[j&(1<<segBits-1)]
+			for si := w; si < len(d.segs); si += max(workers, 1) {
+				s, base := d.segs[si], si<<segBits
+				for o := range min(1<<segBits, int(d.n)-base) {
+					rows[rank[base+o]] = s.rows[o]
+				}
+				d.segs[si] = nil
 			}
 		})
 	}
