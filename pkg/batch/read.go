@@ -51,7 +51,7 @@ type cleanTables struct {
 	users []clean.User
 }
 
-// finish sorts the tables (gathering each with workers goroutines), fills
+// finish sorts the tables (moving the rows of each with workers goroutines), fills
 // duplicates and rows written into the quality report and sorts the rejected
 // lines by (table, source, line).
 func (st *state) finish(workers int) cleanTables {
