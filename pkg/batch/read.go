@@ -13,6 +13,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
@@ -218,9 +219,7 @@ func (r *reader) object(ctx context.Context, obj object) error {
 		}
 		r.cfg.Logger.Warn("reading an object again from its start", "object", r.in.URL(obj.key), "attempt", try, "err", err)
 		delay := time.Duration(100<<min(try-1, 6)) * time.Millisecond
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
+		if ctxwait.Sleep(ctx, delay) != nil {
 			return context.Cause(ctx)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
@@ -380,14 +381,8 @@ func (e *Emitter) produce(ctx context.Context, chans []chan []Record) error {
 		}
 		if o.Rate > 0 {
 			due := start.Add(time.Duration(float64(done) / o.Rate * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				t := time.NewTimer(d)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return nil
-				case <-t.C:
-				}
+			if ctxwait.Sleep(ctx, time.Until(due)) != nil {
+				return nil
 			}
 		}
 		if ctx.Err() != nil {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 )
 
 // HTTPOptions configures the HTTP sinks (Kafka REST Proxy, API Gateway).
@@ -205,12 +207,5 @@ func newBackoff(initial time.Duration) *backoff.ExponentialBackOff {
 
 // pause waits for b's next interval; it returns ctx's error if ctx ends first.
 func pause(ctx context.Context, b *backoff.ExponentialBackOff) error {
-	t := time.NewTimer(b.NextBackOff())
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return ctxwait.Sleep(ctx, b.NextBackOff())
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 )
 
 // Kinesis limits of one PutRecords request.
@@ -123,10 +125,8 @@ func (s *KinesisSink) waitActive(ctx context.Context, name string) error {
 		if err == nil && out.StreamDescriptionSummary != nil && out.StreamDescriptionSummary.StreamStatus == types.StreamStatusActive {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("kinesis: waiting for stream %s to become active: %w", name, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
+		if err := ctxwait.Sleep(ctx, 200*time.Millisecond); err != nil {
+			return fmt.Errorf("kinesis: waiting for stream %s to become active: %w", name, err)
 		}
 	}
 }

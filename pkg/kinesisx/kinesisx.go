@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 )
 
 // API is the part of the Kinesis client this package uses; *kinesis.Client
@@ -88,7 +90,7 @@ func ListShards(ctx context.Context, api API, stream string) ([]Shard, error) {
 				return nil, ctx.Err()
 			}
 			if IsThrottle(err) {
-				if err := sleep(ctx, bo.NextBackOff()); err != nil {
+				if err := ctxwait.Sleep(ctx, bo.NextBackOff()); err != nil {
 					return nil, err
 				}
 				continue
@@ -183,18 +185,4 @@ func isPermanent(err error) bool {
 	var ad *types.AccessDeniedException
 	var ia *types.InvalidArgumentException
 	return errors.As(err, &nf) || errors.As(err, &ad) || errors.As(err, &ia) || errors.Is(classify(err), ErrNoCredentials)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/cenkalti/backoff/v5"
+
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 )
 
 // PositionType says where a shard iterator starts.
@@ -167,14 +169,14 @@ func (r *ShardReader) Next(ctx context.Context) (Batch, error) {
 				}
 				r.count(err)
 				r.log.Warn("getting shard iterator, will retry", "err", err)
-				if err := sleep(ctx, bo.NextBackOff()); err != nil {
+				if err := ctxwait.Sleep(ctx, bo.NextBackOff()); err != nil {
 					return Batch{}, err
 				}
 				continue
 			}
 			r.iter = it
 		}
-		if err := sleep(ctx, time.Until(r.lastCall.Add(r.o.MinInterval))); err != nil {
+		if err := ctxwait.Sleep(ctx, time.Until(r.lastCall.Add(r.o.MinInterval))); err != nil {
 			return Batch{}, err
 		}
 		r.lastCall = time.Now()
@@ -196,7 +198,7 @@ func (r *ShardReader) Next(ctx context.Context) (Batch, error) {
 			r.count(err)
 			d := bo.NextBackOff()
 			r.log.Debug("GetRecords retry", "err", err, "wait", d)
-			if err := sleep(ctx, d); err != nil {
+			if err := ctxwait.Sleep(ctx, d); err != nil {
 				return Batch{}, err
 			}
 			continue

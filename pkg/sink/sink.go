@@ -17,6 +17,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -234,10 +235,8 @@ func (s *Sink) Run(ctx context.Context) error {
 				return nil
 			}
 			s.cfg.Logger.Warn("consumer group", "err", err)
-			select {
-			case <-ctx.Done():
+			if ctxwait.Sleep(ctx, time.Second) != nil {
 				return nil
-			case <-time.After(time.Second):
 			}
 			continue
 		}
@@ -331,7 +330,7 @@ func (s *Sink) consume(runCtx, genCtx context.Context, gen *kafka.Generation, to
 				break
 			}
 			log.Warn("fetching", "err", err)
-			if sleep(fetchCtx, time.Second) != nil {
+			if ctxwait.Sleep(fetchCtx, time.Second) != nil {
 				break
 			}
 			continue
@@ -535,15 +534,4 @@ func newBackoff() *backoff.ExponentialBackOff {
 	b.InitialInterval = 100 * time.Millisecond
 	b.MaxInterval = 5 * time.Second
 	return b
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

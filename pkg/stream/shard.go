@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
@@ -84,7 +85,7 @@ func (w *worker) run(ctx context.Context) bool {
 			}
 			w.log.Error("reading shard, will restart it from its checkpoint", "err", err)
 			w.shutdown(ctx)
-			_ = sleepCtx(ctx, permanentPause)
+			_ = ctxwait.Sleep(ctx, permanentPause)
 			return false
 		}
 		w.j.h.readOK(hkey)
@@ -142,7 +143,7 @@ func (w *worker) flushOrPause(ctx context.Context, closed bool) bool {
 		return false
 	}
 	w.log.Error("flushing, will restart the shard from its checkpoint", "err", err)
-	_ = sleepCtx(ctx, permanentPause)
+	_ = ctxwait.Sleep(ctx, permanentPause)
 	return false
 }
 
@@ -283,15 +284,4 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) e
 		return fmt.Errorf("%s: %w (%w)", what, ctx.Err(), err)
 	}
 	return err
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
