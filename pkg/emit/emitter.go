@@ -355,6 +355,12 @@ func (e *Emitter) Run(ctx context.Context) error {
 	return nil
 }
 
+// paceOffset is when, after the start, the batch that follows done rows is
+// due at rate rows per second.
+func paceOffset(done int, rate float64) time.Duration {
+	return time.Duration(float64(done) / rate * float64(time.Second))
+}
+
 // produce reads batches of rows and hands each to every target. It returns
 // nil when Count rows were handed over or ctx is done.
 func (e *Emitter) produce(ctx context.Context, chans []chan []Record) error {
@@ -380,8 +386,7 @@ func (e *Emitter) produce(ctx context.Context, chans []chan []Record) error {
 			return fmt.Errorf("reading rows: %w", err)
 		}
 		if o.Rate > 0 {
-			due := start.Add(time.Duration(float64(done) / o.Rate * float64(time.Second)))
-			if ctxwait.Sleep(ctx, time.Until(due)) != nil {
+			if ctxwait.Sleep(ctx, time.Until(start.Add(paceOffset(done, o.Rate)))) != nil {
 				return nil
 			}
 		}
