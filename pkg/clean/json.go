@@ -313,7 +313,7 @@ func scanString(b []byte, i int) (end int, esc, ok bool) {
 		}
 		j += k
 	}
-	return scanStringFrom(b, j, false)
+	return scanStringFrom(b, j)
 }
 
 // plainPrefix returns the number of leading bytes of s that are ASCII, not
@@ -336,8 +336,9 @@ func plainPrefix(s []byte) int {
 	return n
 }
 
-// scanStringFrom scans a string from b[j], inside it, with esc so far.
-func scanStringFrom(b []byte, j int, esc bool) (end int, escaped, ok bool) {
+// scanStringFrom scans the rest of a string from b[j], a byte inside it
+// (past the opening quote); results as scanString's.
+func scanStringFrom(b []byte, j int) (end int, esc, ok bool) {
 	for j < len(b) {
 		// Skip 8 plain ASCII bytes at a time.
 		for len(b)-j >= 8 && plain8(binary.LittleEndian.Uint64(b[j:])) {
