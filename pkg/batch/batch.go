@@ -303,17 +303,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for _, t := range clean.Tables {
 		if counts[t].Objects == 0 {
 			res.EmptyTopics = append(res.EmptyTopics, Topic(cfg.Prefix, t))
+			cfg.Logger.Info("no objects for topic: its table is empty", "topic", Topic(cfg.Prefix, t))
 		}
 	}
 	for t, lines := range st.lines {
 		c := counts[t]
 		c.Lines = lines
 		counts[t] = c
-	}
-	for _, t := range clean.Tables {
-		if _, ok := counts[t]; !ok {
-			counts[t] = Counts{}
-		}
 	}
 	res.Counts = counts
 

@@ -64,7 +64,13 @@ type listing struct {
 	done   time.Duration // how long the listing took, once it is done
 }
 
-func newListing() *listing { return &listing{counts: make(map[clean.Table]Counts, len(clean.Tables))} }
+func newListing() *listing {
+	l := &listing{counts: make(map[clean.Table]Counts, len(clean.Tables))}
+	for _, t := range clean.Tables {
+		l.counts[t] = Counts{} // every table is reported, an empty one too
+	}
+	return l
+}
 
 // key returns the key of the object numbered id.
 func (l *listing) key(id int32) string {
@@ -134,12 +140,6 @@ func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out c
 			}
 			if err != nil {
 				return fmt.Errorf("listing topic %s: %w", topic, err)
-			}
-			l.mu.Lock()
-			empty := l.counts[t].Objects == 0
-			l.mu.Unlock()
-			if empty {
-				cfg.Logger.Info("no objects for topic: its table is empty", "topic", topic)
 			}
 			return nil
 		})
