@@ -40,18 +40,4 @@ LOAD=$(cut -d" " -f1-3 /proc/loadavg)
 /usr/bin/time -v -o "$DIR/time.txt" "$DIR/batchjob" --input "$ROOT/topics" --prefix "$PREFIX" \
   --output "$ROOT/out" --date 2026-11-24 --concurrency "$CONCURRENCY" --json --progress never >"$DIR/summary.json"
 
-LOAD="$LOAD" python3 - "$DIR/summary.json" "$DIR/time.txt" "$POSTS" "$CONCURRENCY" <<'PY'
-import json, os, re, sys
-s = json.load(open(sys.argv[1]))
-t = open(sys.argv[2]).read()
-wall = t.split("Elapsed (wall clock) time (h:mm:ss or m:ss): ")[1].split("\n")[0]
-parts = [float(x) for x in wall.split(":")]
-secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
-rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
-cpu = re.search(r"Percent of CPU this job got: (\d+)%", t).group(1)
-tm = s["timings"]
-print(f"posts={sys.argv[3]} concurrency={sys.argv[4]} objects={s['objects']} lines={s['lines']} wall={secs:.2f}s "
-      f"objects/s={s['objects']/secs:,.0f} peak_rss={rss_kb/1024:.0f}MiB cpu={cpu}% "
-      f"(list {tm['list_ms']}ms, read {tm['read_ms']}ms, compute {tm['compute_ms']}ms, "
-      f"write {tm['write_ms']}ms, publish {tm['publish_ms']}ms) load_before={os.environ['LOAD']}")
-PY
+LOAD="$LOAD" python3 scripts/bench-report.py "$DIR/summary.json" "$DIR/time.txt" objects "posts=$POSTS" "concurrency=$CONCURRENCY"
