@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 )
 
@@ -97,16 +98,7 @@ func TestColumnChunks(t *testing.T) {
 	if err := WritePins(&buf, pins, testSources(len(pins)), Options{}); err != nil {
 		t.Fatalf("WritePins: %v", err)
 	}
-	pf, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rg := pf.MetaData().RowGroup(0)
-	for c := range rg.NumColumns() {
-		cc, err := rg.ColumnChunk(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, cc := range firstRowGroupChunks(t, buf.Bytes()) {
 		name := cc.PathInSchema().String()
 		dict := slices.Contains(cc.Encodings(), parquet.Encodings.RLEDict)
 		if wantPlain := slices.Contains(pinEncodings.plain, name); dict == wantPlain {
@@ -155,16 +147,7 @@ func TestNoDictionaryFallback(t *testing.T) {
 		if !bytes.Equal(a.Bytes(), b.Bytes()) {
 			t.Errorf("%s: two writes of the same rows differ", name)
 		}
-		pf, err := file.NewParquetReader(bytes.NewReader(a.Bytes()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rg := pf.MetaData().RowGroup(0)
-		for c := range rg.NumColumns() {
-			cc, err := rg.ColumnChunk(c)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, cc := range firstRowGroupChunks(t, a.Bytes()) {
 			data := 0
 			for _, st := range cc.EncodingStats() {
 				if fmt.Sprint(st.PageType) != "DICTIONARY_PAGE" {
@@ -176,4 +159,24 @@ func TestNoDictionaryFallback(t *testing.T) {
 			}
 		}
 	}
+}
+
+// firstRowGroupChunks returns the column chunks of the first row group of the
+// Parquet file data.
+func firstRowGroupChunks(t *testing.T, data []byte) []*metadata.ColumnChunkMetaData {
+	t.Helper()
+	pf, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg := pf.MetaData().RowGroup(0)
+	var out []*metadata.ColumnChunkMetaData
+	for c := range rg.NumColumns() {
+		cc, err := rg.ColumnChunk(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, cc)
+	}
+	return out
 }
