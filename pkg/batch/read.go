@@ -350,11 +350,15 @@ func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
 	return k, nil
 }
 
+// arenaChunk is the largest chunk the strings of clean rows are carved from.
+const arenaChunk = 64 << 10
+
 // clean cleans the lines of b with a cleaner of its own (so that the counts of
 // a failed attempt can be dropped) and adds the result to its attempt.
 func (b *block) clean(bufs, parts *sync.Pool) {
 	obj := b.att.obj
 	c := clean.New()
+	c.SetArena(arenaChunk) // the job keeps most rows it cleans until it writes them
 	p := parts.Get().(*part)
 	p.ks = slices.Grow(p.ks, b.lines)
 	switch obj.table {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -28,13 +29,16 @@ type goldenFile struct {
 	Quality TableQuality `json:"quality"`
 }
 
-func cleanFixture(t *testing.T, table Table) goldenFile {
+// cleanFixture cleans the fixture of table with a Cleaner that carves strings
+// from an arena of chunks up to arena bytes (0: none).
+func cleanFixture(t *testing.T, table Table, arena int) goldenFile {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "fixture", string(table)+".jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := New()
+	c.SetArena(arena)
 	var out goldenFile
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
@@ -68,39 +72,47 @@ func cleanFixture(t *testing.T, table Table) goldenFile {
 
 // TestFixtureGolden cleans the checked-in fixture and compares every line's
 // outcome and the quality counters with testdata/fixture/golden (rewrite with
-// -update after an intended change; review the diff).
+// -update after an intended change; review the diff). The outcome is the same
+// whether the strings are allocated per row or carved from an arena, with
+// chunks small enough that some rows do not fit one.
 func TestFixtureGolden(t *testing.T) {
 	for _, table := range Tables {
-		t.Run(string(table), func(t *testing.T) {
-			got := cleanFixture(t, table)
-			path := filepath.Join("..", "..", "testdata", "fixture", "golden", string(table)+".clean.json")
-			enc, err := json.MarshalIndent(got, "", " ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, append(enc, '\n'), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			var g, w any
-			if err := json.Unmarshal(enc, &g); err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(want, &w); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(g, w) {
-				t.Errorf("clean output of %s.jsonl differs from %s; run `go test ./pkg/clean -run TestFixtureGolden -update` and review the diff", table, path)
-			}
-		})
+		for _, arena := range []int{0, 256, 64 << 10} {
+			t.Run(fmt.Sprintf("%s/arena=%d", table, arena), func(t *testing.T) {
+				testFixtureGolden(t, table, arena)
+			})
+		}
+	}
+}
+
+func testFixtureGolden(t *testing.T, table Table, arena int) {
+	got := cleanFixture(t, table, arena)
+	path := filepath.Join("..", "..", "testdata", "fixture", "golden", string(table)+".clean.json")
+	enc, err := json.MarshalIndent(got, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update && arena == 0 { // the arena runs are checked against what this one writes
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(enc, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	var g, w any
+	if err := json.Unmarshal(enc, &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("clean output of %s.jsonl differs from %s; run `go test ./pkg/clean -run TestFixtureGolden -update` and review the diff", table, path)
 	}
 }
 
@@ -109,7 +121,7 @@ func TestFixtureGolden(t *testing.T) {
 // of the golden files.
 func TestFixtureHandWritten(t *testing.T) {
 	pins := map[int64]Pin{}
-	for _, l := range cleanFixture(t, TablePin).Lines {
+	for _, l := range cleanFixture(t, TablePin, 0).Lines {
 		if p, ok := l.Row.(Pin); ok {
 			pins[p.Ind] = p // the last version of an ind wins
 		}
@@ -132,7 +144,7 @@ func TestFixtureHandWritten(t *testing.T) {
 	}
 
 	geos := map[int64]Geo{}
-	for _, l := range cleanFixture(t, TableGeo).Lines {
+	for _, l := range cleanFixture(t, TableGeo, 0).Lines {
 		if g, ok := l.Row.(Geo); ok {
 			geos[g.Ind] = g
 		}
@@ -157,7 +169,7 @@ func TestFixtureHandWritten(t *testing.T) {
 	}
 
 	users := map[int64]User{}
-	for _, l := range cleanFixture(t, TableUser).Lines {
+	for _, l := range cleanFixture(t, TableUser, 0).Lines {
 		if u, ok := l.Row.(User); ok {
 			users[u.Ind] = u
 		}
