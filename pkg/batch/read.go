@@ -358,7 +358,10 @@ const arenaChunk = 64 << 10
 func (b *block) clean(bufs, parts *sync.Pool) {
 	obj := b.att.obj
 	c := clean.New()
-	c.SetArena(arenaChunk) // the job keeps most rows it cleans until it writes them
+	// The job keeps most rows it cleans until it writes them. The strings of
+	// a row are never longer than its line, so a small block (a one-record
+	// object) gets a chunk no larger than itself.
+	c.SetArena(min(arenaChunk, len(b.data)))
 	p := parts.Get().(*part)
 	p.ks = slices.Grow(p.ks, b.lines)
 	switch obj.table {

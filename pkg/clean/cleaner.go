@@ -29,12 +29,13 @@ type Cleaner struct {
 }
 
 // SetArena makes the Cleaner carve the strings of the rows it returns from
-// chunks of memory it allocates, the first small and each next twice the
-// last, up to max bytes; a row too large for a chunk still gets its own
-// allocation. That is one allocation per chunk rather than one per row, which
-// spares the allocator and the collector, at a cost: a chunk stays in memory
-// while any string carved from it is reachable. It suits a job that keeps
-// most rows it cleans until its end (the batch job). max <= 0 turns it off.
+// chunks of memory it allocates, the first small (2 KiB, or max if less) and
+// each next twice the last, up to max bytes; a row whose strings take more
+// than half of max still gets its own allocation. That is one allocation per
+// chunk rather than one per row, which spares the allocator and the
+// collector, at a cost: a chunk stays in memory while any string carved from
+// it is reachable. It suits a job that keeps most rows it cleans until its end
+// (the batch job). max <= 0 turns it off.
 func (c *Cleaner) SetArena(max int) {
 	c.chunk = max
 	c.arena = nil
@@ -54,7 +55,7 @@ func (c *Cleaner) str(b []byte) string {
 		return string(b)
 	}
 	if len(b) > cap(c.arena)-len(c.arena) {
-		size := firstChunk
+		size := min(firstChunk, c.chunk)
 		if cap(c.arena) > 0 {
 			size = min(2*cap(c.arena), c.chunk)
 		}
