@@ -2,6 +2,7 @@ package batch
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // pos orders the rows of one topic: by partition, then offset. Two objects
@@ -39,7 +40,20 @@ type dedup[R any] struct {
 	idx      indTable // ind -> row number
 	n        int32    // rows kept
 	accepted int64    // rows offered, duplicates included
+
+	// duplicated is set, for good, once at least minDupRows rows have been
+	// offered and fewer than half of them are kept.
+	duplicated atomic.Bool
 }
+
+// minDupRows is the number of rows a dedup must be offered before it judges
+// whether its input is mostly duplicates.
+const minDupRows = 1 << 14
+
+// mostlyDuplicates reports whether fewer than half of the rows offered so far
+// were kept (once enough have been offered to tell). Safe to call at any
+// time, without the lock.
+func (d *dedup[R]) mostlyDuplicates() bool { return d.duplicated.Load() }
 
 type segment[R any] struct {
 	rows [1 << segBits]R
@@ -78,6 +92,9 @@ func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
 		if s.at[o].less(k, d.key) {
 			s.rows[o], s.at[o] = *r, k
 		}
+	}
+	if d.accepted >= minDupRows && d.accepted > 2*int64(d.n) && !d.duplicated.Load() {
+		d.duplicated.Store(true)
 	}
 }
 

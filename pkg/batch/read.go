@@ -91,6 +91,7 @@ type block struct {
 	lines int   // number of lines
 	data  []byte
 	buf   *[]byte // the pooled buffer data is in
+	arena bool    // clean the block's rows into an arena (clean.Cleaner.SetArena)
 }
 
 // attempt is one reading of an object from its start.
@@ -325,7 +326,7 @@ func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
 		if (*buf)[cut-1] != '\n' { // the last line, without '\n'
 			lines++
 		}
-		b := &block{att: att, k0: k, lines: lines, data: (*buf)[:cut], buf: buf}
+		b := &block{att: att, k0: k, lines: lines, data: (*buf)[:cut], buf: buf, arena: !r.st.mostlyDuplicates(obj.table)}
 		if eof { // nothing left: the deferred putBuf has nothing to return
 			buf = &[]byte{}
 		} else {
@@ -351,6 +352,13 @@ func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
 }
 
 // arenaChunk is the largest chunk the strings of clean rows are carved from.
+//
+// An arena saves an allocation per row and much of the collector's work, but
+// a chunk stays in memory while any row cleaned into it is kept: the strings
+// of rows later dropped as duplicates stay with it. So blocks are cleaned into
+// arenas only while most of the table's rows are kept (dedup.mostlyDuplicates):
+// the strings held for dropped rows then stay within about those of the rows
+// kept, however duplicated the rest of the input is.
 const arenaChunk = 64 << 10
 
 // clean cleans the lines of b with a cleaner of its own (so that the counts of
@@ -358,10 +366,11 @@ const arenaChunk = 64 << 10
 func (b *block) clean(bufs, parts *sync.Pool) {
 	obj := b.att.obj
 	c := clean.New()
-	// The job keeps most rows it cleans until it writes them. The strings of
-	// a row are never longer than its line, so a small block (a one-record
-	// object) gets a chunk no larger than itself.
-	c.SetArena(min(arenaChunk, len(b.data)))
+	if b.arena {
+		// The strings of a row are never longer than its line, so a small
+		// block (a one-record object) gets a chunk no larger than itself.
+		c.SetArena(min(arenaChunk, len(b.data)))
+	}
 	p := parts.Get().(*part)
 	p.ks = slices.Grow(p.ks, b.lines)
 	switch obj.table {
@@ -442,6 +451,18 @@ func (p *part) line(c *clean.Cleaner, obj object, k int64, line []byte) {
 		rej.Reason, rej.Detail = string(re.Reason), re.Detail
 	}
 	p.rej = append(p.rej, rej)
+}
+
+// mostlyDuplicates reports whether fewer than half of the rows of table read
+// so far were kept.
+func (st *state) mostlyDuplicates(t clean.Table) bool {
+	switch t {
+	case clean.TablePin:
+		return st.pins.mostlyDuplicates()
+	case clean.TableGeo:
+		return st.geos.mostlyDuplicates()
+	}
+	return st.users.mostlyDuplicates()
 }
 
 // commit adds the rows, rejected lines and counts of a fully read object.
