@@ -315,6 +315,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	t0 = time.Now()
 	tables := st.finish(cfg.Workers)
+	// The dedup's storage is garbage now that its rows are moved into the
+	// sorted tables: collect it before the write begins, so that the write's
+	// buffers reuse its memory. Otherwise the collector, which paces itself
+	// on the heap found live at its last cycle (during the read), lets the
+	// write's garbage pile up on top of it: the peak RSS of a million posts
+	// falls from 1.24-1.45 GiB to 1.12-1.14 GiB, at no cost in time.
+	runtime.GC()
 	res.Quality = st.quality
 	sortMS := time.Since(t0).Milliseconds()
 	if err := ctx.Err(); err != nil {
