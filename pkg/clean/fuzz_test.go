@@ -166,6 +166,21 @@ func encodeUser(t *testing.T, u User) []byte {
 	return jsonText(t, m)
 }
 
+// sameWithArena checks that a Cleaner with an arena (chunks small enough
+// that some rows do not fit) cleans line as one without (want, wantErr), for
+// the first row of a chunk and for a row carved after it.
+func sameWithArena[R comparable](t *testing.T, line []byte, want R, wantErr error, clean func(*Cleaner, []byte) (R, error)) {
+	t.Helper()
+	c := New()
+	c.SetArena(256)
+	for i := range 2 {
+		got, err := clean(c, line)
+		if got != want || (err == nil) != (wantErr == nil) {
+			t.Fatalf("with an arena (row %d): %+v (err %v), without: %+v (err %v)", i, got, err, want, wantErr)
+		}
+	}
+}
+
 func FuzzCleanPin(f *testing.F) {
 	addSeeds(f,
 		record(pinBase, nil),
@@ -180,6 +195,7 @@ func FuzzCleanPin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		c := New()
 		p, err := c.Pin(line)
+		sameWithArena(t, line, p, err, (*Cleaner).Pin)
 		checkVerdict(t, line, err)
 		q := c.Quality().Pin
 		if q.RowsRead+q.BlankLines != 1 {
@@ -235,6 +251,7 @@ func FuzzCleanGeo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		c := New()
 		g, err := c.Geo(line)
+		sameWithArena(t, line, g, err, (*Cleaner).Geo)
 		checkVerdict(t, line, err)
 		if err != nil {
 			if g != (Geo{}) {
@@ -273,6 +290,7 @@ func FuzzCleanUser(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		c := New()
 		u, err := c.User(line)
+		sameWithArena(t, line, u, err, (*Cleaner).User)
 		checkVerdict(t, line, err)
 		if err != nil {
 			if u != (User{}) {
