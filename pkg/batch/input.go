@@ -124,7 +124,7 @@ func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out c
 					select {
 					case out <- obj:
 					case <-gctx.Done():
-						return gctx.Err()
+						return context.Cause(gctx)
 					}
 				}
 				return nil

@@ -77,7 +77,8 @@ func openBucketDir(dir string) objstore.Bucket {
 }
 
 // TestCancelledRunPublishesNothing publishes a run, then cancels a second run
-// over more input while it reads: the first run stays published as it was.
+// over more input while it reads: the second run returns the cancellation's
+// cause and the first run stays published as it was.
 func TestCancelledRunPublishesNothing(t *testing.T) {
 	dir := t.TempDir()
 	small := openStore(t, filepath.Join(dir, "small"), objstore.Options{})
@@ -89,17 +90,18 @@ func TestCancelledRunPublishesNothing(t *testing.T) {
 	runJob(t, t.Context(), batch.Config{Input: small.URL(""), Prefix: testPrefix, Output: outDir, Date: "2026-11-24"})
 	before := readOutput(t, out, "2026-11-24")
 
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel := context.WithCancelCause(t.Context())
+	stop := errors.New("stopped by the test")
 	progress := new(batch.Progress)
 	go func() {
 		for progress.ObjectsDone.Load() < 50 {
 			time.Sleep(time.Millisecond)
 		}
-		cancel()
+		cancel(stop)
 	}()
 	_, err := batch.Run(ctx, batch.Config{Input: big.URL(""), Prefix: testPrefix, Output: outDir, Date: "2026-11-24", Concurrency: 2, Progress: progress})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
+	if !errors.Is(err, stop) {
+		t.Fatalf("err = %v, want the cancellation's cause", err)
 	}
 	after := readOutput(t, out, "2026-11-24")
 	sameBytes(t, before, after)

@@ -298,15 +298,15 @@ func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
 				return k, err
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return k, err
+		if ctx.Err() != nil {
+			return k, context.Cause(ctx)
 		}
 		if !eof && !r.streaming {
 			select {
 			case r.streams <- struct{}{}:
 				r.streaming = true
 			case <-ctx.Done():
-				return k, ctx.Err()
+				return k, context.Cause(ctx)
 			}
 		}
 		cut := n
@@ -340,7 +340,7 @@ func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
 		case r.blocks <- b:
 		case <-ctx.Done():
 			att.wg.Done()
-			return k, ctx.Err()
+			return k, context.Cause(ctx)
 		}
 	}
 	if obj.gz {

@@ -101,7 +101,7 @@ func writeSplit[R any](ctx context.Context, w *writer, dir string, rows []R, wri
 			select {
 			case w.encoders <- struct{}{}:
 			case <-ctx.Done():
-				return ctx.Err()
+				return context.Cause(ctx)
 			}
 			defer func() { <-w.encoders }()
 			return w.put(ctx, dir+PartName(i), func(out io.Writer) error { return write(out, part) })
@@ -189,12 +189,26 @@ func (w *writer) files() []string {
 	return k
 }
 
-// cleanup deletes what the run staged (best effort, not interrupted).
+// cleanup deletes what the run staged (best effort, not interrupted): the
+// files it knows it staged, then whatever is left under its staging prefix,
+// such as an upload the run gave up on (cancelled) that the store completed
+// anyway. An upload the store completes after this is removed by the next
+// run of the date that publishes.
 func (w *writer) cleanup() {
 	ctx := context.WithoutCancel(w.ctx)
 	for _, k := range w.keys {
 		if err := w.b.Delete(ctx, w.staging+k); err != nil {
 			w.logger.Warn("deleting a staged file", "key", w.staging+k, "err", err)
+		}
+	}
+	left, err := w.b.List(ctx, w.staging)
+	if err != nil {
+		w.logger.Warn("listing the staged files", "prefix", w.staging, "err", err)
+		return
+	}
+	for _, o := range left {
+		if err := w.b.Delete(ctx, o.Key); err != nil {
+			w.logger.Warn("deleting a staged file", "key", o.Key, "err", err)
 		}
 	}
 }

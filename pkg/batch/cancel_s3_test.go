@@ -1,0 +1,87 @@
+package batch_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/pkg/batch"
+	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+)
+
+// TestCancelledWhileWriting cancels a run on S3 while it stages its output: a
+// proxy holds the run's first staged upload until the run is cancelled. The
+// run returns the cancellation's cause and the date's published run is
+// unchanged. The cancelled run deletes what it staged, but an upload it gave
+// up on may still complete on the server after that; the next run of the date
+// publishes the same content and leaves no staged file.
+func TestCancelledWhileWriting(t *testing.T) {
+	env := devstack.Require(t, devstack.S3)
+	bucket := env.NewBucket(t)
+	src := openStore(t, "s3://"+bucket+"/topics", objstore.Options{})
+	land(t, src, handBuilt(), batchtest.Layout{})
+	outURL := "s3://" + bucket + "/batch"
+	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24"})
+	out := openStore(t, outURL, objstore.Options{})
+	before := readOutput(t, out, "2026-11-24")
+
+	upstream, err := url.Parse(env.S3Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(upstream) // keeps the Host the request was signed for
+	forward.ErrorLog = log.New(io.Discard, "", 0)           // the requests the cancelled run drops
+	staging, release := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/_staging/") {
+			hold := false
+			first.Do(func() { hold = true })
+			if hold {
+				close(staging)
+				select { // until the cancelled run drops the request, or the test ends
+				case <-r.Context().Done():
+				case <-release:
+				}
+				http.Error(w, "held", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // before srv.Close
+
+	ctx, cancel := context.WithCancelCause(t.Context())
+	stop := errors.New("stopped by the test")
+	go func() {
+		<-staging
+		cancel(stop)
+	}()
+	_, err = batch.Run(ctx, batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24",
+		Store: objstore.Options{Endpoint: srv.URL}})
+	if !errors.Is(err, stop) {
+		t.Fatalf("err = %v, want the cancellation's cause", err)
+	}
+	after := readOutput(t, out, "2026-11-24")
+	sameBytes(t, before, after)
+	if before.quality.Run != after.quality.Run {
+		t.Errorf("quality.json changed: %+v -> %+v", before.quality.Run, after.quality.Run)
+	}
+
+	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24"})
+	sameBytes(t, before, readOutput(t, out, "2026-11-24"))
+	if left, err := out.List(t.Context(), "_staging/"); err != nil || len(left) > 0 {
+		t.Errorf("staging files left after the next run: %v (err %v)", left, err)
+	}
+}
