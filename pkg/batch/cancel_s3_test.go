@@ -73,11 +73,7 @@ func TestCancelledWhileWriting(t *testing.T) {
 	if !errors.Is(err, stop) {
 		t.Fatalf("err = %v, want the cancellation's cause", err)
 	}
-	after := readOutput(t, out, "2026-11-24")
-	sameBytes(t, before, after)
-	if before.quality.Run != after.quality.Run {
-		t.Errorf("quality.json changed: %+v -> %+v", before.quality.Run, after.quality.Run)
-	}
+	unchanged(t, before, readOutput(t, out, "2026-11-24"))
 
 	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24"})
 	sameBytes(t, before, readOutput(t, out, "2026-11-24"))

@@ -206,3 +206,13 @@ func quarantineKeys(o output) []string {
 	slices.Sort(ks)
 	return ks
 }
+
+// unchanged checks that a published run is still the one read before: every
+// file byte-identical, quality.json's run section included.
+func unchanged(t *testing.T, before, after output) {
+	t.Helper()
+	sameBytes(t, before, after)
+	if before.quality.Run != after.quality.Run {
+		t.Errorf("quality.json changed: %+v -> %+v", before.quality.Run, after.quality.Run)
+	}
+}
