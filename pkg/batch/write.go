@@ -189,28 +189,43 @@ func (w *writer) files() []string {
 	return k
 }
 
-// cleanup deletes what the run staged (best effort, not interrupted): the
-// files it knows it staged, then whatever is left under its staging prefix,
-// such as an upload the run gave up on (cancelled) that the store completed
-// anyway. An upload the store completes after this is removed by the next
-// run of the date that publishes.
+// cleanup deletes what the run staged (best effort, not interrupted):
+// everything under its staging prefix, which includes an upload the run gave
+// up on (cancelled) that the store completed anyway, or, when the prefix
+// cannot be listed, the files it knows it staged. An upload the store
+// completes after this is removed by the next run of the date that publishes.
 func (w *writer) cleanup() {
 	ctx := context.WithoutCancel(w.ctx)
+	if err := w.deleteUnder(ctx, w.staging); err == nil {
+		return
+	}
 	for _, k := range w.keys {
 		if err := w.b.Delete(ctx, w.staging+k); err != nil {
 			w.logger.Warn("deleting a staged file", "key", w.staging+k, "err", err)
 		}
 	}
-	left, err := w.b.List(ctx, w.staging)
+}
+
+// deleteUnder deletes every file under prefix, publishConcurrency at a time.
+// A file that cannot be deleted is logged and left; the error is that of
+// listing the prefix.
+func (w *writer) deleteUnder(ctx context.Context, prefix string) error {
+	left, err := w.b.List(ctx, prefix)
 	if err != nil {
-		w.logger.Warn("listing the staged files", "prefix", w.staging, "err", err)
-		return
+		w.logger.Warn("listing staged files", "prefix", prefix, "err", err)
+		return err
 	}
+	var g errgroup.Group
+	g.SetLimit(publishConcurrency)
 	for _, o := range left {
-		if err := w.b.Delete(ctx, o.Key); err != nil {
-			w.logger.Warn("deleting a staged file", "key", o.Key, "err", err)
-		}
+		g.Go(func() error {
+			if err := w.b.Delete(ctx, o.Key); err != nil {
+				w.logger.Warn("deleting a staged file", "key", o.Key, "err", err)
+			}
+			return nil
+		})
 	}
+	return g.Wait()
 }
 
 // publish moves the staged files to dt={date}/ and writes _SUCCESS last:
@@ -249,24 +264,10 @@ func (w *writer) publish(ctx context.Context, date string) error {
 	if err := w.b.Put(ctx, dst+SuccessKey, bytes.NewReader(nil)); err != nil {
 		return fmt.Errorf("publishing: %w", err)
 	}
-	// The date is published; leftovers in the staging area only waste space.
-	stagingRoot := objstore.Join("_staging", "dt="+date) + "/"
-	left, err := w.b.List(ctx, stagingRoot)
-	if err != nil {
-		w.logger.Warn("listing the staging area", "prefix", stagingRoot, "err", err)
-		return nil
-	}
-	var g errgroup.Group
-	g.SetLimit(publishConcurrency)
-	for _, o := range left {
-		g.Go(func() error {
-			if err := w.b.Delete(ctx, o.Key); err != nil {
-				w.logger.Warn("deleting a staged file", "key", o.Key, "err", err)
-			}
-			return nil
-		})
-	}
-	return g.Wait()
+	// The date is published; leftovers in the staging area only waste space,
+	// so failing to delete them does not fail the run.
+	_ = w.deleteUnder(ctx, objstore.Join("_staging", "dt="+date)+"/")
+	return nil
 }
 
 // publishConcurrency bounds the S3 requests of publishing made at the same
