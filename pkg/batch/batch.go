@@ -33,6 +33,7 @@
 package batch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -324,8 +325,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	runtime.GC()
 	res.Quality = st.quality
 	sortMS := time.Since(t0).Milliseconds()
-	if ctx.Err() != nil {
-		return res, context.Cause(ctx)
+	if err := context.Cause(ctx); err != nil {
+		return res, err
 	}
 
 	t0 = time.Now()
@@ -340,18 +341,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	})
 	if err != nil {
 		w.cleanup()
-		return res, cancelled(ctx, err)
+		return res, cmp.Or(context.Cause(ctx), err) // a cancellation, not the upload it cut short
 	}
 	res.Timings.ComputeMS = sortMS + computeMS
 	res.Timings.WriteMS = time.Since(t0).Milliseconds()
 	res.Timings.TotalMS = time.Since(start).Milliseconds() // updated below
 	if err := w.writeQuality(res); err != nil {
 		w.cleanup()
-		return res, cancelled(ctx, err)
+		return res, cmp.Or(context.Cause(ctx), err)
 	}
-	if ctx.Err() != nil {
+	if err := context.Cause(ctx); err != nil {
 		w.cleanup()
-		return res, context.Cause(ctx)
+		return res, err
 	}
 
 	t0 = time.Now()
@@ -365,13 +366,4 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Timings.TotalMS = time.Since(start).Milliseconds()
 	cfg.Logger.Info("published", "url", res.Published, "files", len(res.Files), "run", cfg.RunID)
 	return res, nil
-}
-
-// cancelled returns the cause of ctx's cancellation when ctx is cancelled
-// (err is then what the cancellation cut short, such as an upload), else err.
-func cancelled(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	return err
 }

@@ -298,8 +298,8 @@ func (r *reader) read(ctx context.Context, att *attempt) (int64, error) {
 				return k, err
 			}
 		}
-		if ctx.Err() != nil {
-			return k, context.Cause(ctx)
+		if err := context.Cause(ctx); err != nil {
+			return k, err
 		}
 		if !eof && !r.streaming {
 			select {
