@@ -20,9 +20,10 @@ import (
 )
 
 // TestCancelledWhileWriting cancels a run on S3 while it stages its output: a
-// proxy holds the run's first staged upload until the run is cancelled. The
-// run returns the cancellation's cause and the date's published run is
-// unchanged. The cancelled run deletes what it staged, but an upload it gave
+// proxy holds every staged upload until the run is cancelled, with enough
+// workers that no file waits for one, so the run's first error is an upload
+// the cancellation cut short. The run returns the cancellation's cause and
+// the date's published run is unchanged. The cancelled run deletes what it staged, but an upload it gave
 // up on may still complete on the server after that; the next run of the date
 // publishes the same content and leaves no staged file.
 func TestCancelledWhileWriting(t *testing.T) {
@@ -45,17 +46,13 @@ func TestCancelledWhileWriting(t *testing.T) {
 	var first sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/_staging/") {
-			hold := false
-			first.Do(func() { hold = true })
-			if hold {
-				close(staging)
-				select { // until the cancelled run drops the request, or the test ends
-				case <-r.Context().Done():
-				case <-release:
-				}
-				http.Error(w, "held", http.StatusServiceUnavailable)
-				return
+			first.Do(func() { close(staging) })
+			select { // until the cancelled run drops the request, or the test ends
+			case <-r.Context().Done():
+			case <-release:
 			}
+			http.Error(w, "held", http.StatusServiceUnavailable)
+			return
 		}
 		forward.ServeHTTP(w, r)
 	}))
@@ -69,7 +66,7 @@ func TestCancelledWhileWriting(t *testing.T) {
 		cancel(stop)
 	}()
 	_, err = batch.Run(ctx, batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24",
-		Store: objstore.Options{Endpoint: srv.URL}})
+		Workers: 64, Store: objstore.Options{Endpoint: srv.URL}})
 	if !errors.Is(err, stop) {
 		t.Fatalf("err = %v, want the cancellation's cause", err)
 	}

@@ -11,10 +11,11 @@ import (
 )
 
 // TestMostlyDuplicatedInput reads a topic whose lines are mostly repeats of
-// a few hundred inds (as the original emulator sent them), enough lines that
-// the job changes how it holds the rows' strings part way through (arenas
-// while most rows are kept, an allocation per row after): every ind keeps
-// the text of its last line, and every other line is counted a duplicate.
+// a few hundred inds (as the original emulator sent them), more lines than a
+// dedup needs to call its input mostly duplicates (TestMostlyDuplicates
+// checks when), so the blocks read after that are cleaned without an arena:
+// every ind keeps the text of its last line, and every other line is counted
+// a duplicate, however the rows' strings were held.
 func TestMostlyDuplicatedInput(t *testing.T) {
 	const distinct, n = 300, 40_000
 	var in topics
