@@ -29,15 +29,15 @@ type Cleaner struct {
 }
 
 // SetArena makes the Cleaner carve the strings of the rows it returns from
-// chunks of memory it allocates, the first small (2 KiB, or max if less) and
-// each next twice the last, up to max bytes; a row whose strings take more
-// than half of max still gets its own allocation. That is one allocation per
+// chunks of memory it allocates, the first small (2 KiB, or limit if less)
+// and each next twice the last, up to limit bytes; a row whose strings take
+// more than half of limit still gets its own allocation. That is one allocation per
 // chunk rather than one per row, which spares the allocator and the
 // collector, at a cost: a chunk stays in memory while any string carved from
 // it is reachable. It suits a job that keeps most rows it cleans until its end
-// (the batch job). max <= 0 turns it off.
-func (c *Cleaner) SetArena(max int) {
-	c.chunk = max
+// (the batch job). limit <= 0 turns it off.
+func (c *Cleaner) SetArena(limit int) {
+	c.chunk = limit
 	c.arena = nil
 }
 
