@@ -108,17 +108,23 @@ func (h *health) check() error {
 		return fmt.Errorf("flush of shard %s failing for %s (threshold %s): %v",
 			worstKey, now.Sub(worst.since).Truncate(100*time.Millisecond), h.flushThreshold, worst.err)
 	}
-	if len(h.lastRead) > 0 {
-		var newest time.Time
-		for _, t := range h.lastRead {
-			if t.After(newest) {
-				newest = t
-			}
+	// A shard's worker retries a failing flush before it reads again, so a
+	// shard whose flush is failing is not stalled reading: its flush is the
+	// problem, reported above once past its threshold.
+	var reading int
+	var newest time.Time
+	for k, t := range h.lastRead {
+		if _, failing := h.flushFailing[k]; failing {
+			continue
 		}
-		if d := now.Sub(newest); d > h.readThreshold {
-			return fmt.Errorf("no successful GetRecords on any of %d shards for %s (threshold %s)",
-				len(h.lastRead), d.Truncate(100*time.Millisecond), h.readThreshold)
+		reading++
+		if t.After(newest) {
+			newest = t
 		}
+	}
+	if d := now.Sub(newest); reading > 0 && d > h.readThreshold {
+		return fmt.Errorf("no successful GetRecords on any of %d shards for %s (threshold %s)",
+			reading, d.Truncate(100*time.Millisecond), h.readThreshold)
 	}
 	return nil
 }

@@ -69,6 +69,28 @@ func TestHealth(t *testing.T) {
 			h.flushFailed("s/a", errStore)
 			adv(31 * time.Second)
 		}, "flush of shard s/a failing for 1m1s"},
+		{"reads wait for a flush failing briefly", func(h *health, adv func(time.Duration)) {
+			h.setState(healthRunning)
+			h.readStarted("s/a")
+			adv(10 * time.Second)
+			h.flushFailed("s/a", errStore) // the worker retries it and reads nothing meanwhile
+			adv(55 * time.Second)
+		}, ""},
+		{"reads wait for a flush failing too long", func(h *health, adv func(time.Duration)) {
+			h.setState(healthRunning)
+			h.readStarted("s/a")
+			adv(10 * time.Second)
+			h.flushFailed("s/a", errStore)
+			adv(61 * time.Second)
+		}, "flush of shard s/a failing for 1m1s"},
+		{"another shard stalled while one flush fails", func(h *health, adv func(time.Duration)) {
+			h.setState(healthRunning)
+			h.readStarted("s/a")
+			h.readStarted("s/b")
+			adv(10 * time.Second)
+			h.flushFailed("s/a", errStore)
+			adv(55 * time.Second)
+		}, "no successful GetRecords on any of 1 shards"},
 		{"flush recovered", func(h *health, adv func(time.Duration)) {
 			h.setState(healthRunning)
 			h.flushFailed("s/a", errStore)
