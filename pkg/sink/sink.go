@@ -247,6 +247,9 @@ func (s *Sink) Run(ctx context.Context) error {
 			defer wg.Done()
 			select {
 			case <-genCtx.Done():
+				// A rebalance, or the shutdown: the next generation (or the
+				// exit) follows once every partition's worker has returned.
+				s.cfg.Logger.Info("generation ended", "id", gen.ID)
 			case <-ctx.Done(): // shutting down, maybe with no partition assigned
 			}
 			s.health.generation(false)
