@@ -47,6 +47,12 @@ func stores() []storeCase {
 			},
 		},
 		{
+			name: "memory",
+			open: func(t *testing.T) (Bucket, func(string)) {
+				return NewMemory(), func(string) {} // one store: nothing is outside it
+			},
+		},
+		{
 			name: "s3",
 			open: func(t *testing.T) (Bucket, func(string)) {
 				env := requireS3(t)
@@ -414,6 +420,9 @@ func TestGetStreams(t *testing.T) {
 
 func TestURL(t *testing.T) {
 	forEachStore(t, func(t *testing.T, b Bucket, _ func(string)) {
+		if _, mem := b.(*Memory); mem {
+			t.Skip("the memory store has no root URL")
+		}
 		u := b.URL("a/b+0=1.json")
 		if !strings.HasSuffix(u, "/root/a/b+0=1.json") {
 			t.Errorf("URL = %q, want it to end with /root/a/b+0=1.json", u)

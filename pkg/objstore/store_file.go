@@ -10,27 +10,73 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // tmpPrefix starts the names of the file store's own temporary files and
 // directories; List skips them and keys may not use them.
 const tmpPrefix = ".objstore-tmp-"
 
-// fileBucket stores objects as files under root. Put writes a temporary file
-// in the destination directory and renames it, so readers never see a partly
-// written object.
+// fileBucket stores objects as files under root.
+//
+// Durability: a write goes to a temporary file in the destination
+// directory, which is synced, then renamed (or linked, for Cond.IfAbsent)
+// into place, and the directory is synced before the write returns; a
+// directory the write creates is synced into its parent first. A delete
+// syncs the directory too. So an object Put reported is still there after a
+// power loss, and one Delete reported is gone. Killed writers leave
+// temporary files, which List ignores and Sweep removes.
 type fileBucket struct {
 	root string // absolute, clean
+	ops  fsOps
 }
 
-func newFileBucket(root string) *fileBucket { return &fileBucket{root: root} }
+func newFileBucket(root string) *fileBucket { return &fileBucket{root: root, ops: osOps{}} }
 
 var (
-	_ Bucket  = (*fileBucket)(nil)
-	_ Copier  = (*fileBucket)(nil)
-	_ Renamer = (*fileBucket)(nil)
-	_ Checker = (*fileBucket)(nil)
+	_ Bucket      = (*fileBucket)(nil)
+	_ Conditional = (*fileBucket)(nil)
+	_ AfterLister = (*fileBucket)(nil)
+	_ Copier      = (*fileBucket)(nil)
+	_ Renamer     = (*fileBucket)(nil)
+	_ Checker     = (*fileBucket)(nil)
+	_ Sweeper     = (*fileBucket)(nil)
 )
+
+// fsOps are the file system calls whose order makes the store durable;
+// tests record them.
+type fsOps interface {
+	mkdir(dir string) error
+	syncFile(f *os.File) error
+	syncDir(dir string) error
+	rename(oldpath, newpath string) error
+	link(oldpath, newpath string) error
+	remove(path string) error
+}
+
+type osOps struct{}
+
+func (osOps) mkdir(dir string) error               { return os.Mkdir(dir, 0o755) }
+func (osOps) syncFile(f *os.File) error            { return f.Sync() }
+func (osOps) rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+func (osOps) link(oldpath, newpath string) error   { return os.Link(oldpath, newpath) }
+func (osOps) remove(path string) error             { return os.Remove(path) }
+
+func (osOps) syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	return nil
+}
 
 // URL returns the file path of key.
 func (b *fileBucket) URL(key string) string {
@@ -70,9 +116,26 @@ func checkFileKey(key string) error {
 	return nil
 }
 
+// fileETag names the version of a file: its inode, modification time and
+// size. A write makes a new file (a temporary file renamed into place), so
+// two writes never share an ETag, even with the same content.
+func fileETag(info fs.FileInfo) string {
+	var ino uint64
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		ino = uint64(st.Ino)
+	}
+	return fmt.Sprintf("%x-%x-%x", ino, info.ModTime().UnixNano(), info.Size())
+}
+
 // List walks the directory of prefix and returns the files whose key starts
 // with prefix, sorted by key.
 func (b *fileBucket) List(ctx context.Context, prefix string) ([]Object, error) {
+	return b.ListAfter(ctx, prefix, "")
+}
+
+// ListAfter implements AfterLister: it walks the directory of prefix and
+// keeps the keys after startAfter.
+func (b *fileBucket) ListAfter(ctx context.Context, prefix, startAfter string) ([]Object, error) {
 	dir := ""
 	if i := strings.LastIndex(prefix, "/"); i >= 0 {
 		dir = prefix[:i]
@@ -110,7 +173,7 @@ func (b *fileBucket) List(ctx context.Context, prefix string) ([]Object, error) 
 			return err
 		}
 		key := filepath.ToSlash(rel)
-		if !strings.HasPrefix(key, prefix) {
+		if !strings.HasPrefix(key, prefix) || key <= startAfter {
 			return nil
 		}
 		info, err := d.Info()
@@ -123,7 +186,7 @@ func (b *fileBucket) List(ctx context.Context, prefix string) ([]Object, error) 
 		if !info.Mode().IsRegular() {
 			return nil
 		}
-		objs = append(objs, Object{Key: key, Size: info.Size()})
+		objs = append(objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info)})
 		return nil
 	})
 	if err != nil {
@@ -135,98 +198,225 @@ func (b *fileBucket) List(ctx context.Context, prefix string) ([]Object, error) 
 
 // Get opens the file of key.
 func (b *fileBucket) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	rc, _, err := b.GetVersion(ctx, key)
+	return rc, err
+}
+
+// GetVersion implements Conditional.
+func (b *fileBucket) GetVersion(ctx context.Context, key string) (io.ReadCloser, string, error) {
 	p, err := b.path(key)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", b.URL(key), err)
+		return nil, "", fmt.Errorf("reading %s: %w", b.URL(key), err)
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDirSyscall) {
-		return nil, fmt.Errorf("reading %s: %w", b.URL(key), ErrNotFound)
+		return nil, "", fmt.Errorf("reading %s: %w", b.URL(key), ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", b.URL(key), err)
+		return nil, "", fmt.Errorf("reading %s: %w", b.URL(key), err)
 	}
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("reading %s: %w", b.URL(key), err)
+		return nil, "", fmt.Errorf("reading %s: %w", b.URL(key), err)
 	}
 	if !info.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("reading %s: %w", b.URL(key), ErrNotFound)
+		return nil, "", fmt.Errorf("reading %s: %w", b.URL(key), ErrNotFound)
 	}
-	return f, nil
+	return f, fileETag(info), nil
 }
 
-// Put writes r to a temporary file next to key's file, syncs it and renames it
-// into place.
+// Put writes r to a temporary file next to key's file, syncs it, renames it
+// into place and syncs the directory.
 func (b *fileBucket) Put(ctx context.Context, key string, r io.Reader) error {
+	_, err := b.PutIf(ctx, key, r, Cond{})
+	return err
+}
+
+// PutIf implements Conditional. The condition is checked and the file
+// moved into place under a lock of its directory (flock), so conditional
+// writers in other processes of the same host are serialised too.
+func (b *fileBucket) PutIf(ctx context.Context, key string, r io.Reader, c Cond) (string, error) {
 	p, err := b.path(key)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", b.URL(key), err)
+		return "", fmt.Errorf("writing %s: %w", b.URL(key), err)
 	}
-	if err := b.writeAtomic(ctx, p, r); err != nil {
-		return fmt.Errorf("writing %s: %w", b.URL(key), err)
+	etag, err := b.writeAtomic(ctx, p, r, c)
+	if err != nil {
+		return "", fmt.Errorf("writing %s: %w", b.URL(key), err)
 	}
-	return nil
+	return etag, nil
 }
 
-func (b *fileBucket) writeAtomic(ctx context.Context, p string, r io.Reader) error {
+func (b *fileBucket) writeAtomic(ctx context.Context, p string, r io.Reader, c Cond) (string, error) {
+	if !c.Deadline.IsZero() && !time.Now().Before(c.Deadline) {
+		return "", ErrExpired
+	}
 	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	if err := b.mkdirAll(dir); err != nil {
+		return "", err
 	}
 	f, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
-		return err
+		return "", err
 	}
 	tmp := f.Name()
-	ok := false
+	placed := false
 	defer func() {
-		if !ok {
+		if f != nil {
 			f.Close()
+		}
+		if !placed {
 			os.Remove(tmp)
 		}
 	}()
 	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
-		return err
+		return "", err
 	}
 	if err := f.Chmod(0o644); err != nil {
-		return err
+		return "", err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if err := b.ops.syncFile(f); err != nil {
+		return "", err
 	}
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	etag := fileETag(info)
 	if err := f.Close(); err != nil {
-		return err
+		f = nil
+		return "", err
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		return err
+	f = nil
+	conditional := c.IfAbsent || c.IfMatch != "" || !c.Deadline.IsZero()
+	if conditional {
+		unlock, err := lockDir(dir)
+		if err != nil {
+			return "", err
+		}
+		defer unlock()
+		if !c.Deadline.IsZero() && !time.Now().Before(c.Deadline) {
+			return "", ErrExpired
+		}
 	}
-	ok = true
-	return nil
+	switch {
+	case c.IfAbsent:
+		// link fails when the name exists: create-if-absent in one step.
+		if err := b.ops.link(tmp, p); err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return "", ErrPrecondition
+			}
+			return "", err
+		}
+		placed = true
+		if err := b.ops.remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+	case c.IfMatch != "":
+		cur, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && fileETag(cur) != c.IfMatch) {
+			return "", ErrPrecondition
+		}
+		if err != nil {
+			return "", err
+		}
+		fallthrough
+	default:
+		if err := b.ops.rename(tmp, p); err != nil {
+			return "", err
+		}
+		placed = true
+	}
+	if err := b.ops.syncDir(dir); err != nil {
+		return "", err
+	}
+	return etag, nil
 }
 
-// Delete removes key's file; a missing file is not an error.
+// mkdirAll creates dir and its missing parents, syncing each parent that
+// gets a new entry, so that the new directories survive a power loss.
+func (b *fileBucket) mkdirAll(dir string) error {
+	info, err := os.Stat(dir)
+	if err == nil {
+		if !info.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir)
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := b.mkdirAll(parent); err != nil {
+			return err
+		}
+	}
+	if err := b.ops.mkdir(dir); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// Also when another writer created it: it may not have synced yet.
+	return b.ops.syncDir(parent)
+}
+
+// Delete removes key's file and syncs its directory; a missing file is not
+// an error.
 func (b *fileBucket) Delete(ctx context.Context, key string) error {
+	return b.DeleteIf(ctx, key, Cond{})
+}
+
+// DeleteIf implements Conditional.
+func (b *fileBucket) DeleteIf(ctx context.Context, key string, c Cond) error {
+	if c.IfAbsent {
+		return fmt.Errorf("deleting %s: IfAbsent is not a delete condition", b.URL(key))
+	}
 	p, err := b.path(key)
 	if err != nil {
 		return fmt.Errorf("deleting %s: %w", b.URL(key), err)
+	}
+	if err := b.deleteFile(p, c); err != nil {
+		return fmt.Errorf("deleting %s: %w", b.URL(key), err)
+	}
+	return nil
+}
+
+func (b *fileBucket) deleteFile(p string, c Cond) error {
+	dir := filepath.Dir(p)
+	if c.IfMatch != "" || !c.Deadline.IsZero() {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDirSyscall) {
+			return nil
+		}
+		unlock, err := lockDir(dir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if !c.Deadline.IsZero() && !time.Now().Before(c.Deadline) {
+			return ErrExpired
+		}
 	}
 	info, err := os.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDirSyscall) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("deleting %s: %w", b.URL(key), err)
+		return err
 	}
 	if info.IsDir() {
 		return nil // a "directory" is not an object
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("deleting %s: %w", b.URL(key), err)
+	if c.IfMatch != "" && fileETag(info) != c.IfMatch {
+		return ErrPrecondition
 	}
-	return nil
+	if err := b.ops.remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return b.ops.syncDir(dir)
 }
 
 // Copy copies srcKey's file to dstKey through a temporary file and a rename.
@@ -245,7 +435,8 @@ func (b *fileBucket) Copy(ctx context.Context, srcKey, dstKey string) error {
 // Rename moves the directory srcPrefix to dstPrefix. An existing destination
 // directory is swapped out atomically where the platform allows it (Linux
 // renameat2 RENAME_EXCHANGE) and then removed; elsewhere it is moved aside
-// first, leaving a short moment with no destination.
+// first, leaving a short moment with no destination. The directories whose
+// entries change are synced before Rename returns.
 func (b *fileBucket) Rename(ctx context.Context, srcPrefix, dstPrefix string) error {
 	srcKey, dstKey := strings.TrimSuffix(srcPrefix, "/"), strings.TrimSuffix(dstPrefix, "/")
 	src, err := b.path(srcKey)
@@ -276,29 +467,43 @@ func (b *fileBucket) rename(src, dst string) error {
 	if !info.IsDir() {
 		return fmt.Errorf("%s is not a directory", src)
 	}
+	srcParent, dstParent := filepath.Dir(src), filepath.Dir(dst)
+	syncParents := func() error {
+		if err := b.ops.syncDir(dstParent); err != nil {
+			return err
+		}
+		if srcParent != dstParent {
+			return b.ops.syncDir(srcParent)
+		}
+		return nil
+	}
 	dstInfo, err := os.Lstat(dst)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		if err := b.mkdirAll(dstParent); err != nil {
 			return err
 		}
-		return os.Rename(src, dst)
+		if err := b.ops.rename(src, dst); err != nil {
+			return err
+		}
+		return syncParents()
 	case err != nil:
 		return err
 	case !dstInfo.IsDir():
 		return fmt.Errorf("%s exists and is not a directory", dst)
 	}
 	// Swap, then remove the old content, now at src's place under a
-	// temporary name so that List does not see it.
-	old, err := os.MkdirTemp(filepath.Dir(src), tmpPrefix+"old-*")
+	// temporary name so that List does not see it (Sweep removes it if
+	// this process dies before).
+	old, err := os.MkdirTemp(srcParent, tmpPrefix+"old-*")
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(src, filepath.Join(old, "d")); err != nil {
+	moved := filepath.Join(old, "d")
+	if err := b.ops.rename(src, moved); err != nil {
 		os.Remove(old)
 		return err
 	}
-	moved := filepath.Join(old, "d")
 	if err := exchange(moved, dst); err != nil {
 		if !errors.Is(err, errExchangeUnsupported) {
 			os.Rename(moved, src) // put the source back
@@ -307,19 +512,74 @@ func (b *fileBucket) rename(src, dst string) error {
 		}
 		// Fallback: move the destination aside, then the source in.
 		aside := filepath.Join(old, "old")
-		if err := os.Rename(dst, aside); err != nil {
+		if err := b.ops.rename(dst, aside); err != nil {
 			os.Rename(moved, src)
 			os.Remove(old)
 			return err
 		}
-		if err := os.Rename(moved, dst); err != nil {
+		if err := b.ops.rename(moved, dst); err != nil {
 			os.Rename(aside, dst)
 			os.Rename(moved, src)
 			os.Remove(old)
 			return err
 		}
 	}
+	if err := b.ops.syncDir(old); err != nil {
+		return err
+	}
+	if err := syncParents(); err != nil {
+		return err
+	}
 	return os.RemoveAll(old)
+}
+
+// Sweep implements Sweeper: it removes the temporary files and directories
+// under the directory of prefix that a killed writer left, when older than
+// olderThan (a live writer's are younger).
+func (b *fileBucket) Sweep(ctx context.Context, prefix string, olderThan time.Duration) (int, error) {
+	start := b.root
+	if i := strings.LastIndex(prefix, "/"); i >= 0 && prefix[:i] != "" {
+		p, err := b.path(prefix[:i])
+		if err != nil {
+			return 0, fmt.Errorf("sweeping %s: %w", b.URL(prefix), err)
+		}
+		start = p
+	}
+	cutoff := time.Now().Add(-olderThan)
+	n := 0
+	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(d.Name(), tmpPrefix) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if err := os.RemoveAll(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		n++
+		if d.IsDir() {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("sweeping %s: %w", b.URL(prefix), err)
+	}
+	return n, nil
 }
 
 // Check reports whether the root is a directory (or can be created) and is

@@ -24,7 +24,9 @@ import (
 
 // s3Bucket stores objects under prefix in an S3 bucket.
 type s3Bucket struct {
-	client *s3.Client
+	client  *s3.Client
+	presign *s3.PresignClient
+	http    aws.HTTPClient // the client's, for presigned requests
 	bucket string
 	prefix string // no leading or trailing "/"; "" for the whole bucket
 	opts   Options
@@ -34,9 +36,10 @@ type s3Bucket struct {
 }
 
 var (
-	_ Bucket  = (*s3Bucket)(nil)
-	_ Copier  = (*s3Bucket)(nil)
-	_ Checker = (*s3Bucket)(nil)
+	_ Bucket      = (*s3Bucket)(nil)
+	_ AfterLister = (*s3Bucket)(nil)
+	_ Copier      = (*s3Bucket)(nil)
+	_ Checker     = (*s3Bucket)(nil)
 )
 
 // defaultRegion is used when the AWS configuration names none: S3-compatible
@@ -79,7 +82,8 @@ func newS3Bucket(ctx context.Context, bucket, prefix string, opts Options) (*s3B
 			so.Retryables = append(so.Retryables, retryBrokenBody{})
 		})
 	})
-	return &s3Bucket{client: client, bucket: bucket, prefix: prefix, opts: opts, log: opts.Logger}, nil
+	return &s3Bucket{client: client, presign: s3.NewPresignClient(client), http: cfg.HTTPClient,
+		bucket: bucket, prefix: prefix, opts: opts, log: opts.Logger}, nil
 }
 
 // idleConnsPerHost is the number of idle connections to the endpoint kept
@@ -171,10 +175,17 @@ func (b *s3Bucket) List(ctx context.Context, prefix string) ([]Object, error) {
 
 // ListPages implements PageLister.
 func (b *s3Bucket) ListPages(ctx context.Context, prefix string, fn func([]Object) error) error {
+	return b.listPages(ctx, prefix, "", fn)
+}
+
+func (b *s3Bucket) listPages(ctx context.Context, prefix, startAfter string, fn func([]Object) error) error {
 	full := b.fullKey(prefix)
 	in := &s3.ListObjectsV2Input{
 		Bucket: aws.String(b.bucket),
 		Prefix: aws.String(full),
+	}
+	if startAfter != "" {
+		in.StartAfter = aws.String(b.fullKey(startAfter))
 	}
 	if b.maxKeys > 0 {
 		in.MaxKeys = aws.Int32(b.maxKeys)
@@ -192,7 +203,7 @@ func (b *s3Bucket) ListPages(ctx context.Context, prefix string, fn func([]Objec
 			if len(k) < strip || strings.HasSuffix(k, "/") {
 				continue // a "directory" marker
 			}
-			objs = append(objs, Object{Key: k[strip:], Size: aws.ToInt64(o.Size)})
+			objs = append(objs, Object{Key: k[strip:], Size: aws.ToInt64(o.Size), ETag: aws.ToString(o.ETag)})
 		}
 		sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
 		if err := fn(objs); err != nil {
