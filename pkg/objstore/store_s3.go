@@ -27,10 +27,10 @@ type s3Bucket struct {
 	client  *s3.Client
 	presign *s3.PresignClient
 	http    aws.HTTPClient // the client's, for presigned requests
-	bucket string
-	prefix string // no leading or trailing "/"; "" for the whole bucket
-	opts   Options
-	log    *slog.Logger
+	bucket  string
+	prefix  string // no leading or trailing "/"; "" for the whole bucket
+	opts    Options
+	log     *slog.Logger
 	// maxKeys is the List page size; 0 leaves it to the server (1000).
 	maxKeys int32
 }
