@@ -66,9 +66,6 @@ const (
 	DateLayout = "2006-01-02"
 	// SuccessKey is the name of the marker written last under dt={date}/.
 	SuccessKey = "_SUCCESS"
-	// MaxRawBytes bounds the raw line kept in the quarantine (longer lines are
-	// truncated).
-	MaxRawBytes = 64 << 10
 )
 
 // Config configures Run.

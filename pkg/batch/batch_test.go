@@ -359,8 +359,8 @@ func TestLongLines(t *testing.T) {
 			for _, r := range o.quarantine[clean.TablePin] {
 				if strings.HasPrefix(r.Raw, `{"ind": 1, "junk"`) {
 					found = true
-					if r.Line != 5 || r.Reason != string(clean.ReasonInvalidJSON) || len(r.Raw) != batch.MaxRawBytes {
-						t.Errorf("long line quarantined as line %d, reason %s, %d raw bytes; want line 5, invalid_json, %d bytes", r.Line, r.Reason, len(r.Raw), batch.MaxRawBytes)
+					if r.Line != 5 || r.Reason != string(clean.ReasonInvalidJSON) || len(r.Raw) != clean.MaxRawBytes {
+						t.Errorf("long line quarantined as line %d, reason %s, %d raw bytes; want line 5, invalid_json, %d bytes", r.Line, r.Reason, len(r.Raw), clean.MaxRawBytes)
 					}
 				}
 			}

@@ -438,18 +438,8 @@ func (p *part) line(c *clean.Cleaner, obj object, k int64, line []byte) {
 	if errors.Is(err, clean.ErrBlank) {
 		return
 	}
-	rej := parquetio.Rejected{
-		Table:  string(obj.table),
-		Reason: "error",
-		Detail: err.Error(),
-		Source: obj.key,
-		Line:   k + 1,
-		Raw:    string(line[:min(len(line), MaxRawBytes)]),
-	}
-	var re *clean.RecordError
-	if errors.As(err, &re) {
-		rej.Reason, rej.Detail = string(re.Reason), re.Detail
-	}
+	rej := parquetio.NewRejected(clean.NewRejected(obj.table, err, line))
+	rej.Source, rej.Line = obj.key, k+1
 	p.rej = append(p.rej, rej)
 }
 

@@ -1,6 +1,9 @@
 package clean
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // ErrBlank is returned for a line that is empty or only white space: it is
 // not a record, so it is skipped and counted (TableQuality.BlankLines), not rejected.
@@ -16,7 +19,18 @@ const (
 	ReasonMissingKey      Reason = "missing_key"       // ind (or index for pin) absent or null
 	ReasonInvalidKey      Reason = "invalid_key"       // key present but not an integer in [0, 2^31-1]
 	ReasonMissingUniqueID Reason = "missing_unique_id" // pin only: unique_id absent, null or empty
+	// ReasonUnexpected is the reason NewRejected gives an error that is not a
+	// *RecordError of one of the reasons above. A Cleaner never returns one
+	// (nor counts it): it marks a bug, kept in the quarantine rather than lost.
+	ReasonUnexpected Reason = "unexpected_error"
 )
+
+// Reasons lists every rejection reason.
+var Reasons = [...]Reason{ReasonInvalidJSON, ReasonNotObject, ReasonMissingKey, ReasonInvalidKey,
+	ReasonMissingUniqueID, ReasonUnexpected}
+
+// known reports whether r is one of Reasons.
+func (r Reason) known() bool { return slices.Contains(Reasons[:], r) }
 
 // RecordError is the error returned for a rejected record.
 type RecordError struct {

@@ -43,6 +43,10 @@ func checkVerdict(t *testing.T, line []byte, err error) {
 		}
 		return
 	case errors.As(err, &re):
+		// Every rejection is quarantined with its own, declared reason and a detail.
+		if r := NewRejected(re.Table, err, line); r.Reason != re.Reason || r.Reason == ReasonUnexpected || r.Detail == "" {
+			t.Fatalf("rejected row %+v for error %v", r, err)
+		}
 		switch re.Reason {
 		case ReasonInvalidJSON:
 			if validJSON(line) {

@@ -9,18 +9,27 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
 )
 
 // Rejected is one line kept out of a clean table, for the quarantine dataset.
 type Rejected struct {
 	Table    string // "pin", "geo" or "user"
 	Reason   string // the rejection reason (clean.Reason)
-	Detail   string // a human-readable detail, or ""
+	Detail   string // a human-readable detail, or "" (clean.Rejected)
 	Source   string // the object key or stream the line came from
 	Line     int64  // 1-based line number in Source (batch), or 0
 	Shard    string // Kinesis shard (stream), or ""
 	Sequence string // Kinesis sequence number (stream), or ""
-	Raw      string // the raw line
+	Raw      string // the raw line, cut to clean.MaxRawBytes
+}
+
+// NewRejected returns the quarantine row of r, with the fields the batch and
+// stream jobs share; the caller adds where it came from (Source, and Line or
+// Shard and Sequence).
+func NewRejected(r clean.Rejected) Rejected {
+	return Rejected{Table: string(r.Table), Reason: string(r.Reason), Detail: r.Detail, Raw: r.Raw}
 }
 
 // validUTF8 replaces invalid UTF-8 bytes of s with U+FFFD (utf8 columns must

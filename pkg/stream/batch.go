@@ -79,15 +79,8 @@ func (b *tableBatch[T]) add(stream, shard string, r kinesisx.Record) addResult {
 		if errors.Is(err, clean.ErrBlank) {
 			return blank
 		}
-		rj := parquetio.Rejected{Table: string(b.table), Reason: "error", Detail: err.Error(), Source: stream,
-			Shard: shard, Sequence: r.Sequence, Raw: string(r.Data)}
-		var re *clean.RecordError
-		if errors.As(err, &re) {
-			rj.Reason, rj.Detail = string(re.Reason), re.Detail
-			if re.Field != "" && rj.Detail == "" {
-				rj.Detail = re.Field
-			}
-		}
+		rj := parquetio.NewRejected(clean.NewRejected(b.table, err, r.Data))
+		rj.Source, rj.Shard, rj.Sequence = stream, shard, r.Sequence
 		b.rejects[dt] = append(b.rejects[dt], rj)
 		return rejected
 	}
