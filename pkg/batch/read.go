@@ -80,7 +80,7 @@ func (st *state) finish(workers int) cleanTables {
 		q.Duplicates = dups[i]
 		q.RowsWritten = written[i]
 	}
-	normalizeQuality(&st.quality)
+	st.quality.Normalize()
 	return t
 }
 
@@ -471,7 +471,7 @@ func (st *state) commit(att *attempt, lines int64, progress *Progress) {
 	st.mu.Lock()
 	for _, p := range att.parts {
 		st.rejected = append(st.rejected, p.rej...)
-		addQuality(&st.quality, p.q, 1)
+		st.quality.Merge(p.q)
 	}
 	st.lines[obj.table] += lines
 	st.mu.Unlock()

@@ -2,6 +2,7 @@ package clean
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -154,6 +155,17 @@ func firstNullable(t int) int {
 		return pinTitle
 	}
 	return 1
+}
+
+// NullableColumns lists the output columns of a table that may be null, in
+// cleaning.md order: all but the key ind and, for pin, the required
+// unique_id. Nil for an unknown table.
+func NullableColumns(t Table) []string {
+	i := slices.Index(Tables[:], t)
+	if i < 0 {
+		return nil
+	}
+	return Columns(t)[firstNullable(i):]
 }
 
 // Columns lists the output columns of a table in cleaning.md order, or nil
@@ -595,10 +607,9 @@ func (c *Cleaner) User(line []byte) (User, error) {
 	return u, nil
 }
 
-// Quality returns a snapshot of the counters: a deep copy whose maps are
-// never nil, with a Nulls entry for every nullable column of each table
-// (the key columns ind and unique_id have none). Rejected holds the
-// reasons seen at least once.
+// Quality returns a snapshot of the counters: a deep copy in the shape of
+// Quality.Normalize (maps never nil, a Nulls entry for every nullable column
+// of each table, Rejected holding the reasons seen at least once).
 func (c *Cleaner) Quality() Quality {
 	var q Quality
 	for t := range Tables {
@@ -608,9 +619,7 @@ func (c *Cleaner) Quality() Quality {
 		tq.BlankLines = tc.blank
 		tq.Rejected = make(map[Reason]int64)
 		for i, n := range tc.rejected {
-			if n != 0 {
-				tq.Rejected[reasonAt(i)] = n
-			}
+			tq.Rejected[reasonAt(i)] = n
 		}
 		cols := Columns(Tables[t])
 		tq.Nulls = make(map[string]ColumnNulls, len(cols))
@@ -618,5 +627,6 @@ func (c *Cleaner) Quality() Quality {
 			tq.Nulls[cols[i]] = tc.nulls[i]
 		}
 	}
+	q.Normalize()
 	return q
 }

@@ -40,6 +40,44 @@ func (q *Quality) Table(t Table) *TableQuality {
 	return nil
 }
 
+// NewQuality returns a report with every count at zero, in the shape of
+// Normalize.
+func NewQuality() Quality {
+	var q Quality
+	q.Normalize()
+	return q
+}
+
+// Normalize gives q the shape of a report, whatever way its counts were
+// summed: maps that are never nil, a Nulls entry for every nullable column
+// of each table (NullableColumns), zero or not, and a Rejected entry only
+// for the reasons counted at least once.
+func (q *Quality) Normalize() {
+	for _, t := range Tables {
+		q.Table(t).normalize(t)
+	}
+}
+
+func (t *TableQuality) normalize(table Table) {
+	if t.Rejected == nil {
+		t.Rejected = make(map[Reason]int64)
+	}
+	for r, n := range t.Rejected {
+		if n == 0 {
+			delete(t.Rejected, r)
+		}
+	}
+	cols := NullableColumns(table)
+	if t.Nulls == nil {
+		t.Nulls = make(map[string]ColumnNulls, len(cols))
+	}
+	for _, col := range cols {
+		if _, ok := t.Nulls[col]; !ok {
+			t.Nulls[col] = ColumnNulls{}
+		}
+	}
+}
+
 // Merge adds the counters of o to q (to combine the reports of per-worker
 // Cleaners, or to keep a running total). o is not modified.
 func (q *Quality) Merge(o Quality) {

@@ -67,20 +67,13 @@ func (q *qualityState) set(stream, shard string, tq *clean.TableQuality) {
 func (q *qualityState) report() (QualityReport, uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	rep := QualityReport{Updated: time.Now().UTC(), Streams: q.streams, Shards: len(q.shards),
-		Quality: clean.New().Quality()} // zero counts, every nullable column present
+	rep := QualityReport{Updated: time.Now().UTC(), Streams: q.streams, Shards: len(q.shards)}
 	for k, tq := range q.shards {
 		if tq != nil {
 			rep.Quality.Table(q.table[k.stream]).Merge(*tq)
 		}
 	}
-	for _, t := range clean.Tables {
-		for r, n := range rep.Quality.Table(t).Rejected {
-			if n == 0 {
-				delete(rep.Quality.Table(t).Rejected, r)
-			}
-		}
-	}
+	rep.Quality.Normalize()
 	return rep, q.version
 }
 
