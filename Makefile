@@ -38,6 +38,8 @@ fuzz-short:
 		echo "fuzz $$f for $(FUZZTIME)"; \
 		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./pkg/clean || exit 1; \
 	done
+	@echo "fuzz FuzzKeyRoundTrip for $(FUZZTIME)"
+	$(GO) test -run='^$$' -fuzz='^FuzzKeyRoundTrip$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./pkg/landing
 
 ## bench: every benchmark of BENCHMARKS.md, on the local stack (about 10 minutes).
 bench: stack-up
