@@ -16,6 +16,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
@@ -45,7 +46,7 @@ func landSample(t *testing.T, dir string, posts, perObject int) {
 		in[0], in[1], in[2] = append(in[0], p), append(in[1], geo), append(in[2], u)
 	}
 	for i, tb := range clean.Tables {
-		if err := batchtest.Write(t.Context(), b, batch.Topic(prefix, tb), in[i], batchtest.Layout{PerObject: perObject}); err != nil {
+		if err := batchtest.Write(t.Context(), b, landing.Topic(prefix, tb), in[i], batchtest.Layout{PerObject: perObject}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
 // smallTable is the most rows of an insight table printed in full; larger
@@ -26,7 +27,7 @@ func writeSummary(w io.Writer, res batch.Result) error {
 	fmt.Fprintf(ew, "read %d objects, %d lines\n", res.Objects(), res.Lines())
 	for _, t := range clean.Tables {
 		c := res.Counts[t]
-		fmt.Fprintf(ew, "  %-24s %8d objects %12d bytes %10d lines", batch.Topic(res.Prefix, t), c.Objects, c.Bytes, c.Lines)
+		fmt.Fprintf(ew, "  %-24s %8d objects %12d bytes %10d lines", landing.Topic(res.Prefix, t), c.Objects, c.Bytes, c.Lines)
 		if c.SkippedObjects > 0 {
 			fmt.Fprintf(ew, " (%d objects skipped: not in the landing layout)", c.SkippedObjects)
 		}

@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/opshttp"
 	"github.com/pinpipe/pinpipe/pkg/sink"
@@ -97,7 +99,9 @@ func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
 	case c.Topics != "":
 		sc.Topics = splitList(c.Topics)
 	case c.Prefix != "":
-		sc.Topics = []string{c.Prefix + ".pin", c.Prefix + ".geo", c.Prefix + ".user"}
+		for _, t := range clean.Tables {
+			sc.Topics = append(sc.Topics, landing.Topic(c.Prefix, t))
+		}
 	}
 	if c.Output == "" {
 		return sc, errors.New("no output: --output s3://bucket/topics or a directory is required")

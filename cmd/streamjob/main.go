@@ -30,6 +30,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/opshttp"
 	"github.com/pinpipe/pinpipe/pkg/stream"
@@ -112,7 +113,7 @@ func (c Config) streamMap() (map[clean.Table]string, error) {
 			return nil, errors.New("--prefix or --streams is required")
 		}
 		for _, t := range clean.Tables {
-			out[t] = "streaming-" + c.Prefix + "-" + string(t)
+			out[t] = landing.Stream(c.Prefix, t)
 		}
 		return out, nil
 	}

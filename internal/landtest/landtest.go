@@ -8,15 +8,13 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -82,24 +80,17 @@ func PartitionLog(t testing.TB, ctx context.Context, brokers []string, topic str
 // -> value, failing on any offset landed twice or any malformed object.
 func Landed(t testing.TB, ctx context.Context, b objstore.Reader, topic string) (map[int]map[int64]string, int) {
 	t.Helper()
-	objs, err := b.List(ctx, topic+"/")
+	objs, err := b.List(ctx, landing.TopicDir(topic))
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[int]map[int64]string{}
 	for _, o := range objs {
-		name := o.Key[strings.LastIndex(o.Key, "/")+1:]
-		gz := strings.HasSuffix(name, ".json.gz")
-		base := strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".json")
-		f := strings.Split(base, "+")
-		if len(f) != 3 || f[0] != topic || len(f[2]) != 10 {
-			t.Fatalf("object %s: name is not {topic}+{partition}+{offset:%%010d}.json", o.Key)
+		k, err := landing.ParseKey(o.Key)
+		if err != nil {
+			t.Fatal(err)
 		}
-		p, _ := strconv.Atoi(f[1])
-		start, _ := strconv.ParseInt(f[2], 10, 64)
-		if !strings.Contains(o.Key, fmt.Sprintf("/partition=%d/", p)) {
-			t.Fatalf("object %s is not under partition=%d/", o.Key, p)
-		}
+		p, start, gz := int(k.Partition), k.Start, k.Gzip
 		rc, err := b.Get(ctx, o.Key)
 		if errors.Is(err, objstore.ErrNotFound) {
 			continue // removed by a running sink since List (an uncommitted object)

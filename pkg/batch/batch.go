@@ -46,6 +46,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/insights"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -196,9 +197,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Topic returns the topic of table t for prefix p: "P.pin", "P.geo", "P.user".
-func Topic(prefix string, t clean.Table) string { return prefix + "." + string(t) }
-
 // Counts are the input counts of one table's topic.
 type Counts struct {
 	Objects        int64 `json:"objects"`
@@ -300,8 +298,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	counts := l.counts
 	for _, t := range clean.Tables {
 		if counts[t].Objects == 0 {
-			res.EmptyTopics = append(res.EmptyTopics, Topic(cfg.Prefix, t))
-			cfg.Logger.Info("no objects for topic: its table is empty", "topic", Topic(cfg.Prefix, t))
+			res.EmptyTopics = append(res.EmptyTopics, landing.Topic(cfg.Prefix, t))
+			cfg.Logger.Info("no objects for topic: its table is empty", "topic", landing.Topic(cfg.Prefix, t))
 		}
 	}
 	for t, lines := range st.lines {

@@ -16,6 +16,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/insights"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 )
@@ -46,7 +47,7 @@ func openStore(t testing.TB, url string, opts objstore.Options) objstore.Bucket 
 func land(t testing.TB, b objstore.Bucket, in topics, layout batchtest.Layout) {
 	t.Helper()
 	for i, tb := range clean.Tables {
-		if err := batchtest.Write(t.Context(), b, batch.Topic(testPrefix, tb), in[i], layout); err != nil {
+		if err := batchtest.Write(t.Context(), b, landing.Topic(testPrefix, tb), in[i], layout); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -110,16 +110,16 @@ func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out c
 	g, gctx := errgroup.WithContext(ctx)
 	for _, t := range clean.Tables {
 		g.Go(func() error {
-			topic := Topic(cfg.Prefix, t)
+			topic := landing.Topic(cfg.Prefix, t)
 			send := func(page []objstore.Object) error {
 				for _, o := range page {
-					p, off, gz, ok := parseKey(topic, o.Key)
-					if !ok {
+					k, err := landing.ParseKey(o.Key) // listed under the topic's directory: k.Topic is topic
+					if err != nil {
 						l.skip(t)
-						cfg.Logger.Warn("skipping an object that is not in the landing layout", "key", o.Key)
+						cfg.Logger.Warn("skipping an object that is not in the landing layout", "key", o.Key, "err", err)
 						continue
 					}
-					obj := object{key: o.Key, size: o.Size, table: t, partition: p, start: off, gz: gz, id: l.add(t, o.Key, o.Size)}
+					obj := object{key: o.Key, size: o.Size, table: t, partition: k.Partition, start: k.Start, gz: k.Gzip, id: l.add(t, o.Key, o.Size)}
 					cfg.Progress.ObjectsTotal.Add(1)
 					select {
 					case out <- obj:
@@ -131,10 +131,10 @@ func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out c
 			}
 			var err error
 			if pl, ok := in.(objstore.PageLister); ok {
-				err = pl.ListPages(gctx, topic+"/", send)
+				err = pl.ListPages(gctx, landing.TopicDir(topic), send)
 			} else {
 				var list []objstore.Object
-				if list, err = in.List(gctx, topic+"/"); err == nil {
+				if list, err = in.List(gctx, landing.TopicDir(topic)); err == nil {
 					err = send(list)
 				}
 			}
@@ -149,42 +149,4 @@ func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out c
 	l.done = time.Since(start)
 	l.mu.Unlock()
 	return err
-}
-
-// parseKey parses "{topic}/partition={p}/{topic}+{p}+{start}.json[.gz]".
-func parseKey(topic, key string) (partition int32, start int64, gz bool, ok bool) {
-	rest, found := strings.CutPrefix(key, topic+"/partition=")
-	if !found {
-		return 0, 0, false, false
-	}
-	pdir, name, found := strings.Cut(rest, "/")
-	if !found || strings.Contains(name, "/") {
-		return 0, 0, false, false
-	}
-	switch {
-	case strings.HasSuffix(name, ".json.gz"):
-		name, gz = strings.TrimSuffix(name, ".json.gz"), true
-	case strings.HasSuffix(name, ".json"):
-		name = strings.TrimSuffix(name, ".json")
-	default:
-		return 0, 0, false, false
-	}
-	p, err := strconv.ParseInt(pdir, 10, 32)
-	if err != nil || p < 0 {
-		return 0, 0, false, false
-	}
-	tail, found := strings.CutPrefix(name, topic+"+"+pdir+"+")
-	if !found || tail == "" {
-		return 0, 0, false, false
-	}
-	for _, ch := range tail {
-		if ch < '0' || ch > '9' {
-			return 0, 0, false, false
-		}
-	}
-	s, err := strconv.ParseInt(tail, 10, 64)
-	if err != nil {
-		return 0, 0, false, false
-	}
-	return int32(p), s, gz, true
 }

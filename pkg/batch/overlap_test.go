@@ -10,6 +10,8 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/batch"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -20,19 +22,19 @@ import (
 // file store and on S3, with 1 and 16 objects
 // read at the same time.
 func TestOverlappingObjects(t *testing.T) {
-	topic := batch.Topic(testPrefix, "pin")
-	name := func(start int, ext string) string {
-		return fmt.Sprintf("%s/partition=0/%s+0+%010d%s", topic, topic, start, ext)
+	topic := landing.Topic(testPrefix, clean.TablePin)
+	name := func(start int64, gz bool) string {
+		return landing.Key{Topic: topic, Start: start, Gzip: gz}.String()
 	}
 	objects := map[string][]string{
 		// offsets 0 and 1
-		name(0, ".json"): {pinLine(1, "from-0-json", "Ann", "1"), pinLine(2, "from-0-json", "Bob", "2")},
+		name(0, false): {pinLine(1, "from-0-json", "Ann", "1"), pinLine(2, "from-0-json", "Bob", "2")},
 		// the same offsets again, gzipped: wins over .json for both
-		name(0, ".json.gz"): {pinLine(1, "from-0-gz", "Ann", "1"), pinLine(2, "from-0-gz", "Bob", "2")},
+		name(0, true): {pinLine(1, "from-0-gz", "Ann", "1"), pinLine(2, "from-0-gz", "Bob", "2")},
 		// offset 1 again: the greatest key of the three holding it
-		name(1, ".json"): {pinLine(2, "from-1", "Bob", "2")},
+		name(1, false): {pinLine(2, "from-1", "Bob", "2")},
 		// offset 0 of partition 1 comes after every offset of partition 0
-		fmt.Sprintf("%s/partition=1/%s+1+%010d.json", topic, topic, 0): {pinLine(3, "p1", "Cy", "3")},
+		landing.Key{Topic: topic, Partition: 1}.String(): {pinLine(3, "p1", "Cy", "3")},
 	}
 	want := map[int64]string{1: "from-0-gz", 2: "from-1", 3: "p1"}
 

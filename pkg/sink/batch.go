@@ -9,19 +9,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"fmt"
 	"time"
 )
-
-// ObjectKey returns the key of the object of topic/partition whose first
-// record has offset start: topics-relative, as the Confluent connector names it.
-func ObjectKey(topic string, partition int, start int64, gz bool) string {
-	ext := ".json"
-	if gz {
-		ext = ".json.gz"
-	}
-	return fmt.Sprintf("%s/partition=%d/%s+%d+%010d%s", topic, partition, topic, partition, start, ext)
-}
 
 // batch accumulates the records of one partition for one object. Its cut
 // points depend only on the records (their count and their timestamps), never

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -367,17 +367,15 @@ func (s *Sink) newBatch() *batch {
 // committed them, and if it cut them differently (another flush size, a
 // shutdown) they could overlap the objects this owner is about to write.
 func (s *Sink) removeUncommitted(ctx context.Context, topic string, partition int, committed int64) error {
-	dir := fmt.Sprintf("%s/partition=%d/", topic, partition)
-	if s.cfg.Prefix != "" {
-		dir = objstore.Join(s.cfg.Prefix, dir) + "/"
-	}
-	objs, err := s.bucket.List(ctx, dir)
+	dir := landing.PartitionDir(topic, int32(partition))
+	list := objstore.Join(s.cfg.Prefix, dir) // the directory under Prefix, with its final "/"
+	objs, err := s.bucket.List(ctx, list)
 	if err != nil {
 		return err
 	}
 	for _, o := range objs {
-		start, ok := parseStart(o.Key, topic, partition)
-		if !ok || start < committed {
+		k, err := landing.ParseKey(dir + strings.TrimPrefix(o.Key, list))
+		if err != nil || k.Start < committed {
 			continue
 		}
 		if err := s.bucket.Delete(ctx, o.Key); err != nil {
@@ -386,18 +384,6 @@ func (s *Sink) removeUncommitted(ctx context.Context, topic string, partition in
 		s.cfg.Logger.Info("removed uncommitted object", "key", o.Key)
 	}
 	return nil
-}
-
-// parseStart returns the start offset in a landed object's name.
-func parseStart(key, topic string, partition int) (int64, bool) {
-	name := key[strings.LastIndexByte(key, '/')+1:]
-	name = strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".json")
-	rest, ok := strings.CutPrefix(name, fmt.Sprintf("%s+%d+", topic, partition))
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	return n, err == nil
 }
 
 // pipeline stores a partition's objects concurrently and commits their
@@ -429,10 +415,7 @@ func (s *Sink) newPipeline(ctx context.Context, gen *kafka.Generation, topic str
 
 // submit starts storing b; it blocks while InFlight objects are pending.
 func (p *pipeline) submit(b *batch) {
-	key := ObjectKey(p.topic, p.partition, b.start, p.s.cfg.Gzip)
-	if p.s.cfg.Prefix != "" {
-		key = objstore.Join(p.s.cfg.Prefix, key)
-	}
+	key := objstore.Join(p.s.cfg.Prefix, landing.Key{Topic: p.topic, Partition: int32(p.partition), Start: b.start, Gzip: p.s.cfg.Gzip}.String())
 	u := &upload{b: b, key: key, err: make(chan error, 1)}
 	select {
 	case p.queue <- u:

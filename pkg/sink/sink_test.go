@@ -19,24 +19,6 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
-func TestObjectKey(t *testing.T) {
-	tests := []struct {
-		topic     string
-		partition int
-		start     int64
-		gz        bool
-		want      string
-	}{
-		{"p.pin", 0, 0, false, "p.pin/partition=0/p.pin+0+0000000000.json"},
-		{"124a514b9149.geo", 11, 1234567, true, "124a514b9149.geo/partition=11/124a514b9149.geo+11+0001234567.json.gz"},
-	}
-	for _, tc := range tests {
-		if got := ObjectKey(tc.topic, tc.partition, tc.start, tc.gz); got != tc.want {
-			t.Errorf("ObjectKey(%q, %d, %d, %v) = %q, want %q", tc.topic, tc.partition, tc.start, tc.gz, got, tc.want)
-		}
-	}
-}
-
 func TestBatchCuts(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	b := &batch{flushSize: 3, rotate: time.Minute}

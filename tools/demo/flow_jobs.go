@@ -17,8 +17,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -156,7 +156,7 @@ func sum(ss []promSample, name, key, value string) float64 {
 }
 
 // topic returns the Kafka topic of table t.
-func (f *flow) topic(t clean.Table) string { return batch.Topic(f.Prefix, t) }
+func (f *flow) topic(t clean.Table) string { return landing.Topic(f.Prefix, t) }
 
 // kafkaEnds returns the end offset of every partition of topic.
 func (f *flow) kafkaEnds(ctx context.Context, topic string) (map[int]int64, error) {

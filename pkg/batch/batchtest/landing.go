@@ -14,8 +14,8 @@ import (
 	"sync"
 	"unicode"
 
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
-	"github.com/pinpipe/pinpipe/pkg/sink"
 )
 
 // Layout says how the records of a topic are cut into objects.
@@ -106,7 +106,7 @@ func (w *Writer) flush(idx int) error {
 	if p.n == 0 {
 		return nil
 	}
-	key := sink.ObjectKey(w.topic, idx, p.start, w.layout.Gzip)
+	key := landing.Key{Topic: w.topic, Partition: int32(idx), Start: p.start, Gzip: w.layout.Gzip}.String()
 	body := bytes.Clone(p.buf.Bytes())
 	p.buf.Reset()
 	p.n = 0

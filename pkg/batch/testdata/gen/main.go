@@ -15,9 +15,9 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
@@ -63,7 +63,7 @@ func run(ctx context.Context, out, prefix string, posts, rows, perObject, partit
 	layout := batchtest.Layout{Partitions: partitions, PerObject: perObject, Gzip: gz, Concurrency: con}
 	var ws [3]*batchtest.Writer
 	for i, t := range clean.Tables {
-		ws[i] = batchtest.NewWriter(ctx, b, batch.Topic(prefix, t), layout)
+		ws[i] = batchtest.NewWriter(ctx, b, landing.Topic(prefix, t), layout)
 	}
 	g := sample.New(seed)
 	for _, i := range sample.Posts(seed, rows, posts) {
