@@ -20,13 +20,15 @@ import (
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/pinpipe/pinpipe/internal/landtest"
+	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/emit"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
 // got is one record read back from a target.
 type got struct {
-	Table emit.Table
+	Table clean.Table
 	Key   string
 	Value string
 }
@@ -53,9 +55,9 @@ func expected(t testing.TB, seed int64, nums []int) []got {
 		r := g.Row(n)
 		k := strconv.Itoa(n)
 		out = append(out,
-			got{emit.TablePin, k, decoded(t, r.PinJSON())},
-			got{emit.TableGeo, k, decoded(t, r.GeoJSON())},
-			got{emit.TableUser, k, decoded(t, r.UserJSON())})
+			got{clean.TablePin, k, decoded(t, r.PinJSON())},
+			got{clean.TableGeo, k, decoded(t, r.GeoJSON())},
+			got{clean.TableUser, k, decoded(t, r.UserJSON())})
 	}
 	return out
 }
@@ -93,8 +95,8 @@ func consumeKafka(t testing.TB, brokers []string, prefix string) []got {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	var out []got
-	for _, tb := range emit.Tables {
-		msgs := landtest.Messages(t, ctx, brokers, prefix+"."+string(tb))
+	for _, tb := range clean.Tables {
+		msgs := landtest.Messages(t, ctx, brokers, landing.Topic(prefix, tb))
 		for p := range len(msgs) {
 			for _, m := range msgs[p] {
 				out = append(out, got{tb, string(m.Key), decoded(t, m.Value)})
@@ -116,8 +118,8 @@ func consumeKcat(t testing.TB, brokers []string, prefix string) []got {
 		return nil
 	}
 	var out []got
-	for _, tb := range emit.Tables {
-		cmd := exec.CommandContext(t.Context(), bin, "-C", "-b", strings.Join(brokers, ","), "-t", prefix+"."+string(tb), "-e", "-q", "-f", "%k %s\n")
+	for _, tb := range clean.Tables {
+		cmd := exec.CommandContext(t.Context(), bin, "-C", "-b", strings.Join(brokers, ","), "-t", landing.Topic(prefix, tb), "-e", "-q", "-f", "%k %s\n")
 		data, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("kcat: %v", err)
@@ -244,8 +246,8 @@ func TestKinesis(t *testing.T) {
 	}
 	c := kinesis.NewFromConfig(cfg)
 	var all []got
-	for _, tb := range emit.Tables {
-		stream := emit.StreamName(p, tb)
+	for _, tb := range clean.Tables {
+		stream := landing.Stream(p, tb)
 		shards, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
 		if err != nil {
 			t.Fatal(err)
@@ -306,11 +308,11 @@ func TestShutdown(t *testing.T) {
 	var per emit.TableCounts
 	for _, g := range read {
 		switch g.Table {
-		case emit.TablePin:
+		case clean.TablePin:
 			per.Pin++
-		case emit.TableGeo:
+		case clean.TableGeo:
 			per.Geo++
-		case emit.TableUser:
+		case clean.TableUser:
 			per.User++
 		}
 	}

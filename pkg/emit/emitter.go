@@ -20,28 +20,15 @@ import (
 	"time"
 
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
-// Table names one of the three source tables on the wire ("pin", "geo",
-// "user"; data.md §3).
-type Table string
-
-// The three tables, in the order records of one row are sent.
-const (
-	TablePin  Table = "pin"
-	TableGeo  Table = "geo"
-	TableUser Table = "user"
-)
-
-// Tables lists the three tables in send order.
-var Tables = [3]Table{TablePin, TableGeo, TableUser}
-
 // Record is one JSON record of one table (data.md §2).
 type Record struct {
-	Table Table
-	Key   string // the row key (ind) as decimal text: Kafka key, Kinesis partition key
-	Value []byte // the JSON object
+	Table clean.Table // the records of a row are sent in the order of clean.Tables
+	Key   string      // the row key (ind) as decimal text: Kafka key, Kinesis partition key
+	Value []byte      // the JSON object
 }
 
 // Row is row number Num of the source, one record per table that has it.
@@ -182,13 +169,13 @@ type TableCounts struct {
 // Total is the sum over the tables.
 func (c TableCounts) Total() int64 { return c.Pin + c.Geo + c.User }
 
-func (c *TableCounts) add(t Table, n int64) {
+func (c *TableCounts) add(t clean.Table, n int64) {
 	switch t {
-	case TablePin:
+	case clean.TablePin:
 		c.Pin += n
-	case TableGeo:
+	case clean.TableGeo:
 		c.Geo += n
-	case TableUser:
+	case clean.TableUser:
 		c.User += n
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/emit"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
@@ -36,9 +38,9 @@ func (f *fakeGateway) errorf(format string, a ...any) {
 	f.errs = append(f.errs, fmt.Sprintf(format, a...))
 }
 
-func tableOf(name, prefix string) (emit.Table, bool) {
-	for _, t := range emit.Tables {
-		if name == prefix+"."+string(t) || name == emit.StreamName(prefix, t) {
+func tableOf(name, prefix string) (clean.Table, bool) {
+	for _, t := range clean.Tables {
+		if name == landing.Topic(prefix, t) || name == landing.Stream(prefix, t) {
 			return t, true
 		}
 	}
@@ -164,13 +166,13 @@ func (f *fakeGateway) handler(prefix string) http.Handler {
 	})
 }
 
-func (f *fakeGateway) store(t emit.Table, key string, v json.RawMessage) {
+func (f *fakeGateway) store(t clean.Table, key string, v json.RawMessage) {
 	var m map[string]json.Number
 	_ = json.Unmarshal(v, &m)
 	k := key
 	if k == "" { // the REST Proxy shape has no key: take it from the record
 		k = m["index"].String()
-		if t != emit.TablePin {
+		if t != clean.TablePin {
 			k = m["ind"].String()
 		}
 	}

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
 // APIGatewaySink puts records to Kinesis through the original's API Gateway
@@ -69,7 +72,7 @@ func (s *APIGatewaySink) Write(ctx context.Context, recs []Record) []Failure {
 		return fails
 	}
 	for k, idx := range byTable(recs) {
-		stream := StreamName(s.opts.Prefix, Tables[k])
+		stream := landing.Stream(s.opts.Prefix, clean.Tables[k])
 		for _, chunk := range chunks(recs, idx, min(s.opts.MaxBatch, kinesisMaxRecords)) {
 			wg.Go(func() { add(s.putMany(ctx, stream, recs, chunk)) })
 		}
@@ -80,7 +83,7 @@ func (s *APIGatewaySink) Write(ctx context.Context, recs []Record) []Failure {
 
 func (s *APIGatewaySink) putOne(ctx context.Context, recs []Record, i int) []Failure {
 	r := recs[i]
-	stream := StreamName(s.opts.Prefix, r.Table)
+	stream := landing.Stream(s.opts.Prefix, r.Table)
 	var body bytes.Buffer
 	body.WriteString(`{"StreamName":`)
 	body.WriteString(strconv.Quote(stream))

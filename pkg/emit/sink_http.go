@@ -15,6 +15,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/pkg/clean"
 )
 
 // HTTPOptions configures the HTTP sinks (Kafka REST Proxy, API Gateway).
@@ -187,7 +188,7 @@ func chunks(recs []Record, idx []int, max int) [][]int {
 func byTable(recs []Record) [3][]int {
 	var out [3][]int
 	for i, r := range recs {
-		for k, t := range Tables {
+		for k, t := range clean.Tables {
 			if r.Table == t {
 				out[k] = append(out[k], i)
 			}

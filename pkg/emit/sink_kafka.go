@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
 // KafkaOptions configures a KafkaSink.
@@ -116,7 +119,7 @@ func NewKafkaSink(opts KafkaOptions) (*KafkaSink, error) {
 }
 
 // Topic returns the topic of table t.
-func (s *KafkaSink) Topic(t Table) string { return s.opts.Prefix + "." + string(t) }
+func (s *KafkaSink) Topic(t clean.Table) string { return landing.Topic(s.opts.Prefix, t) }
 
 // Check dials the brokers and makes sure the three topics exist (creating
 // them when CreateTopics is set).
@@ -136,7 +139,7 @@ func (s *KafkaSink) Check(ctx context.Context) error {
 	}
 	defer conn.Close()
 	var missing []string
-	for _, t := range Tables {
+	for _, t := range clean.Tables {
 		topic := s.Topic(t)
 		parts, err := conn.ReadPartitions(topic)
 		if err == nil && len(parts) > 0 {

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
 // Kinesis limits of one PutRecords request.
@@ -84,17 +86,14 @@ func NewKinesisSink(opts KinesisOptions) (*KinesisSink, error) {
 }
 
 // Stream returns the stream of table t.
-func (s *KinesisSink) Stream(t Table) string { return StreamName(s.opts.Prefix, t) }
-
-// StreamName is the Kinesis stream of table t under prefix p (data.md §3).
-func StreamName(p string, t Table) string { return "streaming-" + p + "-" + string(t) }
+func (s *KinesisSink) Stream(t clean.Table) string { return landing.Stream(s.opts.Prefix, t) }
 
 // Check makes sure the three streams exist (creating them when
 // CreateStreams is set) and are writable.
 func (s *KinesisSink) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for _, t := range Tables {
+	for _, t := range clean.Tables {
 		name := s.Stream(t)
 		_, err := s.opts.Client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
 		if err == nil {
@@ -139,7 +138,7 @@ func (s *KinesisSink) Write(ctx context.Context, recs []Record) []Failure {
 		fails []Failure
 		wg    sync.WaitGroup
 	)
-	for _, t := range Tables {
+	for _, t := range clean.Tables {
 		var idx []int
 		for i, r := range recs {
 			if r.Table == t {

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
 // RestProxyContentType is the content type of Kafka REST Proxy v2 JSON
@@ -50,7 +53,7 @@ func (s *RestProxySink) Write(ctx context.Context, recs []Record) []Failure {
 		wg    sync.WaitGroup
 	)
 	for k, idx := range byTable(recs) {
-		topic := s.opts.Prefix + "." + string(Tables[k])
+		topic := landing.Topic(s.opts.Prefix, clean.Tables[k])
 		for _, chunk := range chunks(recs, idx, s.opts.MaxBatch) {
 			wg.Go(func() {
 				f := s.post(ctx, topic, recs, chunk)

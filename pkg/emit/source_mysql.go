@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
@@ -187,7 +188,7 @@ func (s *MySQLSource) Fetch(ctx context.Context, nums []int) ([]Row, error) {
 func (s *MySQLSource) fetch(ctx context.Context, nums []int) (map[int][]Record, error) {
 	var vals [3]map[int64][]byte
 	errs := make(chan error, 3)
-	for k := range Tables {
+	for k := range clean.Tables {
 		go func() {
 			var err error
 			vals[k], err = s.fetchTable(ctx, k, nums)
@@ -195,7 +196,7 @@ func (s *MySQLSource) fetch(ctx context.Context, nums []int) (map[int][]Record, 
 		}()
 	}
 	var err error
-	for range Tables {
+	for range clean.Tables {
 		err = errors.Join(err, <-errs)
 	}
 	if err != nil {
@@ -207,7 +208,7 @@ func (s *MySQLSource) fetch(ctx context.Context, nums []int) (map[int][]Record, 
 			continue
 		}
 		recs := make([]Record, 0, 3)
-		for k, t := range Tables {
+		for k, t := range clean.Tables {
 			if n >= len(s.keys[k]) {
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
@@ -40,9 +41,9 @@ func (s *SampleSource) Fetch(ctx context.Context, nums []int) ([]Row, error) {
 	for j, n := range nums {
 		r := s.gen.Row(n)
 		rows[j] = Row{Num: n, Records: []Record{
-			{Table: TablePin, Key: strconv.Itoa(r.Pin.Index), Value: r.PinJSON()},
-			{Table: TableGeo, Key: strconv.Itoa(r.Geo.Ind), Value: r.GeoJSON()},
-			{Table: TableUser, Key: strconv.Itoa(r.User.Ind), Value: r.UserJSON()},
+			{Table: clean.TablePin, Key: strconv.Itoa(r.Pin.Index), Value: r.PinJSON()},
+			{Table: clean.TableGeo, Key: strconv.Itoa(r.Geo.Ind), Value: r.GeoJSON()},
+			{Table: clean.TableUser, Key: strconv.Itoa(r.User.Ind), Value: r.UserJSON()},
 		}}
 	}
 	return rows, nil

@@ -20,7 +20,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/clean"
-	"github.com/pinpipe/pinpipe/pkg/emit"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/sample"
@@ -207,8 +207,8 @@ func dropSources(t *testing.T, env devstack.Env, prefix string, tables sample.Ta
 		db.Close()
 	}
 	kc := env.KinesisClient()
-	for _, tb := range emit.Tables {
-		name := emit.StreamName(prefix, tb)
+	for _, tb := range clean.Tables {
+		name := landing.Stream(prefix, tb)
 		if _, err := kc.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String(name)}); err != nil {
 			t.Logf("deleting stream %s: %v", name, err)
 		}
