@@ -55,13 +55,13 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Topics, "topics", "", "comma-separated topics to land instead of the prefix's three")
 	fs.StringVar(&cfg.TopicRegex, "topic-regex", "", "land every existing topic whose name matches this regular expression")
 	fs.StringVar(&cfg.Output, "output", "", "where the topics directory goes: s3://bucket/topics or a local directory (required)")
-	fs.StringVar(&cfg.Group, "group", "pinpipe-s3sink", "Kafka consumer group; instances with the same group share the partitions")
-	fs.IntVar(&cfg.FlushSize, "flush-size", 1, "records per object (the connector's flush.size)")
+	fs.StringVar(&cfg.Group, "group", sink.DefaultGroup, "Kafka consumer group; instances with the same group share the partitions")
+	fs.IntVar(&cfg.FlushSize, "flush-size", sink.DefaultFlushSize, "records per object (the connector's flush.size)")
 	fs.DurationVar(&cfg.RotateInterval, "rotate-interval", 0, "close an object when a record's timestamp is this far past its first record's (0: off)")
 	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip objects (.json.gz)")
 	fs.StringVar(&cfg.Metrics, "metrics", "127.0.0.1:9102", "address of the /metrics and /healthz HTTP endpoint (empty: off)")
-	fs.DurationVar(&cfg.SessionTimeout, "session-timeout", 10*time.Second, "consumer group session timeout: how long a crashed instance keeps its partitions")
-	fs.DurationVar(&cfg.UnhealthyAfter, "unhealthy-after", time.Minute, "/healthz answers 503 once the sink has been out of its consumer group, or failing to store, this long")
+	fs.DurationVar(&cfg.SessionTimeout, "session-timeout", sink.DefaultSessionTimeout, "consumer group session timeout: how long a crashed instance keeps its partitions")
+	fs.DurationVar(&cfg.UnhealthyAfter, "unhealthy-after", sink.DefaultUnhealthyAfter, "/healthz answers 503 once the sink has been out of its consumer group, or failing to store, this long")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	return fs
 }

@@ -74,10 +74,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Group == "" {
-		c.Group = "pinpipe-s3sink"
+		c.Group = DefaultGroup
 	}
 	if c.FlushSize == 0 {
-		c.FlushSize = 1
+		c.FlushSize = DefaultFlushSize
 	}
 	if c.FlushSize < 0 {
 		return fmt.Errorf("flush size %d: want a positive number of records", c.FlushSize)
@@ -86,19 +86,19 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("rotate interval %s: want a positive duration or 0", c.RotateInterval)
 	}
 	if c.SessionTimeout <= 0 {
-		c.SessionTimeout = 10 * time.Second
+		c.SessionTimeout = DefaultSessionTimeout
 	}
 	if c.UnhealthyAfter <= 0 {
-		c.UnhealthyAfter = 60 * time.Second
+		c.UnhealthyAfter = DefaultUnhealthyAfter
 	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
 	if c.InFlight <= 0 {
-		c.InFlight = 16
+		c.InFlight = DefaultInFlight
 	}
 	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 30 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
