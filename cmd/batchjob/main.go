@@ -16,9 +16,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
 )
 
 func main() {
+	parquetio.UseFastSnappy()
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, errHelp) {
 		os.Exit(0)

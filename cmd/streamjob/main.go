@@ -33,6 +33,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/opshttp"
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/stream"
 )
 
@@ -164,6 +165,7 @@ func (c Config) start() (kinesisx.Position, error) {
 }
 
 func main() {
+	parquetio.UseFastSnappy()
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -8,12 +8,14 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
 )
 
 // BenchmarkRun runs the whole job on the file store over 100,000 sample posts
 // (300,000 lines, duplicates included) in objects of 10,000 lines; it reports
 // lines/s. scripts/bench-batch.sh runs the binary on 1,000,000 posts.
 func BenchmarkRun(b *testing.B) {
+	parquetio.UseFastSnappy() // as cmd/batchjob
 	for _, posts := range []int{100_000} {
 		b.Run(fmt.Sprintf("posts=%d", posts), func(b *testing.B) {
 			dir := b.TempDir()

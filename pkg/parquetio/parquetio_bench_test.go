@@ -62,6 +62,7 @@ func benchUsers(n int) []clean.User {
 
 // benchWrite runs write b.N times and reports rows/s and the file size.
 func benchWrite(b *testing.B, n int, write func(io.Writer) error) {
+	UseFastSnappy() // as the binaries
 	var buf bytes.Buffer
 	if err := write(&buf); err != nil {
 		b.Fatal(err)
@@ -100,6 +101,7 @@ func BenchmarkWritePinsZstdWithSource(b *testing.B) {
 }
 
 func BenchmarkReadPins(b *testing.B) {
+	UseFastSnappy() // as the binaries
 	var buf bytes.Buffer
 	if err := WritePins(&buf, benchPins(benchRows), nil, Options{}); err != nil {
 		b.Fatal(err)

@@ -1,6 +1,8 @@
 package parquetio
 
 import (
+	"sync"
+
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/snappy"
@@ -12,14 +14,26 @@ import (
 // writes standard Snappy blocks too (any Snappy decoder reads them) about
 // twice as fast, for files a few percent larger. Decoding is unchanged.
 //
-// arrow-go looks codecs up in a registry: registering this one replaces its
-// Snappy codec for the whole process, readers included (which decode the
-// same way). It does not implement compress.StreamingCodec: arrow-go then
-// decodes Snappy pages whole, as it does anyway (Snappy pages are blocks,
-// not streams).
+// It does not implement compress.StreamingCodec: arrow-go then decodes
+// Snappy pages whole, as it does anyway (Snappy pages are blocks, not
+// streams).
 type fastSnappy struct{}
 
-func init() { compress.RegisterCodec(compress.Codecs.Snappy, fastSnappy{}) }
+var fastSnappyOnce sync.Once
+
+// UseFastSnappy makes Parquet files be written with the faster Snappy encoder
+// described at fastSnappy: standard Snappy, any reader decodes it, files a few
+// percent larger than with arrow-go's own codec, and different bytes. The
+// binaries that write Parquet call it first thing in main; tests and
+// benchmarks that measure or pin down the binaries' output call it too.
+//
+// It is process-wide: arrow-go looks codecs up in a registry (a plain map),
+// and this replaces its Snappy codec for every writer and reader of the
+// process (readers decode the same way). It is idempotent; its first call
+// must not run while another goroutine writes or reads Parquet.
+func UseFastSnappy() {
+	fastSnappyOnce.Do(func() { compress.RegisterCodec(compress.Codecs.Snappy, fastSnappy{}) })
+}
 
 func (fastSnappy) Encode(dst, src []byte) []byte { return s2.EncodeSnappy(dst, src) }
 

@@ -25,6 +25,7 @@ import (
 // source: clean each record and encode the Parquet file (with and without
 // source columns), 10,000 records per flush. Run with -cpu 1 for a per-core figure.
 func BenchmarkCleanWrite(b *testing.B) {
+	parquetio.UseFastSnappy() // as cmd/streamjob
 	const n = 10000
 	g := sample.New(1)
 	now := time.Now()
@@ -88,6 +89,7 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); retur
 // local Kinesis server, then runs the job from TRIM_HORIZON until all are
 // stored as Parquet in a directory.
 func BenchmarkEndToEnd(b *testing.B) {
+	parquetio.UseFastSnappy() // as cmd/streamjob
 	env := devstack.Require(b, devstack.Kinesis)
 	api := streamtest.KinesisClient(env, env.KinesisEndpoint)
 	const n = 20000
@@ -123,6 +125,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 // runs with a 1s flush interval, and reports the p50/p99 time from the
 // record's arrival in Kinesis to its Parquet file being stored (file mtime).
 func BenchmarkLatency(b *testing.B) {
+	parquetio.UseFastSnappy() // as cmd/streamjob
 	env := devstack.Require(b, devstack.Kinesis)
 	api := streamtest.KinesisClient(env, env.KinesisEndpoint)
 	s := streamtest.UniqueName("streaming-bench-") + "-pin"
