@@ -267,20 +267,12 @@ func (j *Job) Run(ctx context.Context) error {
 	qwg.Go(func() { j.qualityLoop(ctx, stopQuality) })
 
 	var wg sync.WaitGroup
-	errc := make(chan error, len(j.o.Streams))
 	for _, t := range clean.Tables {
-		s, ok := j.o.Streams[t]
-		if !ok {
-			continue
+		if s, ok := j.o.Streams[t]; ok {
+			wg.Go(func() { j.runStream(ctx, t, s, all[t]) })
 		}
-		wg.Go(func() {
-			if err := j.runStream(ctx, t, s, all[t]); err != nil {
-				errc <- err
-			}
-		})
 	}
 	wg.Wait()
-	close(errc)
 	close(stopQuality)
 	qwg.Wait()
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), qualityFinalTimeout)
@@ -288,17 +280,7 @@ func (j *Job) Run(ctx context.Context) error {
 	if err := j.writeQuality(qctx); err != nil {
 		j.o.Logger.Warn("writing the final quality report; the next run writes it", "err", err)
 	}
-	return errors.Join(slices.Collect(chanSeq(errc))...)
-}
-
-func chanSeq[T any](c <-chan T) func(func(T) bool) {
-	return func(yield func(T) bool) {
-		for v := range c {
-			if !yield(v) {
-				return
-			}
-		}
-	}
+	return nil
 }
 
 type shardDone struct {
@@ -309,8 +291,9 @@ type shardDone struct {
 
 // runStream is the coordinator of one stream: it lists shards, starts a
 // worker for each shard that is ready (parents finished), and restarts
-// listing when a shard ends.
-func (j *Job) runStream(ctx context.Context, table clean.Table, stream string, cps map[string]Checkpoint) error {
+// listing when a shard ends. It returns when ctx is done and every worker
+// has stopped; errors are logged and retried, never returned.
+func (j *Job) runStream(ctx context.Context, table clean.Table, stream string, cps map[string]Checkpoint) {
 	log := j.o.Logger.With("stream", stream)
 	m := j.o.Metrics
 	finished := map[string]bool{}
@@ -378,7 +361,7 @@ func (j *Job) runStream(ctx context.Context, table clean.Table, stream string, c
 				cps[d.id] = d.cp
 				m.ShardsReading.WithLabelValues(stream).Dec()
 			}
-			return nil
+			return
 		case d := <-done:
 			delete(running, d.id)
 			m.ShardsReading.WithLabelValues(stream).Dec()
