@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	st "github.com/pinpipe/pinpipe/internal/streamtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/stream"
-	st "github.com/pinpipe/pinpipe/pkg/stream/streamtest"
 )
 
 func TestMain(m *testing.M) {

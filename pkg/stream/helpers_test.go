@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
-	"github.com/pinpipe/pinpipe/pkg/stream/streamtest"
+	"github.com/pinpipe/pinpipe/internal/streamtest"
 )
 
 func TestMain(m *testing.M) {

@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/streamtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 	"github.com/pinpipe/pinpipe/pkg/stream"
-	"github.com/pinpipe/pinpipe/pkg/stream/streamtest"
 )
 
 // geoRecords returns n dirty geo records and a few blank and rejected ones.

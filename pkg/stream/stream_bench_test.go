@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/streamtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/sample"
-	"github.com/pinpipe/pinpipe/pkg/stream/streamtest"
 )
 
 // BenchmarkCleanWrite measures the CPU path of a flush from an in-memory
