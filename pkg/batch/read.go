@@ -13,7 +13,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
@@ -190,11 +190,12 @@ type reader struct {
 	zr        *gzip.Reader
 }
 
-// object reads obj, retrying from its start after a failure, and commits its
-// rows once it has been read to its end and all its blocks are cleaned.
+// object reads obj, retrying from its start after a failure (waits from 100ms
+// doubling to 6.4s, jittered), and commits its rows once it has been read to
+// its end and all its blocks are cleaned.
 func (r *reader) object(ctx context.Context, obj object) error {
-	attempts := r.cfg.ObjectAttempts
-	for try := 1; ; try++ {
+	var bo *retry.Retrier // made at the first failure: most objects need none
+	for {
 		att := &attempt{obj: obj}
 		lines, err := r.read(ctx, att)
 		att.wg.Wait() // the blocks sent before an error are cleaned, then dropped
@@ -212,16 +213,18 @@ func (r *reader) object(ctx context.Context, obj object) error {
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
+		url := r.in.URL(obj.key)
+		if bo == nil {
+			bo = retry.New(retry.Policy{Initial: 100 * time.Millisecond, Max: 6400 * time.Millisecond, MaxAttempts: r.cfg.ObjectAttempts,
+				Notify: func(err error, attempt int, _ time.Duration) {
+					r.cfg.Logger.Warn("reading an object again from its start", "object", url, "attempt", attempt, "err", err)
+				}})
 		}
-		if try >= attempts || !retryable(err) {
-			return fmt.Errorf("reading object %s (attempt %d of %d): %w", r.in.URL(obj.key), try, attempts, err)
+		if !retryable(err) {
+			err = retry.Permanent(err)
 		}
-		r.cfg.Logger.Warn("reading an object again from its start", "object", r.in.URL(obj.key), "attempt", try, "err", err)
-		delay := time.Duration(100<<min(try-1, 6)) * time.Millisecond
-		if ctxwait.Sleep(ctx, delay) != nil {
-			return context.Cause(ctx)
+		if err := bo.Wait(ctx, err); err != nil {
+			return fmt.Errorf("reading object %s: %w", url, err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 )
@@ -101,8 +102,8 @@ func (s *APIGatewaySink) putOne(ctx context.Context, recs []Record, i int) []Fai
 func (s *APIGatewaySink) putMany(ctx context.Context, stream string, recs []Record, idx []int) []Failure {
 	target := s.opts.URL + stream + "/records"
 	pending := idx
-	bo := newBackoff(s.opts.Backoff)
-	for attempt := 1; ; attempt++ {
+	bo := retry.New(s.opts.retryPolicy())
+	for {
 		var body bytes.Buffer
 		body.WriteString(`{"records":[`)
 		for j, i := range pending {
@@ -124,23 +125,20 @@ func (s *APIGatewaySink) putMany(ctx context.Context, stream string, recs []Reco
 		if json.Unmarshal(data, &ans) != nil || len(ans.Records) != len(pending) {
 			return nil // a 2xx answer without per-record results: all stored
 		}
-		var retry []int
+		var again []int
 		var lastErr error
 		for j, r := range ans.Records {
 			if r.ErrorCode != "" {
-				retry = append(retry, pending[j])
+				again = append(again, pending[j])
 				lastErr = fmt.Errorf("PUT %s: %s: %s", target, r.ErrorCode, r.ErrorMessage)
 			}
 		}
-		if len(retry) == 0 {
+		if len(again) == 0 {
 			return nil
 		}
-		if attempt >= s.opts.MaxAttempts {
-			return failAll(retry, fmt.Errorf("after %d attempts: %w", attempt, lastErr))
-		}
-		pending = retry
-		if pause(ctx, bo) != nil {
-			return failAll(pending, fmt.Errorf("%w (then %w)", lastErr, ctx.Err()))
+		pending = again
+		if err := bo.Wait(ctx, lastErr); err != nil {
+			return failAll(pending, err)
 		}
 	}
 }

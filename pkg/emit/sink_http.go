@@ -12,9 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
-	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 )
 
@@ -73,16 +71,6 @@ func (o HTTPOptions) withDefaults() HTTPOptions {
 // httpMaxBody bounds the body of one batched request.
 const httpMaxBody = 4 << 20
 
-// permanentError marks an HTTP answer that retrying cannot change.
-type permanentError struct{ error }
-
-func (e permanentError) Unwrap() error { return e.error }
-
-func isPermanent(err error) bool {
-	var p permanentError
-	return errors.As(err, &p)
-}
-
 // checkReachable dials the host of rawURL: a bad address or a server that is
 // not listening is one clear error before anything is sent.
 func checkReachable(ctx context.Context, rawURL string) error {
@@ -111,30 +99,32 @@ func checkReachable(ctx context.Context, rawURL string) error {
 // do sends one request, retrying network errors, 408, 429 and 5xx answers
 // with backoff. It returns the body of a 2xx answer.
 func (o HTTPOptions) do(ctx context.Context, method, target, ctype string, body []byte) ([]byte, error) {
-	bo := newBackoff(o.Backoff)
-	var lastErr error
-	for attempt := 1; ; attempt++ {
-		resp, err := o.once(ctx, method, target, ctype, body)
-		if err == nil {
-			return resp, nil
-		}
-		lastErr = err
-		if isPermanent(err) || ctx.Err() != nil {
-			return nil, err
-		}
-		if attempt >= o.MaxAttempts {
-			return nil, fmt.Errorf("after %d attempts: %w", attempt, lastErr)
-		}
-		if pause(ctx, bo) != nil {
-			return nil, fmt.Errorf("%w (then %w)", lastErr, ctx.Err())
-		}
+	var resp []byte
+	err := retry.Do(ctx, o.retryPolicy(), func(ctx context.Context) error {
+		var err error
+		resp, err = o.once(ctx, method, target, ctype, body)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return resp, nil
 }
+
+// retryPolicy is how the HTTP sinks retry a request, or the records a
+// request reports failed: MaxAttempts tries, waits from Backoff doubling
+// (jittered) up to 5s.
+func (o HTTPOptions) retryPolicy() retry.Policy {
+	return retry.Policy{Initial: o.Backoff, Max: maxBackoff, MaxAttempts: o.MaxAttempts}
+}
+
+// maxBackoff caps the waits between the sinks' retries.
+const maxBackoff = 5 * time.Second
 
 func (o HTTPOptions) once(ctx context.Context, method, target, ctype string, body []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
-		return nil, permanentError{fmt.Errorf("%s %s: %w", method, target, err)}
+		return nil, retry.Permanent(fmt.Errorf("%s %s: %w", method, target, err))
 	}
 	req.Header.Set("Content-Type", ctype)
 	for k, v := range o.Header {
@@ -161,7 +151,7 @@ func (o HTTPOptions) once(ctx context.Context, method, target, ctype string, bod
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
 		return nil, err
 	}
-	return nil, permanentError{err}
+	return nil, retry.Permanent(err)
 }
 
 // chunks splits idx into runs of at most max records and about httpMaxBody
@@ -195,18 +185,4 @@ func byTable(recs []Record) [3][]int {
 		}
 	}
 	return out
-}
-
-// newBackoff returns the retry waits of the sinks: first about initial, then
-// doubling (jittered) up to 5s.
-func newBackoff(initial time.Duration) *backoff.ExponentialBackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.Multiplier = initial, 5*time.Second, 2
-	b.Reset()
-	return b
-}
-
-// pause waits for b's next interval; it returns ctx's error if ctx ends first.
-func pause(ctx context.Context, b *backoff.ExponentialBackOff) error {
-	return ctxwait.Sleep(ctx, b.NextBackOff())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 )
@@ -172,42 +173,39 @@ func (s *KinesisSink) Write(ctx context.Context, recs []Record) []Failure {
 // put puts the records recs[idx...] to stream, retrying failed entries.
 func (s *KinesisSink) put(ctx context.Context, stream string, recs []Record, idx []int) []Failure {
 	pending := idx
-	bo := newBackoff(s.opts.Backoff)
-	var lastErr error
-	for attempt := 1; ; attempt++ {
+	bo := retry.New(retry.Policy{Initial: s.opts.Backoff, Max: maxBackoff, MaxAttempts: s.opts.MaxAttempts})
+	for {
 		entries := make([]types.PutRecordsRequestEntry, len(pending))
 		for j, i := range pending {
 			entries[j] = types.PutRecordsRequestEntry{Data: recs[i].Value, PartitionKey: aws.String(recs[i].Key)}
 		}
 		out, err := s.opts.Client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+		var lastErr error
 		switch {
 		case err != nil:
 			lastErr = fmt.Errorf("kinesis stream %s: %w", stream, err)
 			var nf *types.ResourceNotFoundException
-			if errors.As(err, &nf) || ctx.Err() != nil {
-				return failAll(pending, lastErr)
+			if errors.As(err, &nf) {
+				lastErr = retry.Permanent(lastErr)
 			}
 		case len(out.Records) != len(pending):
 			return failAll(pending, fmt.Errorf("kinesis stream %s: %d results for %d records", stream, len(out.Records), len(pending)))
 		default:
-			var retry []int
+			var again []int
 			for j, r := range out.Records {
 				if r.ErrorCode == nil {
 					continue
 				}
-				retry = append(retry, pending[j])
+				again = append(again, pending[j])
 				lastErr = fmt.Errorf("kinesis stream %s: %s: %s", stream, aws.ToString(r.ErrorCode), aws.ToString(r.ErrorMessage))
 			}
-			if len(retry) == 0 {
+			if len(again) == 0 {
 				return nil
 			}
-			pending = retry
+			pending = again
 		}
-		if attempt >= s.opts.MaxAttempts {
-			return failAll(pending, fmt.Errorf("after %d attempts: %w", attempt, lastErr))
-		}
-		if pause(ctx, bo) != nil {
-			return failAll(pending, fmt.Errorf("%w (then %w)", lastErr, ctx.Err()))
+		if err := bo.Wait(ctx, lastErr); err != nil {
+			return failAll(pending, err)
 		}
 	}
 }

@@ -10,13 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/internal/retry"
 )
 
 // API is the part of the Kinesis client this package uses; *kinesis.Client
@@ -76,7 +75,7 @@ func classify(err error) error {
 func ListShards(ctx context.Context, api API, stream string) ([]Shard, error) {
 	var out []Shard
 	var token *string
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	bo := retry.New(retry.Policy{})
 	for {
 		in := &kinesis.ListShardsInput{}
 		if token != nil {
@@ -86,16 +85,15 @@ func ListShards(ctx context.Context, api API, stream string) ([]Shard, error) {
 		}
 		res, err := api.ListShards(ctx, in)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+			throttled := IsThrottle(err)
+			err = fmt.Errorf("listing shards of %s: %w", stream, classify(err))
+			if !throttled {
+				err = retry.Permanent(err)
 			}
-			if IsThrottle(err) {
-				if err := ctxwait.Sleep(ctx, bo.NextBackOff()); err != nil {
-					return nil, err
-				}
-				continue
+			if err := bo.Wait(ctx, err); err != nil {
+				return nil, err
 			}
-			return nil, fmt.Errorf("listing shards of %s: %w", stream, classify(err))
+			continue
 		}
 		bo.Reset()
 		for _, s := range res.Shards {

@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/cenkalti/backoff/v5"
 
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/internal/retry"
 )
 
 // PositionType says where a shard iterator starts.
@@ -156,20 +156,25 @@ func (r *ShardReader) Next(ctx context.Context) (Batch, error) {
 	if r.done {
 		return Batch{End: true}, ErrShardEnded
 	}
-	bo := newBackoff(r.o.MinInterval, r.o.MaxBackoff)
+	// Each retried error is counted and logged; the wait grows from
+	// MinInterval up to MaxBackoff.
+	bo := retry.New(retry.Policy{Initial: r.o.MinInterval, Max: r.o.MaxBackoff,
+		Notify: func(err error, _ int, wait time.Duration) {
+			r.count(err)
+			if r.iter == nil { // getting the iterator failed
+				r.log.Warn("getting shard iterator, will retry", "err", err, "wait", wait)
+			} else {
+				r.log.Debug("GetRecords retry", "err", err, "wait", wait)
+			}
+		}})
 	for {
 		if r.iter == nil {
 			it, err := r.iterator(ctx)
 			if err != nil {
-				if ctx.Err() != nil {
-					return Batch{}, ctx.Err()
-				}
 				if isPermanent(err) {
-					return Batch{}, err
+					err = retry.Permanent(err)
 				}
-				r.count(err)
-				r.log.Warn("getting shard iterator, will retry", "err", err)
-				if err := ctxwait.Sleep(ctx, bo.NextBackOff()); err != nil {
+				if err := bo.Wait(ctx, err); err != nil {
 					return Batch{}, err
 				}
 				continue
@@ -183,22 +188,16 @@ func (r *ShardReader) Next(ctx context.Context) (Batch, error) {
 		r.stats.Calls++
 		res, err := r.api.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: r.iter, Limit: aws.Int32(r.o.Limit)})
 		if err != nil {
-			if ctx.Err() != nil {
-				return Batch{}, ctx.Err()
-			}
-			switch {
-			case IsExpiredIterator(err):
+			if IsExpiredIterator(err) && ctx.Err() == nil {
 				r.stats.Expired++
 				r.log.Info("shard iterator expired, renewing", "after", r.lastSeq)
 				r.iter = nil
 				continue
-			case isPermanent(err):
-				return Batch{}, fmt.Errorf("reading %s/%s: %w", r.o.Stream, r.o.ShardID, classify(err))
 			}
-			r.count(err)
-			d := bo.NextBackOff()
-			r.log.Debug("GetRecords retry", "err", err, "wait", d)
-			if err := ctxwait.Sleep(ctx, d); err != nil {
+			if isPermanent(err) {
+				err = retry.Permanent(fmt.Errorf("reading %s/%s: %w", r.o.Stream, r.o.ShardID, classify(err)))
+			}
+			if err := bo.Wait(ctx, err); err != nil {
 				return Batch{}, err
 			}
 			continue
@@ -258,16 +257,4 @@ func (r *ShardReader) iterator(ctx context.Context) (*string, error) {
 		return nil, fmt.Errorf("getting iterator of %s/%s: empty iterator", r.o.Stream, r.o.ShardID)
 	}
 	return res.ShardIterator, nil
-}
-
-// newBackoff returns capped exponential backoff with jitter, starting at
-// base (100ms when not positive) and never above max.
-func newBackoff(base, max time.Duration) *backoff.ExponentialBackOff {
-	if base <= 0 {
-		base = 100 * time.Millisecond
-	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval, b.Multiplier, b.RandomizationFactor = base, max, 2, 0.5
-	b.Reset()
-	return b
 }

@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
@@ -249,7 +249,7 @@ func (w *worker) flush(ctx context.Context, closed bool) error {
 }
 
 func (w *worker) putCheckpoint(ctx context.Context, cp Checkpoint) error {
-	return retry(ctx, w.log, "writing checkpoint", func() error {
+	return w.persist(ctx, "writing checkpoint", func(ctx context.Context) error {
 		err := w.j.ck.put(ctx, cp)
 		if err == nil {
 			w.j.o.Metrics.FilesWritten.WithLabelValues("checkpoint").Inc()
@@ -261,7 +261,7 @@ func (w *worker) putCheckpoint(ctx context.Context, cp Checkpoint) error {
 }
 
 func (w *worker) put(ctx context.Context, key string, data []byte) error {
-	return retry(ctx, w.log, "writing "+key, func() error {
+	return w.persist(ctx, "writing "+key, func(ctx context.Context) error {
 		if err := w.j.o.Output.Put(ctx, key, bytes.NewReader(data)); err != nil {
 			if ctx.Err() == nil {
 				w.j.h.flushFailed(w.stream+"/"+w.shard, err)
@@ -272,16 +272,15 @@ func (w *worker) put(ctx context.Context, key string, data []byte) error {
 	})
 }
 
-// retry calls f until it succeeds or ctx is done, with capped backoff
-// (100ms doubling to 5s, jittered), logging each retried error.
-func retry(ctx context.Context, log *slog.Logger, what string, f func() error) error {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval, b.MaxInterval = 100*time.Millisecond, 5*time.Second
-	_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, f() },
-		backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0),
-		backoff.WithNotify(func(err error, d time.Duration) { log.Warn("retrying", "op", what, "err", err, "wait", d) }))
-	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("%s: %w (%w)", what, ctx.Err(), err)
+// persist calls f until it succeeds or ctx is done, with capped backoff
+// (retry.Policy's defaults: 100ms doubling to 5s, jittered), logging each
+// retried error. Its error is the context's cause, wrapping f's last error.
+func (w *worker) persist(ctx context.Context, what string, f func(context.Context) error) error {
+	err := retry.Do(ctx, retry.Policy{Notify: func(err error, _ int, wait time.Duration) {
+		w.log.Warn("retrying", "op", what, "err", err, "wait", wait)
+	}}, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return err
+	return nil
 }
