@@ -88,18 +88,18 @@ func TestInsightsAgreeWithDuckDB(t *testing.T) {
 	layout := batchtest.Layout{Partitions: 3, PerObject: 250}
 	writers := map[string]*batchtest.Writer{}
 	for _, table := range []string{"pin", "geo", "user"} {
-		writers[table] = batchtest.NewWriter(ctx, in, "x."+table, layout)
+		writers[table] = batchtest.NewWriter(in, "x."+table, layout)
 	}
 	for _, i := range sample.Posts(seed, rows, posts) {
 		pin, geo, user := g.DirtyRecords(i)
 		for table, rec := range map[string][]byte{"pin": pin, "geo": geo, "user": user} {
-			if err := writers[table].Add(rec); err != nil {
+			if err := writers[table].Add(ctx, rec); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	for _, w := range writers {
-		if err := w.Close(); err != nil {
+		if err := w.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -326,27 +326,27 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	t0 = time.Now()
 	staging := objstore.Join("_staging", "dt="+cfg.Date, cfg.RunID) + "/"
-	w := &writer{ctx: ctx, b: out, staging: staging, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger,
+	w := &writer{b: out, staging: staging, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger,
 		encoders: make(chan struct{}, cfg.Workers)}
 	var computeMS int64
-	res.Insights, err = w.writeAll(tables, st.rejected, func() insights.Tables {
+	res.Insights, err = w.writeAll(ctx, tables, st.rejected, func() insights.Tables {
 		t := time.Now()
 		defer func() { computeMS = time.Since(t).Milliseconds() }()
 		return insights.Compute(insights.Input{Pins: tables.pins, Geos: tables.geos, Users: tables.users})
 	})
 	if err != nil {
-		w.cleanup()
+		w.cleanup(ctx)
 		return res, cmp.Or(context.Cause(ctx), err) // a cancellation, not the upload it cut short
 	}
 	res.Timings.ComputeMS = sortMS + computeMS
 	res.Timings.WriteMS = time.Since(t0).Milliseconds()
 	res.Timings.TotalMS = time.Since(start).Milliseconds() // updated below
-	if err := w.writeQuality(res); err != nil {
-		w.cleanup()
+	if err := w.writeQuality(ctx, res); err != nil {
+		w.cleanup(ctx)
 		return res, cmp.Or(context.Cause(ctx), err)
 	}
 	if err := context.Cause(ctx); err != nil {
-		w.cleanup()
+		w.cleanup(ctx)
 		return res, err
 	}
 

@@ -38,7 +38,6 @@ func PartName(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
 // writer writes a run's files to its staging prefix and publishes them. Its
 // methods may be called concurrently.
 type writer struct {
-	ctx         context.Context
 	b           objstore.Bucket
 	staging     string // "_staging/dt=D/RUN/"
 	rowsPerFile int
@@ -113,9 +112,9 @@ func writeSplit[R any](ctx context.Context, w *writer, dir string, rows []R, wri
 // writeAll writes the clean tables, the quarantine and the insight tables,
 // all at the same time. The insight tables are computed by compute while the
 // clean tables are being written; writeAll returns them.
-func (w *writer) writeAll(t cleanTables, rejected []parquetio.Rejected, compute func() insights.Tables) (insights.Tables, error) {
+func (w *writer) writeAll(ctx context.Context, t cleanTables, rejected []parquetio.Rejected, compute func() insights.Tables) (insights.Tables, error) {
 	var opts parquetio.Options
-	g, ctx := errgroup.WithContext(w.ctx)
+	g, ctx := errgroup.WithContext(ctx)
 	// The largest first: the pins take the longest to encode.
 	g.Go(func() error {
 		return writeSplit(ctx, w, CleanDir(clean.TablePin), t.pins, func(out io.Writer, rows []clean.Pin) error {
@@ -172,12 +171,12 @@ func (w *writer) writeAll(t cleanTables, rejected []parquetio.Rejected, compute 
 }
 
 // writeQuality writes quality.json.
-func (w *writer) writeQuality(res Result) error {
+func (w *writer) writeQuality(ctx context.Context, res Result) error {
 	b, err := encodeQuality(res)
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", QualityKey, err)
 	}
-	return w.put(w.ctx, QualityKey, func(out io.Writer) error { _, err := out.Write(b); return err })
+	return w.put(ctx, QualityKey, func(out io.Writer) error { _, err := out.Write(b); return err })
 }
 
 // files returns the written keys, sorted.
@@ -189,13 +188,14 @@ func (w *writer) files() []string {
 	return k
 }
 
-// cleanup deletes what the run staged (best effort, not interrupted):
-// everything under its staging prefix, which includes an upload the run gave
-// up on (cancelled) that the store completed anyway, or, when the prefix
-// cannot be listed, the files it knows it staged. An upload the store
-// completes after this is removed by the next run of the date that publishes.
-func (w *writer) cleanup() {
-	ctx := context.WithoutCancel(w.ctx)
+// cleanup deletes what the run staged (best effort, not interrupted by the
+// end of ctx): everything under its staging prefix, which includes an upload
+// the run gave up on (cancelled) that the store completed anyway, or, when
+// the prefix cannot be listed, the files it knows it staged. An upload the
+// store completes after this is removed by the next run of the date that
+// publishes.
+func (w *writer) cleanup(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
 	if err := w.deleteUnder(ctx, w.staging); err == nil {
 		return
 	}

@@ -51,7 +51,6 @@ func (l Layout) withDefaults() Layout {
 // Writer lays out the records of one topic, streaming: it holds one object
 // per partition in memory.
 type Writer struct {
-	ctx    context.Context
 	b      objstore.Bucket
 	topic  string
 	layout Layout
@@ -71,15 +70,16 @@ type part struct {
 }
 
 // NewWriter returns a writer of topic's objects into b.
-func NewWriter(ctx context.Context, b objstore.Bucket, topic string, layout Layout) *Writer {
+func NewWriter(b objstore.Bucket, topic string, layout Layout) *Writer {
 	layout = layout.withDefaults()
-	return &Writer{ctx: ctx, b: b, topic: topic, layout: layout, parts: make([]part, layout.Partitions), sem: make(chan struct{}, layout.Concurrency)}
+	return &Writer{b: b, topic: topic, layout: layout, parts: make([]part, layout.Partitions), sem: make(chan struct{}, layout.Concurrency)}
 }
 
 // Add appends one record, without its final newline. A record that holds
 // newlines (a blank line before it, as sample.DirtyRecords makes) takes one
-// offset per line, as the batch job counts them.
-func (w *Writer) Add(rec []byte) error {
+// offset per line, as the batch job counts them. An object it fills is
+// stored in the background, with ctx.
+func (w *Writer) Add(ctx context.Context, rec []byte) error {
 	idx := PartitionOf(rec, w.layout.Partitions)
 	p := &w.parts[idx]
 	if p.n == 0 {
@@ -90,7 +90,7 @@ func (w *Writer) Add(rec []byte) error {
 	p.n++
 	p.next += int64(bytes.Count(rec, []byte{'\n'})) + 1
 	if p.n >= w.layout.PerObject {
-		return w.flush(idx)
+		return w.flush(ctx, idx)
 	}
 	return w.failed()
 }
@@ -101,7 +101,7 @@ func (w *Writer) failed() error {
 	return w.err
 }
 
-func (w *Writer) flush(idx int) error {
+func (w *Writer) flush(ctx context.Context, idx int) error {
 	p := &w.parts[idx]
 	if p.n == 0 {
 		return nil
@@ -119,12 +119,12 @@ func (w *Writer) flush(idx int) error {
 	}
 	select {
 	case w.sem <- struct{}{}:
-	case <-w.ctx.Done():
-		return w.ctx.Err()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	w.wg.Go(func() {
 		defer func() { <-w.sem }()
-		if err := w.b.Put(w.ctx, key, bytes.NewReader(body)); err != nil {
+		if err := w.b.Put(ctx, key, bytes.NewReader(body)); err != nil {
 			w.mu.Lock()
 			w.err = errors.Join(w.err, err)
 			w.mu.Unlock()
@@ -135,10 +135,10 @@ func (w *Writer) flush(idx int) error {
 }
 
 // Close stores the last objects and waits for every object to be stored.
-func (w *Writer) Close() error {
+func (w *Writer) Close(ctx context.Context) error {
 	var err error
 	for i := range w.parts {
-		err = errors.Join(err, w.flush(i))
+		err = errors.Join(err, w.flush(ctx, i))
 	}
 	w.wg.Wait()
 	return errors.Join(err, w.failed())
@@ -149,14 +149,14 @@ func (w *Writer) Objects() int { return w.n }
 
 // Write lays out lines as the objects of topic in b.
 func Write(ctx context.Context, b objstore.Bucket, topic string, lines [][]byte, layout Layout) error {
-	w := NewWriter(ctx, b, topic, layout)
+	w := NewWriter(b, topic, layout)
 	for _, l := range lines {
-		if err := w.Add(l); err != nil {
-			w.Close()
+		if err := w.Add(ctx, l); err != nil {
+			w.Close(ctx)
 			return fmt.Errorf("writing topic %s: %w", topic, err)
 		}
 	}
-	if err := w.Close(); err != nil {
+	if err := w.Close(ctx); err != nil {
 		return fmt.Errorf("writing topic %s: %w", topic, err)
 	}
 	return nil

@@ -63,7 +63,7 @@ func run(ctx context.Context, out, prefix string, posts, rows, perObject, partit
 	layout := batchtest.Layout{Partitions: partitions, PerObject: perObject, Gzip: gz, Concurrency: con}
 	var ws [3]*batchtest.Writer
 	for i, t := range clean.Tables {
-		ws[i] = batchtest.NewWriter(ctx, b, landing.Topic(prefix, t), layout)
+		ws[i] = batchtest.NewWriter(b, landing.Topic(prefix, t), layout)
 	}
 	g := sample.New(seed)
 	for _, i := range sample.Posts(seed, rows, posts) {
@@ -75,14 +75,14 @@ func run(ctx context.Context, out, prefix string, posts, rows, perObject, partit
 			recs[0], recs[1], recs[2] = g.DirtyRecords(i)
 		}
 		for k, w := range ws {
-			if err := w.Add(recs[k]); err != nil {
+			if err := w.Add(ctx, recs[k]); err != nil {
 				return err
 			}
 		}
 	}
 	objects := 0
 	for _, w := range ws {
-		if err := w.Close(); err != nil {
+		if err := w.Close(ctx); err != nil {
 			return err
 		}
 		objects += w.Objects()
