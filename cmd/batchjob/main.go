@@ -6,47 +6,51 @@
 //	batchjob --input s3://bucket/topics --prefix 124a514b9149 --output s3://bucket/batch --date 2026-11-24
 //
 // Exit status: 0 on success (an empty input is a success), 1 when the run
-// fails, 2 on bad flags. Errors are printed as one line on stderr.
+// fails, 2 on bad flags or an invalid configuration. Errors are printed as
+// one line on stderr; logs go to stderr as text or JSON (--log-format).
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 )
 
 func main() {
 	parquetio.UseFastSnappy()
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, errHelp) {
-		os.Exit(0)
+	if err == nil {
+		err = runMain(cfg)
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "batchjob: "+oneLine(err))
-		os.Exit(2)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, cli.Message("batchjob", err))
 	}
+	os.Exit(cli.ExitCode(err))
+}
+
+// runMain runs the job with the process's signals and profiles.
+func runMain(cfg Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	go func() {
 		<-ctx.Done()
 		stop() // a second signal kills the process
 	}()
 	stopProfiles, err := startProfiles(os.Getenv)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "batchjob: "+oneLine(err))
-		os.Exit(1)
+		return err
 	}
 	err = run(ctx, cfg, os.Stdout, os.Stderr)
 	stop()
 	if perr := stopProfiles(); perr != nil {
-		fmt.Fprintln(os.Stderr, "batchjob: "+oneLine(perr))
+		fmt.Fprintln(os.Stderr, cli.Message("batchjob", perr))
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "batchjob: "+oneLine(err))
-		os.Exit(1)
-	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
@@ -86,6 +88,7 @@ func TestExitStatus(t *testing.T) {
 		{"bad concurrency", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--concurrency", "0"}, 2, "--concurrency"},
 		{"bad memory limit", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--memory-limit-mib", "-2"}, 2, "--memory-limit-mib"},
 		{"extra argument", []string{"--input", dir, "--prefix", prefix, "--output", dir, "extra"}, 2, "unexpected argument"},
+		{"bad log format", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--log-format", "xml"}, 2, `--log-format "xml"`},
 		{"missing input", []string{"--input", filepath.Join(dir, "nope"), "--prefix", prefix, "--output", dir}, 1, "does not exist"},
 		{"unwritable output", []string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(file, "out")}, 1, "not a directory"},
 		{"empty input", []string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(dir, "out"), "--date", "2026-11-24"}, 0, ""},
@@ -106,6 +109,36 @@ func TestExitStatus(t *testing.T) {
 				t.Errorf("stderr %q, want one line starting with batchjob: and containing %q", stderr, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestRunLogs runs the job in-process on an empty input with JSON logs: every
+// line on stderr is a JSON record, and an invalid configuration is a usage
+// error.
+func TestRunLogs(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := parseFlags([]string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(dir, "out"),
+		"--date", "2026-11-24", "--verbose", "--log-format", "json", "--progress", "never"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), cfg, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["msg"] == nil {
+			t.Errorf("stderr line %q is not a JSON log record", l)
+		}
+	}
+	if !strings.Contains(stderr.String(), `"topic":"`+landing.Topic(prefix, clean.TablePin)+`"`) {
+		t.Errorf("stderr does not log the empty topic %s:\n%s", landing.Topic(prefix, clean.TablePin), stderr.String())
+	}
+	cfg.Concurrency = 0
+	if err := run(t.Context(), cfg, io.Discard, io.Discard); cli.ExitCode(err) != cli.ExitUsage {
+		t.Errorf("run of an invalid configuration = %v, want a usage error", err)
 	}
 }
 

@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
@@ -44,10 +44,11 @@ type Config struct {
 	// cgroup or machine (autoMemoryLimit), -1 none; GOMEMLIMIT, when set,
 	// wins over both.
 	MemoryLimitMiB int
-	RowsPerFile    int  // --rows-per-file; default: batch.DefaultRowsPerFile
-	MaxAttempts    int  // --max-attempts per S3 request; default: objstore.DefaultMaxAttempts
-	JSON           bool // --json: print a JSON summary instead of the text one
-	Verbose        bool // --verbose: log progress messages on stderr
+	RowsPerFile    int    // --rows-per-file; default: batch.DefaultRowsPerFile
+	MaxAttempts    int    // --max-attempts per S3 request; default: objstore.DefaultMaxAttempts
+	JSON           bool   // --json: print a JSON summary instead of the text one
+	Verbose        bool   // --verbose: log progress messages on stderr
+	LogFormat      string // --log-format: text (default) or json
 	// Progress shows a progress line on stderr: "auto" (when stderr is a
 	// terminal), "always" or "never". Default: auto.
 	Progress string
@@ -93,16 +94,18 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--progress is %q, want auto, always or never", c.Progress))
 	}
+	if err := cli.CheckLogFormat(c.LogFormat); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return errs[0] // one clear line; the others follow once it is fixed
 	}
 	return nil
 }
 
-var errHelp = errors.New("help requested")
-
 // parseFlags parses args into a validated Config. Usage goes to stderr only
-// for -h/--help.
+// for -h/--help, which returns flag.ErrHelp; other errors are usage errors
+// (cli.Usage).
 func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	cfg := Config{
 		Concurrency: batch.DefaultConcurrency,
@@ -126,28 +129,30 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&cfg.JSON, "json", false, "print a machine-readable JSON summary on stdout")
 	fs.BoolVar(&cfg.Verbose, "verbose", false, "log progress messages on stderr")
 	fs.StringVar(&cfg.Progress, "progress", cfg.Progress, "progress line on stderr: auto (when a terminal), always, never")
+	cli.LogFormatFlag(fs, &cfg.LogFormat)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, "usage: batchjob --input URL --prefix P --output URL [--date YYYY-MM-DD] [--concurrency N] [--json]")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
-			return cfg, errHelp
+			return cfg, flag.ErrHelp
 		}
-		return cfg, fmt.Errorf("%w (see --help)", err)
+		return cfg, cli.Usage(fmt.Errorf("%w (see --help)", err))
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+		return cfg, cli.Usage(fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0)))
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("%w (see --help)", err)
+		return cfg, cli.Usage(fmt.Errorf("%w (see --help)", err))
 	}
 	return cfg, nil
 }
 
-// run runs the job once and prints its summary on stdout.
+// run runs the job once and prints its summary on stdout. An invalid cfg is a
+// usage error (cli.Usage).
 func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
-		return err
+		return cli.Usage(err)
 	}
 	if cfg.GCPercent > 0 {
 		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
@@ -165,7 +170,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if cfg.Verbose {
 		level = slog.LevelInfo
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := cli.NewLogger(stderr, cfg.LogFormat, level)
 	progress := new(batch.Progress)
 	bcfg := batch.Config{
 		Input:       cfg.Input,
@@ -240,9 +245,4 @@ func progressLine(p *batch.Progress, stderr io.Writer, done <-chan struct{}) {
 			bar.Set64(p.ObjectsDone.Load())
 		}
 	}
-}
-
-// oneLine flattens an error message onto one line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }

@@ -5,6 +5,11 @@
 //	emit seed-db --dsn DSN [--rows N] [--seed S]
 //	emit run --from mysql://DSN|mysql|sample --to URL[,URL...] --prefix P
 //	         [--count N] [--rate R] [--order random|sequential] [--seed S] [--json]
+//
+// Exit status: 0 on success (an interrupted run in which nothing failed
+// included), 1 when the command fails, 2 on bad flags or an invalid
+// configuration. Errors are printed as one line on stderr; logs go to stderr
+// as text or JSON (--log-format).
 package main
 
 import (
@@ -18,24 +23,22 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/emit"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	cfg, err := parseArgs(os.Args[1:], os.Stderr, os.Getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
 	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err = run(ctx, cfg, os.Stdout, os.Stderr)
+		stop()
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "emit:", err)
-		os.Exit(1)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, cli.Message("emit", err))
 	}
+	os.Exit(cli.ExitCode(err))
 }
 
 const usage = `usage:
@@ -69,6 +72,7 @@ type Config struct {
 	Create    bool
 	JSON      bool
 	Progress  string // "auto" (a bar when stderr is a terminal), "on", "off"
+	LogFormat string // "text" (default) or "json"
 
 	Getenv func(string) string
 }
@@ -76,6 +80,9 @@ type Config struct {
 // Validate reports a bad configuration.
 func (c Config) Validate() error {
 	if err := c.Tables.Validate(); err != nil {
+		return err
+	}
+	if err := cli.CheckLogFormat(c.LogFormat); err != nil {
 		return err
 	}
 	switch c.Command {
@@ -86,7 +93,7 @@ func (c Config) Validate() error {
 		return nil
 	case "run":
 	default:
-		return fmt.Errorf("unknown command %q\n%s", c.Command, usage)
+		return fmt.Errorf("unknown command %q: want seed-db or run (see emit --help)", c.Command)
 	}
 	switch {
 	case c.From == "":
@@ -101,7 +108,18 @@ func (c Config) Validate() error {
 	return emit.Options{Count: c.Count, Rate: c.Rate, Order: c.Order, BatchRows: c.BatchRows}.Validate()
 }
 
+// parseArgs parses args into a validated Config. Usage goes to stderr only
+// for -h/--help (or no command), which returns flag.ErrHelp; other errors are
+// usage errors (cli.Usage).
 func parseArgs(args []string, stderr io.Writer, getenv func(string) string) (Config, error) {
+	cfg, err := parseCommand(args, stderr, getenv)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		err = cli.Usage(err)
+	}
+	return cfg, err
+}
+
+func parseCommand(args []string, stderr io.Writer, getenv func(string) string) (Config, error) {
 	cfg := Config{Getenv: getenv, Tables: sample.DefaultTables}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, usage)
@@ -109,7 +127,7 @@ func parseArgs(args []string, stderr io.Writer, getenv func(string) string) (Con
 	}
 	cfg.Command = args[0]
 	fs := flag.NewFlagSet("emit "+cfg.Command, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	var tables, to, order string
 	fs.StringVar(&cfg.DSN, "dsn", "", "MySQL DSN (go-sql-driver syntax); default $"+emit.DSNFromEnv+", then --creds")
 	fs.StringVar(&cfg.CredsFile, "creds", "db_creds.yml", "the original's credentials file (RDS_HOST, RDS_USER, ...)")
@@ -127,11 +145,19 @@ func parseArgs(args []string, stderr io.Writer, getenv func(string) string) (Con
 	fs.BoolVar(&cfg.Create, "create", false, "create missing Kafka topics and Kinesis streams")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the final counts as JSON")
 	fs.StringVar(&cfg.Progress, "progress", "auto", "progress bar: auto (on a terminal), on, off")
+	cli.LogFormatFlag(fs, &cfg.LogFormat)
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+		} else {
+			err = fmt.Errorf("%w (see emit %s -h)", err, cfg.Command)
+		}
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q\n%s", fs.Arg(0), usage)
+		return cfg, fmt.Errorf("unexpected argument %q (see emit %s -h)", fs.Arg(0), cfg.Command)
 	}
 	if tables != "" {
 		parts := strings.Split(tables, ",")

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/emit"
 )
 
@@ -33,13 +36,17 @@ func TestParseArgs(t *testing.T) {
 		{"negative count", "run --from sample --prefix p --to kinesis:// --count -1", nil, "count -1"},
 		{"bad tables", "seed-db --tables a,b", nil, "--tables"},
 		{"unknown command", "send", nil, "unknown command"},
+		{"unknown flag", "run --bogus", nil, "flag provided but not defined: -bogus"},
+		{"extra argument", "run --from sample --prefix p --to kinesis:// extra", nil, "unexpected argument"},
+		{"bad log format", "run --from sample --prefix p --to kinesis:// --log-format xml", nil, "--log-format"},
+		{"json logs", "run --from sample --prefix p --to kinesis:// --log-format json", []string{"kinesis://"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := parseArgs(strings.Fields(tc.args), io.Discard, env)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || cli.ExitCode(err) != cli.ExitUsage {
+					t.Fatalf("err = %v, want a usage error %q", err, tc.wantErr)
 				}
 				return
 			}
@@ -50,6 +57,20 @@ func TestParseArgs(t *testing.T) {
 				t.Errorf("To = %q, want %q", cfg.To, tc.wantTo)
 			}
 		})
+	}
+}
+
+// TestHelpAndUsage checks -h (flag.ErrHelp, exit 0) and that run takes an
+// invalid configuration as a usage error.
+func TestHelpAndUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"-h"}, {"run", "-h"}, {"seed-db", "--help"}} {
+		var stderr bytes.Buffer
+		if _, err := parseArgs(args, &stderr, nil); !errors.Is(err, flag.ErrHelp) || cli.ExitCode(err) != cli.ExitOK || !strings.Contains(stderr.String(), "usage:") {
+			t.Errorf("parseArgs(%q) = %v, usage %q; want flag.ErrHelp and the usage", args, err, stderr.String())
+		}
+	}
+	if err := run(t.Context(), Config{Command: "run"}, io.Discard, io.Discard); cli.ExitCode(err) != cli.ExitUsage {
+		t.Errorf("run of an invalid configuration = %v, want a usage error", err)
 	}
 }
 

@@ -15,20 +15,21 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/emit"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
 // run executes the command of cfg. It returns nil after an interrupted run
-// in which nothing failed.
+// in which nothing failed. An invalid cfg is a usage error (cli.Usage).
 func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
-		return err
+		return cli.Usage(err)
 	}
 	if cfg.Getenv == nil {
 		cfg.Getenv = func(string) string { return "" }
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := cli.NewLogger(stderr, cfg.LogFormat, slog.LevelWarn)
 	if cfg.Command == "seed-db" {
 		return seedDB(ctx, cfg, stdout, stderr, log)
 	}

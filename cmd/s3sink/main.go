@@ -3,6 +3,10 @@
 //
 //	s3sink --brokers HOST:PORT[,...] --prefix P --output URL [--group G]
 //	       [--flush-size N] [--rotate-interval D] [--gzip] [--metrics ADDR]
+//
+// Exit status: 0 after a clean stop (SIGINT, SIGTERM), 1 when the sink
+// fails, 2 on bad flags or an invalid configuration. Errors are printed as
+// one line on stderr; logs go to stderr as text or JSON (--log-format).
 package main
 
 import (
@@ -22,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
@@ -62,25 +67,55 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Metrics, "metrics", "127.0.0.1:9102", "address of the /metrics and /healthz HTTP endpoint (empty: off)")
 	fs.DurationVar(&cfg.SessionTimeout, "session-timeout", sink.DefaultSessionTimeout, "consumer group session timeout: how long a crashed instance keeps its partitions")
 	fs.DurationVar(&cfg.UnhealthyAfter, "unhealthy-after", sink.DefaultUnhealthyAfter, "/healthz answers 503 once the sink has been out of its consumer group, or failing to store, this long")
-	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	cli.LogFormatFlag(fs, &cfg.LogFormat)
 	return fs
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = run(ctx, cfg, os.Stderr)
+		stop()
+	}
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, cli.Message("s3sink", err))
+	}
+	os.Exit(cli.ExitCode(err))
+}
+
+// parseFlags parses args into a validated Config. Usage goes to stderr only
+// for -h/--help, which returns flag.ErrHelp; other errors are usage errors
+// (cli.Usage).
+func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	var cfg Config
 	fs := FlagSet(&cfg)
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return
+			fmt.Fprintln(stderr, "usage: s3sink --brokers HOST:PORT[,...] --prefix P --output URL [flags]")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return cfg, flag.ErrHelp
 		}
-		os.Exit(2)
+		return cfg, cli.Usage(fmt.Errorf("%w (see --help)", err))
 	}
-	if err := run(ctx, cfg, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "s3sink:", err)
-		os.Exit(1)
+	if fs.NArg() > 0 {
+		return cfg, cli.Usage(fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0)))
 	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, cli.Usage(err)
+	}
+	return cfg, nil
+}
+
+// Validate checks the configuration without I/O.
+func (c Config) Validate() error {
+	if err := cli.CheckLogFormat(c.LogFormat); err != nil {
+		return err
+	}
+	_, err := c.sinkConfig(nil)
+	return err
 }
 
 func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
@@ -112,8 +147,13 @@ func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
 	return sc, sc.Validate()
 }
 
+// run lands the topics until ctx is done. An invalid cfg is a usage error
+// (cli.Usage).
 func run(ctx context.Context, cfg Config, stderr io.Writer) error {
-	log := newLogger(stderr, cfg.LogFormat)
+	if err := cfg.Validate(); err != nil {
+		return cli.Usage(err)
+	}
+	log := cli.NewLogger(stderr, cfg.LogFormat, slog.LevelInfo)
 	sc, err := cfg.sinkConfig(log)
 	if err != nil {
 		return err
@@ -162,13 +202,6 @@ func checkBrokers(ctx context.Context, brokers []string) error {
 		errs = append(errs, err)
 	}
 	return fmt.Errorf("no Kafka broker answers at %s: %w", strings.Join(brokers, ","), errors.Join(errs...))
-}
-
-func newLogger(w io.Writer, format string) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
-	}
-	return slog.New(slog.NewTextHandler(w, nil))
 }
 
 func splitList(s string) []string {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,11 +22,13 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/internal/landtest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/sink"
 )
 
 func TestMain(m *testing.M) {
@@ -35,6 +40,53 @@ func TestMain(m *testing.M) {
 // buildBinary builds s3sink once per test process.
 func buildBinary(t *testing.T) string { return devstack.Build(t, ".") }
 
+// TestParseFlags checks the defaults (sink.Config's), the topics of a prefix
+// and the usage errors, in-process.
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", t.TempDir()}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Group != sink.DefaultGroup || cfg.FlushSize != sink.DefaultFlushSize || cfg.SessionTimeout != sink.DefaultSessionTimeout ||
+		cfg.UnhealthyAfter != sink.DefaultUnhealthyAfter || cfg.LogFormat != cli.LogText {
+		t.Errorf("defaults %+v, want sink.Config's", cfg)
+	}
+	sc, err := cfg.sinkConfig(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"p.pin", "p.geo", "p.user"}; !slices.Equal(sc.Topics, want) {
+		t.Errorf("topics %q, want %q", sc.Topics, want)
+	}
+	for _, args := range [][]string{
+		{"--bogus"},
+		{"--brokers", "127.0.0.1:1", "--prefix", "p"},
+		{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", "x", "--log-format", "xml"},
+		{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", "x", "extra"},
+	} {
+		if _, err := parseFlags(args, io.Discard); cli.ExitCode(err) != cli.ExitUsage {
+			t.Errorf("parseFlags(%q) = %v, want a usage error", args, err)
+		}
+	}
+	if _, err := parseFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v, want flag.ErrHelp", err)
+	}
+}
+
+// TestRunErrors checks run's errors in-process: an invalid configuration is
+// a usage error, an unreachable broker a failure.
+func TestRunErrors(t *testing.T) {
+	err := run(t.Context(), Config{Brokers: "127.0.0.1:1", Prefix: "p", LogFormat: cli.LogText}, io.Discard)
+	if cli.ExitCode(err) != cli.ExitUsage || !strings.Contains(err.Error(), "no output") {
+		t.Errorf("run without output = %v, want the usage error 'no output'", err)
+	}
+	cfg := Config{Brokers: "127.0.0.1:1", Prefix: "p", Output: t.TempDir(), FlushSize: 1, LogFormat: cli.LogJSON}
+	err = run(t.Context(), cfg, io.Discard)
+	if cli.ExitCode(err) != cli.ExitFailure || !strings.Contains(err.Error(), "no Kafka broker answers") {
+		t.Errorf("run with an unreachable broker = %v, want a failure", err)
+	}
+}
+
 func TestBadConfigurationIsOneClearLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -43,20 +95,23 @@ func TestBadConfigurationIsOneClearLine(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
+		code int
 		want string
 	}{
-		{"no output", []string{"--brokers", "127.0.0.1:1", "--prefix", "p"}, "no output"},
-		{"no topics", []string{"--brokers", "127.0.0.1:1", "--output", t.TempDir()}, "no topics"},
-		{"unreachable broker", []string{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", t.TempDir(), "--metrics", ""}, "no Kafka broker answers at 127.0.0.1:1"},
-		{"bad flush size", []string{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", t.TempDir(), "--flush-size", "-3"}, "--flush-size -3"},
+		{"no output", []string{"--brokers", "127.0.0.1:1", "--prefix", "p"}, 2, "no output"},
+		{"no topics", []string{"--brokers", "127.0.0.1:1", "--output", t.TempDir()}, 2, "no topics"},
+		{"unknown flag", []string{"--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"bad log format", []string{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", t.TempDir(), "--log-format", "xml"}, 2, `--log-format "xml"`},
+		{"unreachable broker", []string{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", t.TempDir(), "--metrics", ""}, 1, "no Kafka broker answers at 127.0.0.1:1"},
+		{"bad flush size", []string{"--brokers", "127.0.0.1:1", "--prefix", "p", "--output", t.TempDir(), "--flush-size", "-3"}, 2, "--flush-size -3"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(bin, tc.args...)
 			cmd.Env = append(os.Environ(), "PINPIPE_KAFKA_BROKERS=")
 			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("exit 0, want non-zero; output:\n%s", out)
+			if code := cmd.ProcessState.ExitCode(); code != tc.code {
+				t.Fatalf("exit %d (%v), want %d; output:\n%s", code, err, tc.code, out)
 			}
 			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 			last := lines[len(lines)-1]

@@ -5,6 +5,10 @@
 // SIGTERM or SIGINT, then flushes, checkpoints and exits. The running
 // quality report of the committed records is stored at
 // {output}/_quality/stream.json and served at /quality of --metrics.
+//
+// Exit status: 0 after a clean stop, 1 when the job fails, 2 on bad flags
+// or an invalid configuration. Errors are printed as one line on stderr;
+// logs go to stderr as text or JSON (--log-format), from --log-level on.
 package main
 
 import (
@@ -28,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/landing"
@@ -52,12 +57,16 @@ type Config struct {
 	DiscoverInterval time.Duration // Default: 30s
 	UnhealthyAfter   time.Duration // /healthz answers 503 after a flush failing or reading stalled this long. Default (and 0): 60s
 	LogLevel         string        // debug, info (default), warn, error
+	LogFormat        string        // text (default) or json
 }
 
+// parseFlags parses args into a validated Config. Usage goes to stderr only
+// for -h/--help, which returns flag.ErrHelp; other errors are usage errors
+// (cli.Usage).
 func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("streamjob", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Prefix, "prefix", "", "deployment prefix P: reads streaming-P-pin, streaming-P-geo, streaming-P-user")
 	fs.StringVar(&c.Streams, "streams", "", "streams to read instead: comma-separated table=stream, or names ending in -pin, -geo, -user")
 	fs.StringVar(&c.Output, "output", "", "output URL: s3://bucket/prefix, file:///dir or a path (required)")
@@ -71,11 +80,21 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.DiscoverInterval, "discover-interval", stream.DefaultDiscoverInterval, "how often shards are listed again")
 	fs.DurationVar(&c.UnhealthyAfter, "unhealthy-after", stream.DefaultFlushFailingAfter, "/healthz answers 503 when a flush has been failing, or no shard had a successful GetRecords, for this long")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	cli.LogFormatFlag(fs, &c.LogFormat)
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "usage: streamjob --prefix P | --streams LIST --output URL [flags]")
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return c, flag.ErrHelp
+		}
+		return c, cli.Usage(fmt.Errorf("%w (see --help)", err))
 	}
 	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+		return c, cli.Usage(fmt.Errorf("unexpected arguments: %q (see --help)", fs.Args()))
+	}
+	if err := c.Validate(); err != nil {
+		return c, cli.Usage(err)
 	}
 	return c, nil
 }
@@ -100,11 +119,18 @@ func (c Config) Validate() error {
 	if c.UnhealthyAfter < 0 {
 		return fmt.Errorf("--unhealthy-after is %s, want >= 0", c.UnhealthyAfter)
 	}
+	if _, err := c.level(); err != nil {
+		return err
+	}
+	return cli.CheckLogFormat(c.LogFormat)
+}
+
+func (c Config) level() (slog.Level, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+		return lv, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
 	}
-	return nil
+	return lv, nil
 }
 
 func (c Config) streamMap() (map[clean.Table]string, error) {
@@ -167,34 +193,26 @@ func (c Config) start() (kinesisx.Position, error) {
 func main() {
 	parquetio.UseFastSnappy()
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "streamjob:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
-	if err := run(ctx, cfg, log); err != nil {
+	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		err = run(ctx, cfg, os.Stderr)
 		stop()
-		fmt.Fprintln(os.Stderr, "streamjob:", err)
-		os.Exit(1)
 	}
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, cli.Message("streamjob", err))
+	}
+	os.Exit(cli.ExitCode(err))
 }
 
 // run checks the configuration and the services, then runs the job until
-// ctx is done.
-func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+// ctx is done, logging to stderr. An invalid cfg is a usage error
+// (cli.Usage).
+func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
-		return err
+		return cli.Usage(err)
 	}
+	lv, _ := cfg.level()
+	log := cli.NewLogger(stderr, cfg.LogFormat, lv)
 	streams, _ := cfg.streamMap()
 	start, _ := cfg.start()
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -19,10 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	st "github.com/pinpipe/pinpipe/internal/streamtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/stream"
 )
@@ -35,6 +38,37 @@ func TestMain(m *testing.M) {
 
 // binary builds the streamjob binary once per test process.
 func binary(t *testing.T) string { return devstack.Build(t, ".") }
+
+// TestParseFlags checks the usage errors and the logger flags, in-process.
+func TestParseFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"--prefix", "p", "--output", "/tmp/x"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.LogFormat != cli.LogText || cfg.LogLevel != "info" {
+		t.Errorf("log format %q, level %q; want text, info", cfg.LogFormat, cfg.LogLevel)
+	}
+	if streams, _ := cfg.streamMap(); streams[clean.TableGeo] != "streaming-p-geo" {
+		t.Errorf("streams %v, want streaming-p-geo for geo", streams)
+	}
+	for _, args := range [][]string{
+		{"--bogus"},
+		{"--prefix", "p"},
+		{"--prefix", "p", "--output", "/tmp/x", "--log-format", "xml"},
+		{"--prefix", "p", "--output", "/tmp/x", "--log-level", "loud"},
+		{"--prefix", "p", "--output", "/tmp/x", "extra"},
+	} {
+		if _, err := parseFlags(args, io.Discard); cli.ExitCode(err) != cli.ExitUsage {
+			t.Errorf("parseFlags(%q) = %v, want a usage error", args, err)
+		}
+	}
+	if _, err := parseFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v, want flag.ErrHelp", err)
+	}
+	if err := run(t.Context(), Config{Prefix: "p"}, io.Discard); cli.ExitCode(err) != cli.ExitUsage {
+		t.Errorf("run of an invalid configuration = %v, want a usage error", err)
+	}
+}
 
 func TestConfigValidate(t *testing.T) {
 	ok := Config{Prefix: "p", Output: "/tmp/x", FlushRecords: 10, FlushInterval: time.Second, DiscoverInterval: time.Second, LogLevel: "info"}
@@ -54,6 +88,8 @@ func TestConfigValidate(t *testing.T) {
 		{"at_timestamp", func(c *Config) { c.InitialPosition, c.AtTimestamp = "at_timestamp", "2024-05-01T12:00:00Z" }, ""},
 		{"zero flush records", func(c *Config) { c.FlushRecords = 0 }, "--flush-records"},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "--log-level"},
+		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "--log-format"},
+		{"json logs", func(c *Config) { c.LogFormat = "json" }, ""},
 		{"negative unhealthy-after", func(c *Config) { c.UnhealthyAfter = -time.Second }, "--unhealthy-after"},
 	}
 	for _, tc := range tests {
@@ -71,7 +107,7 @@ func TestConfigValidate(t *testing.T) {
 func TestRunBadConfig(t *testing.T) {
 	env := devstack.Require(t, devstack.Kinesis)
 	api := st.KinesisClient(env, env.KinesisEndpoint)
-	s := st.UniqueName("streaming-t-") + "-pin"
+	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 1)
 	notDir := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(notDir, []byte("x"), 0o644); err != nil {
@@ -84,7 +120,7 @@ func TestRunBadConfig(t *testing.T) {
 		env     map[string]string
 		want    string
 	}{
-		{"missing stream", "streaming-nope-pin", t.TempDir(), nil, "does not exist"},
+		{"missing stream", landing.Stream("nope", clean.TablePin), t.TempDir(), nil, "does not exist"},
 		{"output not writable", s, filepath.Join(notDir, "out"), nil, "output"},
 		{"no credentials", s, t.TempDir(), map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
 			"AWS_PROFILE": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
@@ -99,7 +135,7 @@ func TestRunBadConfig(t *testing.T) {
 				DiscoverInterval: time.Second, LogLevel: "info"}
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
-			err := run(ctx, cfg, nil)
+			err := run(ctx, cfg, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("run() = %v, want one line containing %q", err, tc.want)
 			}
@@ -207,7 +243,7 @@ func waitOutput(t *testing.T, out objstore.Bucket, puts []st.Put, p *proc) st.Ou
 func TestGracefulStop(t *testing.T) {
 	env := devstack.Require(t, devstack.Kinesis|devstack.S3)
 	api := st.KinesisClient(env, env.KinesisEndpoint)
-	s := st.UniqueName("streaming-t-") + "-pin"
+	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 2)
 	outURL := "s3://" + env.NewBucket(t) + "/out"
 	out, err := objstore.Open(t.Context(), outURL, objstore.Options{})
@@ -288,7 +324,7 @@ func waitHealthz(t *testing.T, addr string, code int, p *proc) string {
 func TestHealthzFlushFailing(t *testing.T) {
 	env := devstack.Require(t, devstack.Kinesis)
 	api := st.KinesisClient(env, env.KinesisEndpoint)
-	s := st.UniqueName("streaming-t-") + "-pin"
+	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 1)
 	dir := filepath.Join(t.TempDir(), "out")
 	if err := os.Mkdir(dir, 0o755); err != nil {
@@ -332,7 +368,7 @@ func TestHealthzFlushFailing(t *testing.T) {
 func TestCrashRecovery(t *testing.T) {
 	env := devstack.Require(t, devstack.Kinesis)
 	api := st.KinesisClient(env, env.KinesisEndpoint)
-	s := st.UniqueName("streaming-t-") + "-pin"
+	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 3)
 	dir := t.TempDir()
 	out, err := objstore.Open(t.Context(), dir, objstore.Options{})
