@@ -8,6 +8,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/internal/streamtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 	"github.com/pinpipe/pinpipe/pkg/stream"
@@ -58,8 +59,8 @@ func TestQualityReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps := uniqueName("streaming-t-") + "-pin"
-	gs := uniqueName("streaming-t-") + "-geo"
+	ps := landing.Stream(uniqueName("t-"), clean.TablePin)
+	gs := landing.Stream(uniqueName("t-"), clean.TableGeo)
 	createStream(t, api, ps, 2)
 	createStream(t, api, gs, 1)
 	pins := putAll(t, api, ps, pinRecords(7, 0, 600))

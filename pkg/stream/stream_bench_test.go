@@ -16,6 +16,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/streamtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/sample"
@@ -93,7 +94,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 	env := devstack.Require(b, devstack.Kinesis)
 	api := streamtest.KinesisClient(env, env.KinesisEndpoint)
 	const n = 20000
-	s := streamtest.UniqueName("streaming-bench-") + "-pin"
+	s := landing.Stream(streamtest.UniqueName("bench-"), clean.TablePin)
 	streamtest.CreateStream(b, api, s, 4)
 	puts := streamtest.PutAll(b, api, s, streamtest.PinRecords(7, 0, n))
 	rows, rejects := streamtest.Expected(puts)
@@ -128,7 +129,7 @@ func BenchmarkLatency(b *testing.B) {
 	parquetio.UseFastSnappy() // as cmd/streamjob
 	env := devstack.Require(b, devstack.Kinesis)
 	api := streamtest.KinesisClient(env, env.KinesisEndpoint)
-	s := streamtest.UniqueName("streaming-bench-") + "-pin"
+	s := landing.Stream(streamtest.UniqueName("bench-"), clean.TablePin)
 	streamtest.CreateStream(b, api, s, 2)
 	dir := b.TempDir()
 	out, err := objstore.Open(b.Context(), dir, objstore.Options{})

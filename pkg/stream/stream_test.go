@@ -19,6 +19,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/stream"
 )
@@ -115,7 +116,7 @@ func TestExactlyOnce(t *testing.T) {
 	for name, open := range stores(t, env) {
 		t.Run(name, func(t *testing.T) {
 			out := open(t)
-			s := uniqueName("streaming-t-") + "-pin"
+			s := landing.Stream(uniqueName("t-"), clean.TablePin)
 			createStream(t, api, s, 3)
 			puts := putAll(t, api, s, pinRecords(1, 0, 1500))
 			r := startJob(t, api, stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Output: out, FlushRecords: 400})
@@ -182,7 +183,7 @@ func TestResharding(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := uniqueName("streaming-t-") + "-pin"
+			s := landing.Stream(uniqueName("t-"), clean.TablePin)
 			createStream(t, api, s, 1)
 			opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Output: out, FlushRecords: 250}
 			var r *running
@@ -285,7 +286,7 @@ func TestThrottlingAndExpiredIterators(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := uniqueName("streaming-t-") + "-pin"
+	s := landing.Stream(uniqueName("t-"), clean.TablePin)
 	createStream(t, api, s, 2)
 	metrics, err := stream.NewMetrics(nil)
 	if err != nil {
@@ -328,7 +329,7 @@ func TestPendingFlushReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := uniqueName("streaming-t-") + "-pin"
+	s := landing.Stream(uniqueName("t-"), clean.TablePin)
 	createStream(t, api, s, 1)
 	puts := putAll(t, api, s, pinRecords(4, 0, 120)) // rejects at 29 and 31
 	opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Output: out, FlushRecords: 120, FlushInterval: time.Minute}
