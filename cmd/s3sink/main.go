@@ -158,7 +158,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bucket, err := objstore.Open(ctx, cfg.Output, objstore.Options{Logger: log})
+	bucket, err := objstore.OpenConditional(ctx, cfg.Output, objstore.Options{Logger: log})
 	if err != nil {
 		return err
 	}

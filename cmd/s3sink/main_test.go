@@ -148,7 +148,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 				output = "s3://" + st.NewBucket(t) + "/topics"
 				env = append(env, st.Environ()...)
 			}
-			bucket, err := objstore.Open(ctx, output, objstore.Options{})
+			bucket, err := objstore.OpenConditional(ctx, output, objstore.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			start := func(metrics, flushSize string) *exec.Cmd {
 				cmd := exec.Command(bin, "--brokers", strings.Join(brokers, ","), "--topics", strings.Join(topics, ","),
-					"--output", output, "--flush-size", flushSize, "--metrics", metrics, "--group", "crash", "--session-timeout", "1s")
+					"--output", output, "--flush-size", flushSize, "--metrics", metrics, "--group", "crash", "--session-timeout", "6s")
 				cmd.Env = env
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr

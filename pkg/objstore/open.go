@@ -181,3 +181,17 @@ func Join(elem ...string) string {
 }
 
 var errExchangeUnsupported = errors.New("atomic exchange not supported")
+
+// OpenConditional is Open for a caller that needs conditional requests
+// (Conditional); every store Open returns has them.
+func OpenConditional(ctx context.Context, rawURL string, opts Options) (Conditional, error) {
+	b, err := Open(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := b.(Conditional)
+	if !ok {
+		return nil, fmt.Errorf("objstore: %s has no conditional requests", b.URL(""))
+	}
+	return c, nil
+}

@@ -2,6 +2,7 @@ package objstore
 
 import (
 	"bytes"
+	"crypto/md5"
 	"context"
 	"fmt"
 	"io"
@@ -21,6 +22,9 @@ type Memory struct {
 	objs    map[string]memObject
 	version int64
 	now     func() time.Time
+	// contentETags makes the ETag the MD5 of the content, as S3's is for a
+	// one-part upload, instead of a version number.
+	contentETags bool
 }
 
 type memObject struct {
@@ -34,8 +38,17 @@ var (
 	_ Copier      = (*Memory)(nil)
 )
 
-// NewMemory returns an empty in-memory store.
+// NewMemory returns an empty in-memory store whose every write gets its
+// own ETag, as on the file store.
 func NewMemory() *Memory { return &Memory{objs: map[string]memObject{}, now: time.Now} }
+
+// NewMemoryS3ETags returns an empty in-memory store whose ETags are the
+// MD5 of the content, as on S3: two writes of the same content share one.
+func NewMemoryS3ETags() *Memory {
+	m := NewMemory()
+	m.contentETags = true
+	return m
+}
 
 // URL returns "mem://key".
 func (m *Memory) URL(key string) string { return "mem://" + key }
@@ -108,6 +121,9 @@ func (m *Memory) PutIf(ctx context.Context, key string, r io.Reader, c Cond) (st
 	}
 	m.version++
 	etag := `"v` + strconv.FormatInt(m.version, 10) + `"`
+	if m.contentETags {
+		etag = fmt.Sprintf(`"%x"`, md5.Sum(data))
+	}
 	m.objs[key] = memObject{data: data, etag: etag}
 	return etag, nil
 }

@@ -12,6 +12,10 @@ const (
 	DefaultFlushSize = 1
 	// DefaultSessionTimeout is the default consumer group session timeout.
 	DefaultSessionTimeout = 10 * time.Second
+	// MinSessionTimeout is the shortest session timeout: Kafka brokers'
+	// default group.min.session.timeout.ms, and room for the lease of a
+	// partition's writes (PROTOCOL.md).
+	MinSessionTimeout = 6 * time.Second
 	// DefaultUnhealthyAfter is how long, by default, the sink may be out of
 	// its group or failing to store before Health reports it.
 	DefaultUnhealthyAfter = time.Minute

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,15 +10,15 @@ import (
 // Metrics are the sink's counters, registered on a registry of the caller's.
 // A nil *Metrics records nothing.
 type Metrics struct {
-	fetched  *prometheus.CounterVec
-	records  *prometheus.CounterVec
-	invalid  *prometheus.CounterVec
-	objects  *prometheus.CounterVec
-	bytes    *prometheus.CounterVec
-	lag      *prometheus.GaugeVec
-	flushDur prometheus.Histogram
-
-	lastFlush atomic.Int64 // unix nanoseconds of the last stored object
+	fetched   *prometheus.CounterVec
+	records   *prometheus.CounterVec
+	invalid   *prometheus.CounterVec
+	objects   *prometheus.CounterVec
+	bytes     *prometheus.CounterVec
+	removedN  *prometheus.CounterVec
+	replacedN *prometheus.CounterVec
+	lag       *prometheus.GaugeVec
+	flushDur  prometheus.Histogram
 }
 
 // NewMetrics creates the sink's metrics and registers them on reg.
@@ -29,26 +28,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "pinpipe_s3sink_fetched_records_total", Help: "Records fetched from Kafka (a record fetched again after a rebalance or restart counts again).",
 		}, []string{"topic"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pinpipe_s3sink_records_total", Help: "Records landed (stored and committed).",
+			Name: "pinpipe_s3sink_records_total", Help: "Records landed: stored, and their offsets committed.",
 		}, []string{"topic"}),
 		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pinpipe_s3sink_invalid_json_records_total", Help: "Landed records whose value is not valid JSON (landed as is).",
+			Name: "pinpipe_s3sink_invalid_json_records_total", Help: "Landed records (stored and committed) whose value is not valid JSON (landed as is).",
 		}, []string{"topic"}),
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pinpipe_s3sink_objects_total", Help: "Objects stored.",
+			Name: "pinpipe_s3sink_objects_total", Help: "Objects landed: stored, and their offsets committed.",
 		}, []string{"topic"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pinpipe_s3sink_bytes_total", Help: "Bytes stored (after compression).",
+			Name: "pinpipe_s3sink_bytes_total", Help: "Bytes of the landed objects (after compression).",
+		}, []string{"topic"}),
+		removedN: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinpipe_s3sink_uncommitted_removed_total", Help: "Objects a previous owner of a partition stored without committing them, removed when the partition was assigned.",
+		}, []string{"topic"}),
+		replacedN: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pinpipe_s3sink_uncommitted_replaced_total", Help: "Uncommitted objects with other content found at the key of an object being stored, and replaced.",
 		}, []string{"topic"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pinpipe_s3sink_lag_records", Help: "Records behind the partition's high watermark at the last fetch.",
 		}, []string{"topic", "partition"}),
 		flushDur: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "pinpipe_s3sink_flush_seconds", Help: "Time to store an object and commit its offset.",
+			Name: "pinpipe_s3sink_flush_seconds", Help: "Time from cutting an object to committing its offset: storing it (with retries) and the commit.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.fetched, m.records, m.invalid, m.objects, m.bytes, m.lag, m.flushDur)
+	reg.MustRegister(m.fetched, m.records, m.invalid, m.objects, m.bytes, m.removedN, m.replacedN, m.lag, m.flushDur)
 	return m
 }
 
@@ -60,7 +65,9 @@ func (m *Metrics) observe(topic string, partition int, lag int64) {
 	m.lag.WithLabelValues(topic, strconv.Itoa(partition)).Set(float64(max(lag, 0)))
 }
 
-func (m *Metrics) flushed(topic string, records, invalid, bytes int, d time.Duration) {
+// landed counts an object whose offset is committed; d is the time from
+// its cut to the commit.
+func (m *Metrics) landed(topic string, records, invalid, bytes int, d time.Duration) {
 	if m == nil {
 		return
 	}
@@ -69,5 +76,16 @@ func (m *Metrics) flushed(topic string, records, invalid, bytes int, d time.Dura
 	m.objects.WithLabelValues(topic).Inc()
 	m.bytes.WithLabelValues(topic).Add(float64(bytes))
 	m.flushDur.Observe(d.Seconds())
-	m.lastFlush.Store(time.Now().UnixNano())
+}
+
+func (m *Metrics) removed(topic string) {
+	if m != nil {
+		m.removedN.WithLabelValues(topic).Inc()
+	}
+}
+
+func (m *Metrics) replaced(topic string) {
+	if m != nil {
+		m.replacedN.WithLabelValues(topic).Inc()
+	}
 }

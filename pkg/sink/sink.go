@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,14 +9,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
-	"github.com/pinpipe/pinpipe/pkg/landing"
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -88,6 +85,10 @@ func (c *Config) Validate() error {
 	if c.SessionTimeout <= 0 {
 		c.SessionTimeout = DefaultSessionTimeout
 	}
+	if c.SessionTimeout < MinSessionTimeout {
+		return fmt.Errorf("session timeout %s: want at least %s (a partition's writes carry a lease of the session timeout less %s for clocks that disagree, and an S3 request needs %s of it)",
+			c.SessionTimeout, MinSessionTimeout, leaseMargin, minLeaseLeft)
+	}
 	if c.UnhealthyAfter <= 0 {
 		c.UnhealthyAfter = DefaultUnhealthyAfter
 	}
@@ -109,8 +110,11 @@ func (c *Config) Validate() error {
 // Sink consumes topics as a consumer group and lands them in a bucket.
 type Sink struct {
 	cfg    Config
-	bucket objstore.Bucket
+	bucket objstore.Conditional
+	client *kafka.Client // heartbeats, log-start offsets, topic metadata
 	health health
+	// sleepUntil waits until t (tests simulate it). Default: a real wait.
+	sleepUntil func(ctx context.Context, t time.Time) error
 }
 
 // health tracks what /healthz reports: whether the sink is a member of a
@@ -164,13 +168,18 @@ func (s *Sink) Health() error {
 	return nil
 }
 
-// New returns a sink; it does no network I/O.
-func New(cfg Config, bucket objstore.Bucket) (*Sink, error) {
+// New returns a sink; it does no network I/O. The bucket's conditional
+// requests fence the objects of a partition against every earlier owner
+// (PROTOCOL.md); the file and S3 stores of pkg/objstore have them.
+func New(cfg Config, bucket objstore.Conditional) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	now := cfg.Now()
-	return &Sink{cfg: cfg, bucket: bucket, health: health{now: cfg.Now, leftAt: now}}, nil
+	return &Sink{cfg: cfg, bucket: bucket, health: health{now: cfg.Now, leftAt: now},
+		client:     &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second},
+		sleepUntil: func(ctx context.Context, t time.Time) error { return ctxwait.Sleep(ctx, time.Until(t)) },
+	}, nil
 }
 
 // ResolveTopics returns the configured topics, or the existing topics that
@@ -180,8 +189,7 @@ func (s *Sink) ResolveTopics(ctx context.Context) ([]string, error) {
 		return s.cfg.Topics, nil
 	}
 	re := regexp.MustCompile(s.cfg.TopicRegex) // checked by Validate
-	client := &kafka.Client{Addr: kafka.TCP(s.cfg.Brokers...), Timeout: 10 * time.Second}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{})
+	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("listing topics on %s: %w", strings.Join(s.cfg.Brokers, ","), err)
 	}
@@ -198,8 +206,9 @@ func (s *Sink) ResolveTopics(ctx context.Context) ([]string, error) {
 	return topics, nil
 }
 
-// Run consumes until ctx ends, then flushes what it holds, commits and
-// returns nil. It returns an error only when it cannot start.
+// Run consumes until ctx ends, then stores the partial objects, commits
+// what is stored and returns nil. It returns an error only when it cannot
+// start.
 func (s *Sink) Run(ctx context.Context) error {
 	topics, err := s.ResolveTopics(ctx)
 	if err != nil {
@@ -222,7 +231,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	s.cfg.Logger.Info("consuming", "group", s.cfg.Group, "topics", topics)
 	var wg sync.WaitGroup
 	defer func() {
-		wg.Wait() // partition workers flush and commit before the group is left
+		wg.Wait() // partition workers store and commit before the group is left
 		cg.Close()
 	}()
 	for {
@@ -242,28 +251,59 @@ func (s *Sink) Run(ctx context.Context) error {
 		}
 		s.cfg.Logger.Info("generation", "id", gen.ID, "assignments", assignmentString(gen.Assignments))
 		s.health.generation(true)
-		wg.Add(1)
-		gen.Start(func(genCtx context.Context) {
-			defer wg.Done()
-			select {
-			case <-genCtx.Done():
-				// A rebalance, or the shutdown: the next generation (or the
-				// exit) follows once every partition's worker has returned.
-				s.cfg.Logger.Info("generation ended", "id", gen.ID)
-			case <-ctx.Done(): // shutting down, maybe with no partition assigned
-			}
-			s.health.generation(false)
-		})
-		for topic, parts := range gen.Assignments {
-			for _, p := range parts {
-				wg.Add(1)
-				gen.Start(func(genCtx context.Context) {
-					defer wg.Done()
-					s.consume(ctx, genCtx, gen, topic, p.ID, p.Offset)
-				})
-			}
+		s.runGeneration(ctx, gen, &wg)
+	}
+}
+
+// runGeneration starts the partition workers of a generation, and the
+// membership that keeps it and gives their lease, which lasts until the last
+// worker has returned.
+func (s *Sink) runGeneration(ctx context.Context, gen *kafka.Generation, wg *sync.WaitGroup) {
+	mctx, stopMembership := context.WithCancel(context.WithoutCancel(ctx))
+	m := newMembership(s.client, generation{group: gen.GroupID, id: gen.ID, member: gen.MemberID}, s.cfg.SessionTimeout, s.cfg.Now)
+	var workers sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		m.run(mctx)
+	}()
+	wg.Add(1)
+	workers.Add(1)
+	gen.Start(func(genCtx context.Context) {
+		defer wg.Done()
+		defer workers.Done()
+		select {
+		case <-genCtx.Done():
+			// A rebalance, or the shutdown: the next generation (or the
+			// exit) follows once every partition's worker has returned.
+			s.cfg.Logger.Info("generation ended", "id", gen.ID)
+		case <-ctx.Done(): // shutting down, maybe with no partition assigned
+		}
+		s.health.generation(false)
+	})
+	for topic, parts := range gen.Assignments {
+		for _, p := range parts {
+			wg.Add(1)
+			workers.Add(1)
+			gen.Start(func(genCtx context.Context) {
+				defer wg.Done()
+				defer workers.Done()
+				l := &lander{s: s, topic: topic, partition: int32(p.ID),
+					log: s.cfg.Logger.With("topic", topic, "partition", p.ID),
+					io: partitionIO{
+						fetch:  &kafkaFetcher{s: s, topic: topic, partition: p.ID},
+						commit: genCommitter{gen: gen, topic: topic, partition: p.ID},
+						lease:  m,
+					}}
+				defer l.io.fetch.close()
+				l.run(ctx, genCtx, p.Offset)
+			})
 		}
 	}
+	go func() {
+		workers.Wait()
+		stopMembership()
+	}()
 }
 
 func assignmentString(a map[string][]kafka.PartitionAssignment) string {
@@ -277,247 +317,93 @@ func assignmentString(a map[string][]kafka.PartitionAssignment) string {
 	return strings.Join(parts, " ")
 }
 
-// consume lands one partition for the life of one generation. Objects are
-// stored concurrently (up to Config.InFlight per partition) and their offsets
-// committed in order, so the committed offset is always the end of a stored
-// object. Cut points depend only on the records, so the objects a replay from
-// the committed offset writes are the same keys with the same content.
-//
-// When the generation ends (a rebalance), objects not yet committed are
-// abandoned: the next owner starts again from the committed offset and writes
-// the same keys. When runCtx ends (shutdown), the partial object is stored
-// too, and everything stored is committed.
-func (s *Sink) consume(runCtx, genCtx context.Context, gen *kafka.Generation, topic string, partition int, offset int64) {
-	log := s.cfg.Logger.With("topic", topic, "partition", partition)
-	fetchCtx, cancelFetch := context.WithCancel(runCtx)
-	defer cancelFetch()
-	defer context.AfterFunc(genCtx, cancelFetch)()
-	// Stores and commits outlive a shutdown (bounded by ShutdownTimeout) but
-	// not a rebalance. At shutdown the generation ends too (kafka-go ends it
-	// when the first worker returns), which must not cancel the final flushes.
-	storeCtx, cancelStore := context.WithCancel(context.WithoutCancel(runCtx))
-	defer cancelStore()
-	defer context.AfterFunc(genCtx, func() {
-		if runCtx.Err() == nil {
-			cancelStore()
-		}
-	})()
-	defer context.AfterFunc(runCtx, func() { time.AfterFunc(s.cfg.ShutdownTimeout, cancelStore) })()
-
-	if offset >= 0 {
-		if err := s.removeUncommitted(storeCtx, topic, partition, offset); err != nil {
-			log.Error("removing uncommitted objects", "err", err)
-			return
-		}
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:   s.cfg.Brokers,
-		Topic:     topic,
-		Partition: partition,
-		MinBytes:  1,
-		MaxBytes:  16 << 20,
-		MaxWait:   250 * time.Millisecond,
-	})
-	defer r.Close()
-	if err := r.SetOffset(offset); err != nil {
-		log.Error("setting offset", "offset", offset, "err", err)
-		return
-	}
-	p := s.newPipeline(storeCtx, gen, topic, partition)
-	defer p.close()
-	b := s.newBatch()
-	for {
-		msg, err := r.FetchMessage(fetchCtx)
-		if err != nil {
-			if fetchCtx.Err() != nil {
-				break
-			}
-			log.Warn("fetching", "err", err)
-			if ctxwait.Sleep(fetchCtx, time.Second) != nil {
-				break
-			}
-			continue
-		}
-		if b.full(msg.Time) {
-			p.submit(b)
-			b = s.newBatch()
-		}
-		b.add(msg.Offset, msg.Time, msg.Value)
-		s.cfg.Metrics.observe(topic, partition, msg.HighWaterMark-msg.Offset-1)
-		if b.n >= b.flushSize {
-			p.submit(b)
-			b = s.newBatch()
-		}
-		if p.failed() {
-			break
-		}
-	}
-	if runCtx.Err() != nil && b.n > 0 {
-		p.submit(b)
-		log.Info("flushing on shutdown")
-	}
-}
-
 func (s *Sink) newBatch() *batch {
 	return &batch{flushSize: s.cfg.FlushSize, rotate: s.cfg.RotateInterval}
 }
 
-// removeUncommitted deletes the objects of a partition that start at or
-// after the committed offset: a previous owner stored them but never
-// committed them, and if it cut them differently (another flush size, a
-// shutdown) they could overlap the objects this owner is about to write.
-func (s *Sink) removeUncommitted(ctx context.Context, topic string, partition int, committed int64) error {
-	dir := landing.PartitionDir(topic, int32(partition))
-	list := objstore.Join(s.cfg.Prefix, dir) // the directory under Prefix, with its final "/"
-	objs, err := s.bucket.List(ctx, list)
-	if err != nil {
-		return err
-	}
-	for _, o := range objs {
-		k, err := landing.ParseKey(dir + strings.TrimPrefix(o.Key, list))
-		if err != nil || k.Start < committed {
-			continue
-		}
-		if err := s.bucket.Delete(ctx, o.Key); err != nil {
-			return err
-		}
-		s.cfg.Logger.Info("removed uncommitted object", "key", o.Key)
-	}
-	return nil
+// retryPolicy is the retry of a store or Kafka request: 100ms doubling to
+// 5s, with jitter, until it succeeds or its context ends; each retry is
+// logged.
+func (s *Sink) retryPolicy(what string, log *slog.Logger) retry.Policy {
+	return retry.Policy{Notify: func(err error, attempts int, wait time.Duration) {
+		log.Warn(what+", will retry", "err", err, "attempt", attempts, "wait", wait)
+	}}
 }
 
-// pipeline stores a partition's objects concurrently and commits their
-// offsets in order.
-type pipeline struct {
+// kafkaFetcher reads a partition with a kafka.Reader.
+type kafkaFetcher struct {
 	s         *Sink
-	ctx       context.Context
+	topic     string
+	partition int
+	r         *kafka.Reader
+}
+
+func (f *kafkaFetcher) logStart(ctx context.Context) (int64, error) {
+	resp, err := f.s.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{
+		Topics: map[string][]kafka.OffsetRequest{f.topic: {kafka.FirstOffsetOf(f.partition)}},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("listing the offsets of %s/%d: %w", f.topic, f.partition, err)
+	}
+	for _, po := range resp.Topics[f.topic] {
+		if po.Partition == f.partition {
+			if po.Error != nil {
+				return 0, fmt.Errorf("listing the offsets of %s/%d: %w", f.topic, f.partition, po.Error)
+			}
+			return po.FirstOffset, nil
+		}
+	}
+	return 0, fmt.Errorf("listing the offsets of %s/%d: partition missing from the answer", f.topic, f.partition)
+}
+
+func (f *kafkaFetcher) fetch(ctx context.Context, from int64) (record, error) {
+	if f.r == nil {
+		f.r = kafka.NewReader(kafka.ReaderConfig{
+			Brokers:   f.s.cfg.Brokers,
+			Topic:     f.topic,
+			Partition: f.partition,
+			MinBytes:  1,
+			MaxBytes:  16 << 20,
+			MaxWait:   250 * time.Millisecond,
+		})
+		if err := f.r.SetOffset(from); err != nil {
+			return record{}, fmt.Errorf("setting offset %d: %w", from, err)
+		}
+	}
+	msg, err := f.r.FetchMessage(ctx)
+	if err != nil {
+		return record{}, err
+	}
+	return record{offset: msg.Offset, time: msg.Time, value: msg.Value, hwm: msg.HighWaterMark}, nil
+}
+
+func (f *kafkaFetcher) close() error {
+	if f.r == nil {
+		return nil
+	}
+	return f.r.Close()
+}
+
+// genCommitter commits a partition's offsets in a kafka-go generation.
+type genCommitter struct {
 	gen       *kafka.Generation
 	topic     string
 	partition int
-	queue     chan *upload
-	done      chan struct{}
-	err       atomic.Bool
 }
 
-type upload struct {
-	b    *batch
-	key  string
-	size int
-	err  chan error
-}
-
-func (s *Sink) newPipeline(ctx context.Context, gen *kafka.Generation, topic string, partition int) *pipeline {
-	p := &pipeline{s: s, ctx: ctx, gen: gen, topic: topic, partition: partition,
-		queue: make(chan *upload, s.cfg.InFlight), done: make(chan struct{})}
-	go p.commitLoop()
-	return p
-}
-
-// submit starts storing b; it blocks while InFlight objects are pending.
-func (p *pipeline) submit(b *batch) {
-	key := objstore.Join(p.s.cfg.Prefix, landing.Key{Topic: p.topic, Partition: int32(p.partition), Start: b.start, Gzip: p.s.cfg.Gzip}.String())
-	u := &upload{b: b, key: key, err: make(chan error, 1)}
-	select {
-	case p.queue <- u:
-	case <-p.ctx.Done():
-		return
-	}
-	go func() { u.err <- p.store(u) }()
-}
-
-func (p *pipeline) failed() bool { return p.err.Load() }
-
-// close waits until every submitted object is stored and committed, or abandoned.
-func (p *pipeline) close() {
-	close(p.queue)
-	<-p.done
-}
-
-func (p *pipeline) store(u *upload) error {
-	body, err := u.b.body(p.s.cfg.Gzip)
-	if err != nil {
-		return fmt.Errorf("compressing %s: %w", u.key, err)
-	}
-	u.size = len(body)
-	_, err = backoff.Retry(p.ctx, func() (struct{}, error) {
-		err := p.s.bucket.Put(p.ctx, u.key, bytes.NewReader(body))
-		if err != nil && p.ctx.Err() == nil {
-			p.s.cfg.Logger.Warn("storing, will retry", "key", u.key, "err", err)
-			p.s.health.stored(err)
-		} else if err == nil {
-			p.s.health.stored(nil)
+// commit commits next, retrying transient errors a few times; an error
+// saying the generation is over is returned at once.
+func (c genCommitter) commit(next int64) error {
+	return retry.Do(context.Background(), retry.Policy{MaxAttempts: 5}, func(context.Context) error {
+		err := c.gen.CommitOffsets(map[string]map[int]int64{c.topic: {c.partition: next}})
+		if err != nil && isGenerationGone(err) {
+			return retry.Permanent(err)
 		}
-		return struct{}{}, err
-	}, backoff.WithBackOff(newBackoff()), backoff.WithMaxElapsedTime(0))
-	return err
-}
-
-// commitLoop waits for the objects in order and commits the offset after the
-// last stored one: at once when nothing else is pending, else at most every
-// 100ms, so a busy partition does not pay a commit per object.
-func (p *pipeline) commitLoop() {
-	defer close(p.done)
-	var (
-		pending    *upload // stored, not yet committed
-		lastCommit time.Time
-		start      = time.Now()
-		abandoned  bool
-	)
-	commit := func() {
-		if pending == nil || abandoned {
-			return
-		}
-		if err := p.commit(pending.b.next); err != nil {
-			p.s.cfg.Logger.Info("not committed; the next owner rewrites from the committed offset", "topic", p.topic, "partition", p.partition, "err", err)
-			abandoned = true
-			p.err.Store(true)
-			return
-		}
-		lastCommit = time.Now()
-		pending = nil
-	}
-	for u := range p.queue {
-		if abandoned {
-			<-u.err
-			continue
-		}
-		if err := <-u.err; err != nil {
-			abandoned = true
-			p.err.Store(true)
-			continue
-		}
-		p.s.cfg.Metrics.flushed(p.topic, u.b.n, u.b.invalid, u.size, time.Since(start))
-		start = time.Now()
-		pending = u
-		if len(p.queue) == 0 || time.Since(lastCommit) > 100*time.Millisecond {
-			commit()
-		}
-	}
-	commit()
-}
-
-func (p *pipeline) commit(next int64) error {
-	_, err := backoff.Retry(p.ctx, func() (struct{}, error) {
-		err := p.gen.CommitOffsets(map[string]map[int]int64{p.topic: {p.partition: next}})
-		if err != nil {
-			if isGenerationGone(err) {
-				return struct{}{}, backoff.Permanent(err)
-			}
-			p.s.cfg.Logger.Warn("committing, will retry", "topic", p.topic, "partition", p.partition, "offset", next, "err", err)
-		}
-		return struct{}{}, err
-	}, backoff.WithBackOff(newBackoff()), backoff.WithMaxElapsedTime(0))
-	return err
+		return err
+	})
 }
 
 func isGenerationGone(err error) bool {
 	return errors.Is(err, kafka.RebalanceInProgress) || errors.Is(err, kafka.IllegalGeneration) ||
 		errors.Is(err, kafka.UnknownMemberId) || errors.Is(err, kafka.ErrGenerationEnded)
-}
-
-func newBackoff() *backoff.ExponentialBackOff {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = 100 * time.Millisecond
-	b.MaxInterval = 5 * time.Second
-	return b
 }

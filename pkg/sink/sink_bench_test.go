@@ -33,7 +33,7 @@ func benchLand(b *testing.B, records, flushSize int) {
 	w.Close()
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
-		bucket, err := objstore.Open(ctx, "s3://"+st.NewBucket(b)+"/topics", objstore.Options{})
+		bucket, err := objstore.OpenConditional(ctx, "s3://"+st.NewBucket(b)+"/topics", objstore.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -76,7 +76,7 @@ func produce(t *testing.T, ctx context.Context, brokers []string, topic string, 
 	}
 }
 
-func runSink(t *testing.T, ctx context.Context, cfg Config, b objstore.Bucket) (stop func()) {
+func runSink(t *testing.T, ctx context.Context, cfg Config, b objstore.Conditional) (stop func()) {
 	t.Helper()
 	s, err := New(cfg, b)
 	if err != nil {
@@ -118,7 +118,7 @@ func TestLandEveryOffsetOnce(t *testing.T) {
 			for _, topic := range topics {
 				produce(t, ctx, brokers, topic, 0, 120)
 			}
-			b, err := objstore.Open(ctx, t.TempDir(), objstore.Options{})
+			b, err := objstore.OpenConditional(ctx, t.TempDir(), objstore.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +165,7 @@ func TestRotateIntervalByRecordTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	b, err := objstore.Open(ctx, t.TempDir(), objstore.Options{})
+	b, err := objstore.OpenConditional(ctx, t.TempDir(), objstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestRebalanceTwoInstances(t *testing.T) {
 	ctx := t.Context()
 	topics := []string{"b.pin", "b.geo", "b.user"}
 	brokers := newCluster(t, 4, topics...)
-	b, err := objstore.Open(ctx, t.TempDir(), objstore.Options{})
+	b, err := objstore.OpenConditional(ctx, t.TempDir(), objstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,11 +285,11 @@ func TestHealth(t *testing.T) {
 	check("out of the group for 61s", "not a member")
 }
 
-// failingBucket fails every Put.
-type failingBucket struct{ objstore.Bucket }
+// failingBucket fails every write.
+type failingBucket struct{ objstore.Conditional }
 
-func (failingBucket) Put(context.Context, string, io.Reader) error {
-	return errors.New("disk full")
+func (failingBucket) PutIf(context.Context, string, io.Reader, objstore.Cond) (string, error) {
+	return "", errors.New("disk full")
 }
 
 func TestUnhealthyWhileStoringFails(t *testing.T) {
@@ -299,7 +299,7 @@ func TestUnhealthyWhileStoringFails(t *testing.T) {
 	ctx := t.Context()
 	brokers := newCluster(t, 1, "h.pin")
 	produce(t, ctx, brokers, "h.pin", 0, 5)
-	b, err := objstore.Open(ctx, t.TempDir(), objstore.Options{})
+	b, err := objstore.OpenConditional(ctx, t.TempDir(), objstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,6 +331,19 @@ func waitFetched(t *testing.T, m *Metrics, topic string, n int) {
 	for testutil.ToFloat64(m.fetched.WithLabelValues(topic)) < float64(n) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: %v of %d records fetched after 60s", topic, testutil.ToFloat64(m.fetched.WithLabelValues(topic)), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLandedMetric polls until the sink has landed (stored and committed) n
+// records of topic.
+func waitLandedMetric(t *testing.T, m *Metrics, topic string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for testutil.ToFloat64(m.records.WithLabelValues(topic)) < float64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v of %d records landed after 60s", topic, testutil.ToFloat64(m.records.WithLabelValues(topic)), n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
