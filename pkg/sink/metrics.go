@@ -18,6 +18,7 @@ type Metrics struct {
 	removedN  *prometheus.CounterVec
 	replacedN *prometheus.CounterVec
 	lag       *prometheus.GaugeVec
+	owned     *prometheus.GaugeVec
 	flushDur  prometheus.Histogram
 }
 
@@ -45,6 +46,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		replacedN: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pinpipe_s3sink_uncommitted_replaced_total", Help: "Uncommitted objects with other content found at the key of an object being stored, and replaced.",
 		}, []string{"topic"}),
+		owned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pinpipe_s3sink_partitions_landing", Help: "Partitions this instance owns and lands now (past the clean-up of their uncommitted objects).",
+		}, []string{"topic"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "pinpipe_s3sink_lag_records", Help: "Records behind the partition's high watermark at the last fetch.",
 		}, []string{"topic", "partition"}),
@@ -53,7 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.fetched, m.records, m.invalid, m.objects, m.bytes, m.removedN, m.replacedN, m.lag, m.flushDur)
+	reg.MustRegister(m.fetched, m.records, m.invalid, m.objects, m.bytes, m.removedN, m.replacedN, m.owned, m.lag, m.flushDur)
 	return m
 }
 
@@ -87,5 +91,13 @@ func (m *Metrics) removed(topic string) {
 func (m *Metrics) replaced(topic string) {
 	if m != nil {
 		m.replacedN.WithLabelValues(topic).Inc()
+	}
+}
+
+// landing counts a partition this instance lands from now on (+1) or no
+// longer (-1).
+func (m *Metrics) landing(topic string, delta float64) {
+	if m != nil {
+		m.owned.WithLabelValues(topic).Add(delta)
 	}
 }

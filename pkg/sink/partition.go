@@ -130,6 +130,8 @@ func (l *lander) run(runCtx, genCtx context.Context, committed int64) {
 		l.log.Error("removing uncommitted objects", "err", err)
 		return
 	}
+	l.s.cfg.Metrics.landing(l.topic, 1)
+	defer l.s.cfg.Metrics.landing(l.topic, -1)
 	p := l.newPipeline(storeCtx)
 	defer p.close()
 	b := l.s.newBatch()

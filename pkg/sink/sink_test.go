@@ -134,10 +134,15 @@ func TestLandEveryOffsetOnce(t *testing.T) {
 				got, _ := landtest.Landed(t, ctx, b, topic)
 				landtest.AssertSame(t, topic, landtest.PartitionLog(t, ctx, brokers, topic), got)
 			}
-			// A second run of the same group lands nothing new and rewrites nothing.
+			// A second run of the same group lands nothing new and rewrites
+			// nothing: once it owns every partition (past their clean-up),
+			// it is stopped.
 			before, nb := landtest.Landed(t, ctx, b, "p.pin")
-			stop = runSink(t, ctx, Config{Brokers: brokers, Topics: topics, Group: "g", FlushSize: tc.flushSize, Gzip: tc.gz}, b)
-			time.Sleep(1500 * time.Millisecond)
+			m2 := NewMetrics(prometheus.NewRegistry())
+			stop = runSink(t, ctx, Config{Brokers: brokers, Topics: topics, Group: "g", FlushSize: tc.flushSize, Gzip: tc.gz, Metrics: m2}, b)
+			for _, topic := range topics {
+				waitLanding(t, m2, topic, 3)
+			}
 			stop()
 			after, na := landtest.Landed(t, ctx, b, "p.pin")
 			if na != nb {
@@ -202,16 +207,21 @@ func TestRebalanceTwoInstances(t *testing.T) {
 	for _, topic := range topics {
 		produce(t, ctx, brokers, topic, 0, 100)
 	}
-	stopB := runSink(t, ctx, cfg, b) // joins: partitions move between instances
+	mB := NewMetrics(prometheus.NewRegistry())
+	cfgB := cfg
+	cfgB.Metrics = mB
+	stopB := runSink(t, ctx, cfgB, b) // joins: partitions move between instances
 	for _, topic := range topics {
 		produce(t, ctx, brokers, topic, 100, 100)
 	}
-	time.Sleep(2 * time.Second)
-	stopA() // leaves: B takes every partition
+	waitLandingSome(t, mB, topics) // B owns partitions: the rebalance happened
+	stopA()                        // leaves: B takes every partition
 	for _, topic := range topics {
 		produce(t, ctx, brokers, topic, 200, 100)
 	}
-	time.Sleep(time.Second)
+	for _, topic := range topics {
+		waitLanding(t, mB, topic, 4)
+	}
 	stopB()
 	// A third instance, with another flush size, lands whatever B left
 	// uncommitted (it may have been mid-rebalance when stopped): one object
@@ -344,6 +354,35 @@ func waitLandedMetric(t *testing.T, m *Metrics, topic string, n int) {
 	for testutil.ToFloat64(m.records.WithLabelValues(topic)) < float64(n) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: %v of %d records landed after 60s", topic, testutil.ToFloat64(m.records.WithLabelValues(topic)), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLanding polls until the sink lands n partitions of topic.
+func waitLanding(t *testing.T, m *Metrics, topic string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for testutil.ToFloat64(m.owned.WithLabelValues(topic)) != float64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the sink lands %v partitions after 60s, want %d", topic, testutil.ToFloat64(m.owned.WithLabelValues(topic)), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitLandingSome polls until the sink lands at least one partition.
+func waitLandingSome(t *testing.T, m *Metrics, topics []string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		for _, topic := range topics {
+			if testutil.ToFloat64(m.owned.WithLabelValues(topic)) > 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sink lands no partition after 60s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
