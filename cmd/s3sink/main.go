@@ -168,6 +168,13 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err := checkBrokers(ctx, sc.Brokers); err != nil {
 		return err
 	}
+	go func() { // on a local directory: the temporary files of killed instances
+		if n, err := objstore.SweepTemp(ctx, bucket, ""); err != nil && ctx.Err() == nil {
+			log.Warn("removing temporary files left by killed writers", "err", err)
+		} else if n > 0 {
+			log.Info("removed temporary files left by killed writers", "files", n)
+		}
+	}()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sc.Metrics = sink.NewMetrics(reg)

@@ -224,9 +224,15 @@ func TestCrashExactlyOnce(t *testing.T) {
 				}
 				landtest.WaitLanded(t, ctx, bucket, topic, n)
 			}
-			time.Sleep(time.Second)
+			// Records are counted when their offsets are committed, just
+			// after they land.
 			for path, want := range map[string]string{"/healthz": "ok", "/metrics": "pinpipe_s3sink_records_total{topic=\"c.pin\"}"} {
-				if body := httpGet(t, "http://"+metricsAddr+path); !strings.Contains(body, want) {
+				body := httpGet(t, "http://"+metricsAddr+path)
+				for deadline := time.Now().Add(10 * time.Second); !strings.Contains(body, want) && time.Now().Before(deadline); {
+					time.Sleep(50 * time.Millisecond)
+					body = httpGet(t, "http://"+metricsAddr+path)
+				}
+				if !strings.Contains(body, want) {
 					t.Errorf("GET %s does not contain %q:\n%s", path, want, body)
 				}
 			}

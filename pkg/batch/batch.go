@@ -285,6 +285,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := objstore.Check(ctx, out); err != nil {
 		return res, fmt.Errorf("output %s is not usable: %w", cfg.Output, err)
 	}
+	if n, err := objstore.SweepTemp(ctx, out, ""); err != nil {
+		cfg.Logger.Warn("removing temporary files left by killed writers", "err", err)
+	} else if n > 0 {
+		cfg.Logger.Info("removed temporary files left by killed writers", "files", n)
+	}
 	res.Published = out.URL(PartitionPrefix(cfg.Date))
 
 	t0 := time.Now()

@@ -121,3 +121,16 @@ func ListAfter(ctx context.Context, r Reader, prefix, startAfter string) ([]Obje
 type Sweeper interface {
 	Sweep(ctx context.Context, prefix string, olderThan time.Duration) (int, error)
 }
+
+// TempMaxAge is the age past which Sweep takes a temporary file for one a
+// killed writer left: a live writer's is younger.
+const TempMaxAge = time.Hour
+
+// SweepTemp removes the temporary files that killed writers left under
+// prefix, when b has them (Sweeper), and returns how many it removed.
+func SweepTemp(ctx context.Context, b Bucket, prefix string) (int, error) {
+	if s, ok := b.(Sweeper); ok {
+		return s.Sweep(ctx, prefix, TempMaxAge)
+	}
+	return 0, nil
+}
