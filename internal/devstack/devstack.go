@@ -1,7 +1,8 @@
 // Package devstack starts (or reuses) the local stack of real services that the
 // tests and the demo talk to: a Kafka-protocol broker (franz-go kfake), an
-// S3-compatible server (versitygw), a Kinesis server (kinesalite) and the local
-// MariaDB. It is dev-only tooling: no production binary imports it.
+// S3-compatible server (versitygw), a Kinesis server (kinesalite), and checks
+// the machine's MariaDB and PostgreSQL (the SQL catalog of the Iceberg
+// tables). It is dev-only tooling: no production binary imports it.
 package devstack
 
 import "strings"
@@ -15,6 +16,7 @@ const (
 	S3
 	Kinesis
 	MySQL
+	Postgres
 )
 
 // Env says where the services of a running stack answer.
@@ -24,6 +26,7 @@ type Env struct {
 	S3Bucket        string   // a bucket that exists
 	KinesisEndpoint string   // "http://127.0.0.1:PORT"
 	MySQLDSN        string   // go-sql-driver DSN, e.g. "root@tcp(127.0.0.1:3306)/test?parseTime=false"
+	PostgresURL     string   // pgx URL (database/sql driver "pgx"), e.g. "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	Region          string   // dummy region, e.g. "us-east-1"
 	AccessKey       string   // dummy credentials accepted by the S3 and Kinesis stand-ins
 	SecretKey       string
@@ -46,7 +49,7 @@ func (s Service) String() string {
 var serviceNames = [...]struct {
 	s    Service
 	name string
-}{{Kafka, "Kafka"}, {S3, "S3"}, {Kinesis, "Kinesis"}, {MySQL, "MySQL"}}
+}{{Kafka, "Kafka"}, {S3, "S3"}, {Kinesis, "Kinesis"}, {MySQL, "MySQL"}, {Postgres, "Postgres"}}
 
 // Defaults of the local stack.
 const (
@@ -55,6 +58,7 @@ const (
 	DefaultKinesisPort = 19567
 	DefaultBucket      = "pinpipe"
 	DefaultMySQLDSN    = "root@tcp(127.0.0.1:3306)/test"
+	DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	DefaultRegion      = "us-east-1"
 	DefaultAccessKey   = "pinpipe"
 	DefaultSecretKey   = "pinpipe-secret"
@@ -74,6 +78,7 @@ const (
 	EnvKafkaBrokers    = "PINPIPE_KAFKA_BROKERS" // comma-separated host:port list
 	EnvS3Bucket        = "PINPIPE_S3_BUCKET"
 	EnvMySQLDSN        = "PINPIPE_MYSQL_DSN"
+	EnvPostgresURL     = "PINPIPE_POSTGRES_URL"
 
 	// Overrides read by DefaultConfig (devstack up/down) and Require.
 	EnvStackDir    = "PINPIPE_STACK_DIR"
@@ -100,6 +105,7 @@ func (e Env) Environ() []string {
 	add(EnvKafkaBrokers, strings.Join(e.KafkaBrokers, ","))
 	add(EnvS3Bucket, e.S3Bucket)
 	add(EnvMySQLDSN, e.MySQLDSN)
+	add(EnvPostgresURL, e.PostgresURL)
 	return out
 }
 
@@ -113,6 +119,7 @@ func envFromVars(vars map[string]string) Env {
 		Region:          vars[EnvRegion],
 		S3Bucket:        vars[EnvS3Bucket],
 		MySQLDSN:        vars[EnvMySQLDSN],
+		PostgresURL:     vars[EnvPostgresURL],
 	}
 	for _, b := range strings.Split(vars[EnvKafkaBrokers], ",") {
 		if b = strings.TrimSpace(b); b != "" {

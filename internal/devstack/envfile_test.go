@@ -16,6 +16,7 @@ func TestEnvFileRoundTrip(t *testing.T) {
 			KafkaBrokers: []string{"127.0.0.1:1", "127.0.0.1:2"}, S3Endpoint: "http://127.0.0.1:3", S3Bucket: "b",
 			KinesisEndpoint: "http://127.0.0.1:4", MySQLDSN: "root@tcp(127.0.0.1:3306)/test?parseTime=true",
 			Region: "us-east-1", AccessKey: "a", SecretKey: "it's $ecret",
+			PostgresURL: "postgres://postgres:p'w@127.0.0.1:5432/test?sslmode=disable&search_path=a,b",
 		}},
 		{"partial", Env{S3Endpoint: "http://x", Region: "r"}},
 		{"empty", Env{}},
@@ -47,11 +48,28 @@ func TestBucketName(t *testing.T) {
 	}
 }
 
+// TestSchemaName checks that the names NewPostgresSchema gives are
+// PostgreSQL identifiers that need no quoting (lowercase letter or
+// underscore, then lowercase letters, digits and underscores; at most 63
+// bytes) and differ between two calls with the same test name.
+func TestSchemaName(t *testing.T) {
+	tests := []string{"TestX", "TestPostgres/sub-test#01", strings.Repeat("VeryLong", 20), "--", "Tést/ünïcode"}
+	for _, name := range tests {
+		got := uniqueName(name, "_")
+		if len(got) > 63 || got[0] != 't' || strings.Contains(got, "__") || strings.Trim(got, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			t.Errorf("uniqueName(%q, \"_\") = %q, not a plain PostgreSQL identifier", name, got)
+		}
+		if again := uniqueName(name, "_"); again == got {
+			t.Errorf("uniqueName(%q, \"_\") gave %q twice", name, got)
+		}
+	}
+}
+
 func TestServiceString(t *testing.T) {
 	tests := []struct {
 		s    Service
 		want string
-	}{{Kafka, "Kafka"}, {S3 | MySQL, "S3|MySQL"}, {0, "none"}}
+	}{{Kafka, "Kafka"}, {S3 | MySQL, "S3|MySQL"}, {MySQL | Postgres, "MySQL|Postgres"}, {0, "none"}}
 	for _, tc := range tests {
 		if got := tc.s.String(); got != tc.want {
 			t.Errorf("%d.String() = %q, want %q", tc.s, got, tc.want)

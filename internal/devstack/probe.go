@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -24,6 +27,11 @@ const probeTimeout = 2 * time.Second
 const mysqlHelp = "start MariaDB with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` " +
 	"(or install it: apt-get install -y mariadb-server); it must accept root with no password on 127.0.0.1:3306, database test, " +
 	"or set " + EnvMySQLDSN
+
+// postgresHelp says how to get PostgreSQL running.
+const postgresHelp = "start PostgreSQL with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` " +
+	"(or install it: apt-get install -y postgresql); it must accept user postgres with no password (trust) on 127.0.0.1:5432, " +
+	"database test, or set " + EnvPostgresURL
 
 // awsConfig returns an AWS configuration with e's static credentials and
 // region, independent of the user's ~/.aws files.
@@ -114,6 +122,27 @@ func probeMySQL(ctx context.Context, dsn string) error {
 	var one int
 	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("probing MySQL at %s (db %q): %w; %s", cfg.Addr, cfg.DBName, err, mysqlHelp)
+	}
+	return nil
+}
+
+// probePostgres runs SELECT 1 through url with the pgx database/sql driver.
+func probePostgres(ctx context.Context, url string) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return fmt.Errorf("probing PostgreSQL: %w", err) // pgx redacts the password
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = probeTimeout
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	var one int
+	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		addr := net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+		return fmt.Errorf("probing PostgreSQL at %s (user %q, db %q): %w; %s", addr, cfg.User, cfg.Database, err, postgresHelp)
 	}
 	return nil
 }

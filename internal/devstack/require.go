@@ -44,8 +44,9 @@ type testStack struct {
 // that answers there; otherwise it starts the service for this test process
 // once: Kafka as an in-process kfake cluster, S3 as versitygw and Kinesis as
 // kinesalite on free ports with temporary data (installed into REPO/.cache on
-// first use), killed by Shutdown or when the process dies. MySQL is never
-// started, only checked.
+// first use), killed by Shutdown or when the process dies. MySQL and
+// PostgreSQL are never started, only checked ($PINPIPE_MYSQL_DSN and
+// $PINPIPE_POSTGRES_URL override the running stack's and the defaults).
 //
 // It also sets AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_KINESIS,
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION in the process
@@ -86,7 +87,7 @@ func (s *testStack) require(ctx context.Context, need Service, logf func(string,
 		s.load(logf)
 	}
 	var errs []error
-	for _, sv := range []Service{Kafka, S3, Kinesis, MySQL} {
+	for _, sv := range []Service{Kafka, S3, Kinesis, MySQL, Postgres} {
 		if need&sv == 0 || s.have&sv != 0 {
 			continue
 		}
@@ -214,6 +215,14 @@ func (s *testStack) resolve(ctx context.Context, sv Service, logf func(string, .
 		}
 		s.env.MySQLDSN = dsn
 		return nil
+
+	case Postgres:
+		url := or(os.Getenv(EnvPostgresURL), or(st.PostgresURL, DefaultPostgresURL))
+		if err := probePostgres(ctx, url); err != nil {
+			return fmt.Errorf("PostgreSQL: %w", err)
+		}
+		s.env.PostgresURL = url
+		return nil
 	}
 	return fmt.Errorf("unknown service %v", sv)
 }
@@ -329,20 +338,27 @@ func (e Env) NewBucket(t testing.TB) string {
 	return name
 }
 
-var notBucketChars = regexp.MustCompile(`[^a-z0-9]+`)
-
 // bucketName derives a valid, unique S3 bucket name from a test name.
-func bucketName(testName string) string {
+func bucketName(testName string) string { return uniqueName(testName, "-") }
+
+var notNameChars = regexp.MustCompile(`[^a-z0-9]+`)
+
+// uniqueName derives a unique name from a test name: "t", sep, the test name
+// lowercased with each run of characters other than a-z and 0-9 replaced by
+// sep (cut to 50 bytes), sep and 8 random hex digits. At most 61 bytes, it is
+// a valid S3 bucket name with sep "-" and a PostgreSQL identifier that needs
+// no quoting with sep "_".
+func uniqueName(testName, sep string) string {
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
-	base := strings.Trim(notBucketChars.ReplaceAllString(strings.ToLower(testName), "-"), "-")
+	base := strings.Trim(notNameChars.ReplaceAllString(strings.ToLower(testName), sep), sep)
 	if base == "" {
 		base = "test"
 	}
 	if len(base) > 50 {
-		base = strings.TrimRight(base[:50], "-")
+		base = strings.TrimRight(base[:50], sep)
 	}
-	return "t-" + base + "-" + hex.EncodeToString(rnd[:])
+	return "t" + sep + base + sep + hex.EncodeToString(rnd[:])
 }
 
 // deleteBucket removes every object of bucket, then the bucket.

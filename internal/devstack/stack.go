@@ -29,6 +29,9 @@ type Config struct {
 	// MySQLDSN is checked, never started. Default: $PINPIPE_MYSQL_DSN, else
 	// DefaultMySQLDSN.
 	MySQLDSN string
+	// PostgresURL is checked, never started. Default: $PINPIPE_POSTGRES_URL,
+	// else DefaultPostgresURL.
+	PostgresURL string
 	// KafkaCommand is the argv that runs a Kafka broker; "{addr}" in it is
 	// replaced by 127.0.0.1:KafkaPort. Default: this executable with
 	// "kafka --addr {addr}" (the devstack tool).
@@ -70,6 +73,7 @@ func DefaultConfig(getenv func(string) string) (Config, error) {
 	}
 	cfg.Bucket = or(getenv(EnvS3Bucket), DefaultBucket)
 	cfg.MySQLDSN = or(getenv(EnvMySQLDSN), DefaultMySQLDSN)
+	cfg.PostgresURL = or(getenv(EnvPostgresURL), DefaultPostgresURL)
 	self, err := os.Executable()
 	if err != nil {
 		return cfg, fmt.Errorf("finding own executable: %w", err)
@@ -90,8 +94,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %d out of range 1-65535", name, p))
 		}
 	}
-	if c.Bucket == "" || c.MySQLDSN == "" || len(c.KafkaCommand) == 0 {
-		errs = append(errs, errors.New("Bucket, MySQLDSN and KafkaCommand must be set"))
+	if c.Bucket == "" || c.MySQLDSN == "" || c.PostgresURL == "" || len(c.KafkaCommand) == 0 {
+		errs = append(errs, errors.New("Bucket, MySQLDSN, PostgresURL and KafkaCommand must be set"))
 	}
 	if c.Wait <= 0 {
 		errs = append(errs, errors.New("Wait must be positive"))
@@ -107,6 +111,7 @@ func (c Config) env() Env {
 		S3Bucket:        c.Bucket,
 		KinesisEndpoint: "http://" + hostPort(c.KinesisPort),
 		MySQLDSN:        c.MySQLDSN,
+		PostgresURL:     c.PostgresURL,
 		Region:          DefaultRegion,
 		AccessKey:       DefaultAccessKey,
 		SecretKey:       DefaultSecretKey,
@@ -119,9 +124,9 @@ func EnvPath(dir string) string { return filepath.Join(dir, envFileName) }
 // Up starts the services of the stack that do not answer yet, as detached
 // processes that outlive the caller, waits until each answers, creates the
 // bucket and writes Dir/env. Services already answering on their ports are
-// left alone, so a second Up only rewrites the env file. MySQL is only
-// checked: if it does not answer, Up still writes the env file and then
-// returns an error saying how to start it.
+// left alone, so a second Up only rewrites the env file. MySQL and
+// PostgreSQL are the machine's, only checked: if one does not answer, Up
+// still writes the env file and then returns an error saying how to start it.
 func Up(ctx context.Context, c Config) (Env, error) {
 	if err := c.Validate(); err != nil {
 		return Env{}, fmt.Errorf("starting stack: %w", err)
@@ -219,10 +224,7 @@ func Up(ctx context.Context, c Config) (Env, error) {
 	if err := WriteEnvFile(EnvPath(c.Dir), e); err != nil {
 		return e, err
 	}
-	if err := probeMySQL(ctx, c.MySQLDSN); err != nil {
-		return e, err
-	}
-	return e, nil
+	return e, errors.Join(probeMySQL(ctx, c.MySQLDSN), probePostgres(ctx, c.PostgresURL))
 }
 
 // Down stops the processes recorded by Up in dir (SIGTERM to each process

@@ -1,6 +1,6 @@
 // Command devstack starts and stops the local stack of stand-in services
 // (Kafka via franz-go kfake, S3 via versitygw, Kinesis via kinesalite) and
-// checks the local MariaDB. Dev-only.
+// checks the machine's MariaDB and PostgreSQL. Dev-only.
 //
 //	devstack up      start what is not running, wait, write .stack/env
 //	devstack down    stop what `up` started
@@ -8,7 +8,7 @@
 //	devstack kafka --addr 127.0.0.1:19092   run a kfake broker in the foreground
 //
 // Overrides: PINPIPE_STACK_DIR, PINPIPE_STACK_{KAFKA,S3,KINESIS}_PORT,
-// PINPIPE_S3_BUCKET, PINPIPE_MYSQL_DSN.
+// PINPIPE_S3_BUCKET, PINPIPE_MYSQL_DSN, PINPIPE_POSTGRES_URL.
 package main
 
 import (

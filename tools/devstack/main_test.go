@@ -63,7 +63,7 @@ func TestUpUpDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.S3Bucket != "updown" || len(e.KafkaBrokers) != 1 || e.S3Endpoint == "" || e.KinesisEndpoint == "" {
+	if e.S3Bucket != "updown" || len(e.KafkaBrokers) != 1 || e.S3Endpoint == "" || e.KinesisEndpoint == "" || e.MySQLDSN == "" || e.PostgresURL == "" {
 		t.Errorf("env file incomplete: %+v", e)
 	}
 	if got := devstackCmd("env"); !strings.Contains(got, "export PINPIPE_KAFKA_BROKERS='"+e.KafkaBrokers[0]+"'") {
@@ -76,6 +76,23 @@ func TestUpUpDown(t *testing.T) {
 	}
 	if again := readPids(t, filepath.Join(dir, "pids")); len(again) != 3 || again["kafka"] != pids["kafka"] {
 		t.Errorf("second up changed the pids: %v, then %v", pids, again)
+	}
+
+	// Without PostgreSQL, up fails saying how to start it, but leaves the
+	// other services running and the env file written.
+	noPostgres := "postgres://postgres@127.0.0.1:" + strconv.Itoa(freePort(t)) + "/test?sslmode=disable"
+	cmd := exec.CommandContext(t.Context(), bin, "up")
+	cmd.Env = append(env[:len(env):len(env)], devstack.EnvPostgresURL+"="+noPostgres)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "pg_ctlcluster") || strings.Count(string(out), "already answering") != 3 {
+		t.Errorf("up without PostgreSQL: %v, want an error saying how to start it after reusing all three services:\n%s", err, out)
+	}
+	if e, err := devstack.ReadEnvFile(devstack.EnvPath(dir)); err != nil || e.PostgresURL != noPostgres || e.S3Endpoint == "" {
+		t.Errorf("env file after up without PostgreSQL: %+v, %v", e, err)
+	}
+	for name, pid := range pids {
+		if !running(pid) {
+			t.Errorf("%s (pid %d) not running after up without PostgreSQL", name, pid)
+		}
 	}
 
 	devstackCmd("down")
