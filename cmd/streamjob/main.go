@@ -1,10 +1,11 @@
 // Command streamjob reads the Kinesis streams streaming-P-pin, -geo and -user
-// and writes clean Parquet partitions {output}/{table}/dt=YYYY-MM-DD/, with
-// rejected records in {output}/quarantine/{table}/dt=.../, exactly once
-// across crashes and restarts (pkg/stream/PROTOCOL.md). It runs until
-// SIGTERM or SIGINT, then flushes, checkpoints and exits. The running
-// quality report of the committed records is stored at
-// {output}/_quality/stream.json and served at /quality of --metrics.
+// and commits every record to the Apache Iceberg tables stream_pin,
+// stream_geo, stream_user (accepted rows) and stream_quarantine (rejects),
+// partitioned by the day of arrival, exactly once across crashes, restarts
+// and instances running at once (pkg/stream/PROTOCOL.md). It runs until
+// SIGTERM or SIGINT, then flushes, commits and exits. The running quality
+// report of the committed records is kept in the tables' properties and
+// served at /quality of --metrics.
 //
 // Exit status: 0 after a clean stop, 1 when the job fails, 2 on bad flags
 // or an invalid configuration. Errors are printed as one line on stderr;
@@ -40,16 +41,18 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/opshttp"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // Config is the command line.
 type Config struct {
 	Prefix           string        // deployment prefix P: streams streaming-P-{pin,geo,user}
 	Streams          string        // comma-separated "table=stream" or names ending in -pin/-geo/-user; overrides Prefix
-	Output           string        // output URL (s3://bucket/prefix, file:///dir or a path)
-	Checkpoint       string        // checkpoint URL. Default: {output}/_checkpoints
+	Tables           tables.Config // --catalog, --warehouse, --namespace
+	Maintenance      tables.Maintenance
 	FlushRecords     int           // Default: 10000
 	FlushInterval    time.Duration // Default: 10s
+	CommitInterval   time.Duration // Default: 1s
 	InitialPosition  string        // trim_horizon (default), latest, at_timestamp
 	AtTimestamp      string        // RFC 3339, with at_timestamp
 	Metrics          string        // listen address of /metrics, /healthz and /quality; empty: none
@@ -69,11 +72,13 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Prefix, "prefix", "", "deployment prefix P: reads streaming-P-pin, streaming-P-geo, streaming-P-user")
 	fs.StringVar(&c.Streams, "streams", "", "streams to read instead: comma-separated table=stream, or names ending in -pin, -geo, -user")
-	fs.StringVar(&c.Output, "output", "", "output URL: s3://bucket/prefix, file:///dir or a path (required)")
-	fs.StringVar(&c.Checkpoint, "checkpoint", "", "checkpoint URL (default {output}/_checkpoints)")
+	c.Tables.Flags(fs)
+	c.Maintenance.Flags(fs)
+	fs.DurationVar(&c.Maintenance.Interval, "maintain-interval", tables.DefaultMaintainInterval, "how often the tables' snapshots expire and orphan files are removed (negative: never)")
 	fs.IntVar(&c.FlushRecords, "flush-records", stream.DefaultFlushRecords, "flush a shard after this many records")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", stream.DefaultFlushInterval, "flush a shard this long after its oldest unflushed record was read")
-	fs.StringVar(&c.InitialPosition, "initial-position", "trim_horizon", "where shards without checkpoint start: trim_horizon, latest or at_timestamp")
+	fs.DurationVar(&c.CommitInterval, "commit-interval", stream.DefaultCommitInterval, "how often each table commits the flushes of all shards (one snapshot)")
+	fs.StringVar(&c.InitialPosition, "initial-position", "trim_horizon", "where shards with no committed position start: trim_horizon, latest or at_timestamp")
 	fs.StringVar(&c.AtTimestamp, "at-timestamp", "", "start time for at_timestamp (RFC 3339)")
 	fs.StringVar(&c.Metrics, "metrics", "", "serve /metrics, /healthz and /quality (running quality report, JSON) on this address (e.g. :9102)")
 	fs.BoolVar(&c.SourceColumns, "with-source-columns", false, "add source columns (shard, sequence number, arrival time)")
@@ -83,7 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	cli.LogFormatFlag(fs, &c.LogFormat)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "usage: streamjob --prefix P | --streams LIST --output URL [flags]")
+			fmt.Fprintln(stderr, "usage: streamjob --prefix P | --streams LIST --warehouse URL [--catalog URL] [flags]")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return c, flag.ErrHelp
@@ -101,8 +106,15 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
-	if c.Output == "" {
-		return errors.New("--output is required")
+	tc := c.Tables
+	if err := tc.Resolve(); err != nil {
+		return err
+	}
+	if err := tc.Validate(); err != nil {
+		return err
+	}
+	if err := c.Maintenance.Validate(); err != nil {
+		return err
 	}
 	if _, err := c.streamMap(); err != nil {
 		return err
@@ -113,8 +125,8 @@ func (c Config) Validate() error {
 	if c.FlushRecords <= 0 {
 		return fmt.Errorf("--flush-records is %d, want > 0", c.FlushRecords)
 	}
-	if c.FlushInterval <= 0 || c.DiscoverInterval <= 0 {
-		return errors.New("--flush-interval and --discover-interval must be > 0")
+	if c.FlushInterval <= 0 || c.DiscoverInterval <= 0 || c.CommitInterval <= 0 {
+		return errors.New("--flush-interval, --commit-interval and --discover-interval must be > 0")
 	}
 	if c.UnhealthyAfter < 0 {
 		return fmt.Errorf("--unhealthy-after is %s, want >= 0", c.UnhealthyAfter)
@@ -216,16 +228,14 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	streams, _ := cfg.streamMap()
 	start, _ := cfg.start()
 
-	out, err := objstore.Open(ctx, cfg.Output, objstore.Options{Logger: log})
+	tc := cfg.Tables
+	_ = tc.Resolve() // checked by Validate
+	tc.Logger, tc.Store = log, objstore.Options{Logger: log}
+	cat, err := tables.Open(ctx, tc)
 	if err != nil {
 		return err
 	}
-	var ckb objstore.Bucket
-	if cfg.Checkpoint != "" {
-		if ckb, err = objstore.Open(ctx, cfg.Checkpoint, objstore.Options{Logger: log}); err != nil {
-			return err
-		}
-	}
+	defer cat.Close()
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("loading AWS configuration: %w", err)
@@ -244,8 +254,8 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	job, err := stream.New(api, stream.Options{Streams: streams, Output: out, Checkpoints: ckb,
-		FlushRecords: cfg.FlushRecords, FlushInterval: cfg.FlushInterval, Start: start,
+	job, err := stream.New(api, stream.Options{Streams: streams, Tables: cat, Maintenance: cfg.Maintenance,
+		FlushRecords: cfg.FlushRecords, FlushInterval: cfg.FlushInterval, CommitInterval: cfg.CommitInterval, Start: start,
 		SourceColumns: cfg.SourceColumns, DiscoverInterval: cfg.DiscoverInterval, Logger: log, Metrics: metrics,
 		FlushFailingAfter: cfg.UnhealthyAfter, ReadStallAfter: cfg.UnhealthyAfter})
 	if err != nil {
@@ -268,7 +278,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		defer srv.Close()
 		log.Info("serving metrics", "addr", srv.Addr)
 	}
-	log.Info("streamjob running", "streams", fmt.Sprint(streams), "output", out.URL(""))
+	log.Info("streamjob running", "streams", fmt.Sprint(streams), "catalog", cat.String(), "namespace", cat.Namespace())
 	err = job.Run(ctx)
 	st := job.Stats()
 	log.Info("streamjob stopped", "records_in", st.RecordsIn, "rows_out", st.RowsOut, "rejected", st.Rejected, "files", st.Files)

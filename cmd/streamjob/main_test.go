@@ -26,8 +26,8 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/landing"
-	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 func TestMain(m *testing.M) {
@@ -41,7 +41,7 @@ func binary(t *testing.T) string { return devstack.Build(t, ".") }
 
 // TestParseFlags checks the usage errors and the logger flags, in-process.
 func TestParseFlags(t *testing.T) {
-	cfg, err := parseFlags([]string{"--prefix", "p", "--output", "/tmp/x"}, io.Discard)
+	cfg, err := parseFlags([]string{"--prefix", "p", "--warehouse", "/tmp/x"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,9 +54,9 @@ func TestParseFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--bogus"},
 		{"--prefix", "p"},
-		{"--prefix", "p", "--output", "/tmp/x", "--log-format", "xml"},
-		{"--prefix", "p", "--output", "/tmp/x", "--log-level", "loud"},
-		{"--prefix", "p", "--output", "/tmp/x", "extra"},
+		{"--prefix", "p", "--warehouse", "/tmp/x", "--log-format", "xml"},
+		{"--prefix", "p", "--warehouse", "/tmp/x", "--log-level", "loud"},
+		{"--prefix", "p", "--warehouse", "/tmp/x", "extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); cli.ExitCode(err) != cli.ExitUsage {
 			t.Errorf("parseFlags(%q) = %v, want a usage error", args, err)
@@ -71,14 +71,19 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := Config{Prefix: "p", Output: "/tmp/x", FlushRecords: 10, FlushInterval: time.Second, DiscoverInterval: time.Second, LogLevel: "info"}
+	ok := Config{Prefix: "p", Tables: tables.Config{Warehouse: "/tmp/x"}, FlushRecords: 10, FlushInterval: time.Second,
+		CommitInterval: time.Second, DiscoverInterval: time.Second, LogLevel: "info"}
 	tests := []struct {
 		name string
 		mod  func(*Config)
 		want string // substring of the error; "" for valid
 	}{
 		{"valid", func(*Config) {}, ""},
-		{"no output", func(c *Config) { c.Output = "" }, "--output"},
+		{"no warehouse", func(c *Config) { c.Tables.Warehouse = "" }, "--warehouse"},
+		{"S3 warehouse without catalog", func(c *Config) { c.Tables.Warehouse = "s3://b/w" }, "--catalog is required"},
+		{"S3 warehouse, PostgreSQL catalog", func(c *Config) { c.Tables = tables.Config{Catalog: "postgres://u@h/db", Warehouse: "s3://b/w"} }, ""},
+		{"bad catalog", func(c *Config) { c.Tables.Catalog = "mysql://h/db" }, "unsupported scheme"},
+		{"short orphan age", func(c *Config) { c.Maintenance.OrphanAge = time.Minute }, "orphan age"},
 		{"no prefix", func(c *Config) { c.Prefix = "" }, "--prefix or --streams"},
 		{"named streams", func(c *Config) { c.Prefix, c.Streams = "", "a-pin,geo=b" }, ""},
 		{"unknown table", func(c *Config) { c.Streams = "abc" }, "cannot tell the table"},
@@ -121,7 +126,7 @@ func TestRunBadConfig(t *testing.T) {
 		want    string
 	}{
 		{"missing stream", landing.Stream("nope", clean.TablePin), t.TempDir(), nil, "does not exist"},
-		{"output not writable", s, filepath.Join(notDir, "out"), nil, "output"},
+		{"warehouse not writable", s, filepath.Join(notDir, "out"), nil, "not a directory"},
 		{"no credentials", s, t.TempDir(), map[string]string{"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
 			"AWS_PROFILE": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
 			"AWS_CONFIG_FILE": "/nonexistent"}, "no AWS credentials"},
@@ -131,8 +136,8 @@ func TestRunBadConfig(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			cfg := Config{Streams: tc.streams, Output: tc.output, FlushRecords: 10, FlushInterval: time.Second,
-				DiscoverInterval: time.Second, LogLevel: "info"}
+			cfg := Config{Streams: tc.streams, Tables: tables.Config{Catalog: "sqlite://" + filepath.Join(t.TempDir(), "c.db"), Warehouse: tc.output},
+				FlushRecords: 10, FlushInterval: time.Second, CommitInterval: time.Second, DiscoverInterval: time.Second, LogLevel: "info"}
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
 			err := run(ctx, cfg, io.Discard)
@@ -223,13 +228,14 @@ func metric(addr, name string) (float64, bool) {
 	return 0, false
 }
 
-// waitOutput waits until every put record is stored (counting files' rows).
-func waitOutput(t *testing.T, out objstore.Bucket, puts []st.Put, p *proc) st.Output {
+// waitOutput waits until every put record is committed (counting the
+// tables' rows).
+func waitOutput(t *testing.T, cat *tables.Catalog, puts []st.Put, p *proc) st.Output {
 	t.Helper()
 	rows, rejects := st.Expected(puts)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		got := st.ReadPins(t, out, "pin")
+		got := st.ReadPins(t, cat)
 		if len(got.Rows) >= rows && len(got.Rejects) >= rejects {
 			return got
 		}
@@ -245,14 +251,12 @@ func TestGracefulStop(t *testing.T) {
 	api := st.KinesisClient(env, env.KinesisEndpoint)
 	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 2)
-	outURL := "s3://" + env.NewBucket(t) + "/out"
-	out, err := objstore.Open(t.Context(), outURL, objstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The warehouse on S3, the catalog a local SQLite file.
+	catURL := "sqlite://" + filepath.Join(t.TempDir(), "catalog.db")
+	whURL := "s3://" + env.NewBucket(t) + "/warehouse"
 	addr := freeAddr(t)
-	// Nothing flushes before the stop: the records are stored by SIGTERM.
-	p := startBinary(t, "--streams", s, "--output", outURL, "--flush-records", "1000000", "--flush-interval", "1h",
+	// Nothing flushes before the stop: the records are committed at SIGTERM.
+	p := startBinary(t, "--streams", s, "--catalog", catURL, "--warehouse", whURL, "--flush-records", "1000000", "--flush-interval", "1h",
 		"--with-source-columns", "--metrics", addr, "--discover-interval", "1s")
 	puts := st.PutAll(t, api, s, st.PinRecords(5, 0, 2000))
 	deadline := time.Now().Add(30 * time.Second)
@@ -269,8 +273,9 @@ func TestGracefulStop(t *testing.T) {
 	if code, body := getHealthz(t, addr); code != http.StatusOK || body != "ok" {
 		t.Fatalf("/healthz while healthy: %d %q, want 200 ok\n%s", code, body, p.tail(t))
 	}
-	if n := len(st.ReadPins(t, out, "pin").Rows); n != 0 {
-		t.Fatalf("%d rows stored before the stop, want 0 (flush interval 1h)", n)
+	cat := openCatalog(t, catURL, whURL)
+	if n := len(st.ReadPins(t, cat).Rows); n != 0 {
+		t.Fatalf("%d rows committed before the stop, want 0 (flush interval 1h)", n)
 	}
 	// Nothing is committed yet: the running report counts nothing.
 	res, err := http.Get("http://" + addr + "/quality")
@@ -284,8 +289,19 @@ func TestGracefulStop(t *testing.T) {
 		t.Errorf("/quality before the stop: %+v, %v; want no rows read, stream %s", rep, err, s)
 	}
 	p.term(t)
-	st.CheckExactlyOnce(t, st.ReadPins(t, out, "pin"), s, puts)
-	st.CheckQuality(t, st.ReadQuality(t, out, stream.DefaultQualityKey).Pin, puts)
+	st.CheckExactlyOnce(t, st.ReadPins(t, cat), s, puts)
+	st.CheckQuality(t, st.ReadQuality(t, cat, tables.StreamDef(clean.TablePin, true)), puts)
+}
+
+// openCatalog opens the catalog a binary writes, to read its tables.
+func openCatalog(t *testing.T, catalog, warehouse string) *tables.Catalog {
+	t.Helper()
+	c, err := tables.Open(t.Context(), tables.Config{Catalog: catalog, Warehouse: warehouse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // getHealthz returns the status code and the trimmed body of /healthz (0 when
@@ -317,23 +333,21 @@ func waitHealthz(t *testing.T, addr string, code int, p *proc) string {
 	}
 }
 
-// TestHealthzFlushFailing replaces the output directory by a file while
-// the job runs: flushes fail and are retried, /healthz turns 503 naming the
-// failing flush after --unhealthy-after, and 200 again once the directory
-// is back.
+// TestHealthzFlushFailing replaces the tables' directory of the warehouse by
+// a file while the job runs: flushes fail and are retried, /healthz turns
+// 503 naming the failing flush after --unhealthy-after, and 200 again once
+// the directory is back.
 func TestHealthzFlushFailing(t *testing.T) {
 	env := devstack.Require(t, devstack.Kinesis)
 	api := st.KinesisClient(env, env.KinesisEndpoint)
 	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 1)
-	dir := filepath.Join(t.TempDir(), "out")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	wh := filepath.Join(t.TempDir(), "warehouse")
 	addr := freeAddr(t)
-	p := startBinary(t, "--streams", s, "--output", dir, "--flush-records", "10", "--flush-interval", "200ms",
+	p := startBinary(t, "--streams", s, "--warehouse", wh, "--flush-records", "10", "--flush-interval", "200ms",
 		"--metrics", addr, "--discover-interval", "1s", "--unhealthy-after", "2s")
 	waitHealthz(t, addr, http.StatusOK, p)
+	dir := filepath.Join(wh, "pinpipe.db") // the namespace's tables
 
 	moved := dir + ".moved"
 	if err := os.Rename(dir, moved); err != nil {
@@ -371,10 +385,6 @@ func TestCrashRecovery(t *testing.T) {
 	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 3)
 	dir := t.TempDir()
-	out, err := objstore.Open(t.Context(), dir, objstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	var mu sync.Mutex
 	var puts []st.Put
@@ -398,7 +408,7 @@ func TestCrashRecovery(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 6))
 	const kills = 9
 	args := func() []string {
-		return []string{"--streams", s, "--output", dir, "--with-source-columns", "--discover-interval", "1s",
+		return []string{"--streams", s, "--warehouse", dir, "--with-source-columns", "--discover-interval", "1s",
 			"--flush-records", fmt.Sprint(20 + rng.IntN(300)), "--flush-interval", fmt.Sprintf("%dms", 100+rng.IntN(400)),
 			"--log-level", "warn"}
 	}
@@ -430,11 +440,12 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	puts = inStream
 	p := startBinary(t, args()...)
-	waitOutput(t, out, puts, p)
+	cat := openCatalog(t, "sqlite://"+filepath.Join(dir, tables.DefaultCatalogFile), dir)
+	waitOutput(t, cat, puts, p)
 	p.term(t)
-	got := st.ReadPins(t, out, "pin")
+	got := st.ReadPins(t, cat)
 	st.CheckExactlyOnce(t, got, s, puts)
 	// Each committed record counted once, whatever the kills and replays.
-	st.CheckQuality(t, st.ReadQuality(t, out, stream.DefaultQualityKey).Pin, puts)
+	st.CheckQuality(t, st.ReadQuality(t, cat, tables.StreamDef(clean.TablePin, true)), puts)
 	t.Logf("%d records put across %d kills; %d files", len(puts), kills, got.Files)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,12 +15,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // TestQuarantineSameOnBothPaths puts the same bad lines through the batch
@@ -110,18 +113,14 @@ func batchQuarantine(t *testing.T, lines []string) []parquetio.Rejected {
 // and returns its pin quarantine, in sequence order.
 func streamQuarantine(t *testing.T, lines []string) []parquetio.Rejected {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := objstore.Open(t.Context(), dir, objstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := tabletest.OpenSQLite(t, t.TempDir())
 	api := &oneShard{recs: make([]types.Record, len(lines))}
 	arrival := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	for i, l := range lines {
 		api.recs[i] = types.Record{SequenceNumber: aws.String(fmt.Sprintf("%056d", i+1)), Data: []byte(l),
 			PartitionKey: aws.String("k"), ApproximateArrivalTimestamp: aws.Time(arrival)}
 	}
-	job, err := stream.New(api, stream.Options{Streams: map[clean.Table]string{clean.TablePin: "s-pin"}, Output: out,
+	job, err := stream.New(api, stream.Options{Streams: map[clean.Table]string{clean.TablePin: "s-pin"}, Tables: cat,
 		MinInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +141,9 @@ func streamQuarantine(t *testing.T, lines []string) []parquetio.Rejected {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	return readRejected(t, filepath.Join(dir, stream.QuarantinePrefix, string(clean.TablePin), "dt=2026-11-25"))
+	rows := tabletest.Rejected(t, cat, tables.StreamQuarantineDef())
+	slices.SortFunc(rows, func(a, b parquetio.Rejected) int { return strings.Compare(a.Sequence, b.Sequence) })
+	return rows
 }
 
 // readRejected reads the quarantine files of dir, in name order.

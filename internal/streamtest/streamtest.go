@@ -10,9 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,10 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
-	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/sample"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // KinesisClient returns a client of the Kinesis server at endpoint.
@@ -172,63 +171,35 @@ type Output struct {
 	Files   int
 }
 
-// ReadPins reads every pin Parquet file under table/ and every quarantine
-// file under quarantine/table/, by record key (source columns required).
-func ReadPins(t testing.TB, b objstore.Bucket, table string) Output {
+// ReadPins reads the live files of the Iceberg tables stream_pin and
+// stream_quarantine (the pin rejects), by record key (the pin table must
+// have the source columns).
+func ReadPins(t testing.TB, cat *tables.Catalog) Output {
 	t.Helper()
-	ctx := context.Background()
 	out := Output{Rows: map[string][]clean.Pin{}, Rejects: map[string][]parquetio.Rejected{}}
-	objs, err := b.List(ctx, table+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range objs {
-		if !strings.HasSuffix(o.Key, ".parquet") {
-			continue
-		}
+	files := tabletest.Files(t, cat, tables.StreamDef(clean.TablePin, true))
+	for loc, data := range files {
 		out.Files++
-		rows, src, err := parquetio.ReadPins(bytes.NewReader(Get(t, b, o.Key)))
+		rows, src, err := parquetio.ReadPins(bytes.NewReader(data))
 		if err != nil {
-			t.Fatalf("reading %s: %v", o.Key, err)
+			t.Fatalf("reading %s: %v", loc, err)
 		}
 		if len(src) != len(rows) {
-			t.Fatalf("%s: %d rows, %d source rows", o.Key, len(rows), len(src))
+			t.Fatalf("%s: %d rows, %d source rows", loc, len(rows), len(src))
 		}
 		for i, r := range rows {
 			k := src[i].Shard + "/" + src[i].Sequence
 			out.Rows[k] = append(out.Rows[k], r)
 		}
 	}
-	qobjs, err := b.List(ctx, "quarantine/"+table+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range qobjs {
-		rj, err := parquetio.ReadRejected(bytes.NewReader(Get(t, b, o.Key)))
-		if err != nil {
-			t.Fatalf("reading %s: %v", o.Key, err)
+	for _, r := range tabletest.Rejected(t, cat, tables.StreamQuarantineDef()) {
+		if r.Table != string(clean.TablePin) {
+			continue
 		}
-		for _, r := range rj {
-			k := r.Shard + "/" + r.Sequence
-			out.Rejects[k] = append(out.Rejects[k], r)
-		}
+		k := r.Shard + "/" + r.Sequence
+		out.Rejects[k] = append(out.Rejects[k], r)
 	}
 	return out
-}
-
-// Get returns the content of key.
-func Get(t testing.TB, b objstore.Bucket, key string) []byte {
-	t.Helper()
-	rc, err := b.Get(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // Expected counts the accepted and rejected records of puts.
@@ -261,18 +232,20 @@ func ExpectedQuality(puts []Put) clean.TableQuality {
 	return q
 }
 
-// ReadQuality reads the "quality" section of the quality report the job
-// stored at key of b (stream.QualityReport; this package cannot import
-// stream, whose benchmarks use it).
-func ReadQuality(t testing.TB, b objstore.Bucket, key string) clean.Quality {
+// ReadQuality reads the cumulative quality that table def (stream_pin, ...)
+// holds in its properties (the stream job's stream.QualityKey; this package
+// cannot import stream, whose benchmarks use it).
+func ReadQuality(t testing.TB, cat *tables.Catalog, def tables.Def) clean.TableQuality {
 	t.Helper()
-	var rep struct {
-		Quality clean.Quality `json:"quality"`
+	tbl, err := cat.Ensure(context.Background(), def)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal(Get(t, b, key), &rep); err != nil {
-		t.Fatalf("decoding %s: %v", key, err)
+	var q clean.TableQuality
+	if err := json.Unmarshal([]byte(tbl.Properties()["pinpipe.stream.quality"]), &q); err != nil {
+		t.Fatalf("table %s: the quality property: %v", tbl.Name(), err)
 	}
-	return rep.Quality
+	return q
 }
 
 // CheckQuality compares a pin quality report with ExpectedQuality(puts).

@@ -33,6 +33,9 @@ type Object struct {
 	// file's identity (inode, change time, size), which differs for every
 	// write even of the same content. Empty when unknown.
 	ETag string
+	// Modified is when the object was written (S3 LastModified, the file's
+	// modification time). Zero when unknown.
+	Modified time.Time
 }
 
 // Reader reads objects. Keys are slash-separated and relative to the root URL

@@ -186,7 +186,7 @@ func (b *fileBucket) ListAfter(ctx context.Context, prefix, startAfter string) (
 		if !info.Mode().IsRegular() {
 			return nil
 		}
-		objs = append(objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info)})
+		objs = append(objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info), Modified: info.ModTime()})
 		return nil
 	})
 	if err != nil {

@@ -28,8 +28,9 @@ type Memory struct {
 }
 
 type memObject struct {
-	data []byte
-	etag string
+	data     []byte
+	etag     string
+	modified time.Time
 }
 
 var (
@@ -68,7 +69,7 @@ func (m *Memory) ListAfter(ctx context.Context, prefix, startAfter string) ([]Ob
 	var objs []Object
 	for k, o := range m.objs {
 		if strings.HasPrefix(k, prefix) && k > startAfter {
-			objs = append(objs, Object{Key: k, Size: int64(len(o.data)), ETag: o.etag})
+			objs = append(objs, Object{Key: k, Size: int64(len(o.data)), ETag: o.etag, Modified: o.modified})
 		}
 	}
 	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
@@ -124,7 +125,7 @@ func (m *Memory) PutIf(ctx context.Context, key string, r io.Reader, c Cond) (st
 	if m.contentETags {
 		etag = fmt.Sprintf(`"%x"`, md5.Sum(data))
 	}
-	m.objs[key] = memObject{data: data, etag: etag}
+	m.objs[key] = memObject{data: data, etag: etag, modified: m.now()}
 	return etag, nil
 }
 

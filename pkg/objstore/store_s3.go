@@ -203,7 +203,7 @@ func (b *s3Bucket) listPages(ctx context.Context, prefix, startAfter string, fn 
 			if len(k) < strip || strings.HasSuffix(k, "/") {
 				continue // a "directory" marker
 			}
-			objs = append(objs, Object{Key: k[strip:], Size: aws.ToInt64(o.Size), ETag: aws.ToString(o.ETag)})
+			objs = append(objs, Object{Key: k[strip:], Size: aws.ToInt64(o.Size), ETag: aws.ToString(o.ETag), Modified: aws.ToTime(o.LastModified)})
 		}
 		sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
 		if err := fn(objs); err != nil {

@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -49,6 +51,10 @@ type Options struct {
 	// Allocator allocates the Arrow and Parquet buffers.
 	// Default: memory.DefaultAllocator.
 	Allocator memory.Allocator
+	// Date, when set (YYYY-MM-DD), appends the partition date column dt
+	// (date, non-null) with this value on every row: the files of an
+	// Iceberg table partitioned by day. Default: none.
+	Date string
 }
 
 // ErrOptions is returned (wrapped) for invalid Options.
@@ -61,6 +67,11 @@ func (o Options) Validate() error {
 	}
 	if o.PageBytes < 0 {
 		return fmt.Errorf("%w: PageBytes %d is negative", ErrOptions, o.PageBytes)
+	}
+	if o.Date != "" {
+		if _, err := parseDate(o.Date); err != nil {
+			return err
+		}
 	}
 	switch o.Compression {
 	case compress.Codecs.Uncompressed, compress.Codecs.Snappy, compress.Codecs.Zstd,
@@ -130,16 +141,21 @@ func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, enc en
 		return err
 	}
 	o := opts.withDefaults()
+	schema = FileSchema(schema, o)
 	fw, err := newFileWriter(w, schema, o, enc)
 	if err != nil {
 		return err
 	}
 	cols := newColumns(o.Allocator, schema, enc.dict)
 	defer cols.release()
+	date, _ := parseDate(o.Date) // checked by Validate
 	for lo := 0; lo < n; lo += o.RowGroupRows {
 		hi := min(lo+o.RowGroupRows, n)
 		cols.reserve(hi - lo)
 		fill(cols, lo, hi)
+		if o.Date != "" {
+			appendDate(cols.dense[len(cols.dense)-1], date, hi-lo)
+		}
 		arrs := cols.finish()
 		err := writeRowGroup(fw, arrs)
 		for _, a := range arrs {
@@ -180,7 +196,20 @@ func WriteRecord(w io.Writer, rec arrow.RecordBatch, opts Options) error {
 		return err
 	}
 	o := opts.withDefaults()
-	fw, err := newFileWriter(w, rec.Schema(), o, encodings{})
+	schema := FileSchema(rec.Schema(), o)
+	cols := rec.Columns()
+	if o.Date != "" {
+		date, _ := parseDate(o.Date) // checked by Validate
+		b := array.NewDate32Builder(o.Allocator)
+		defer b.Release()
+		appendDate(b, date, int(rec.NumRows()))
+		dt := b.NewArray()
+		defer dt.Release()
+		cols = append(slices.Clip(cols), dt)
+	}
+	rec = array.NewRecordBatch(schema, cols, rec.NumRows())
+	defer rec.Release()
+	fw, err := newFileWriter(w, schema, o, encodings{})
 	if err != nil {
 		return err
 	}

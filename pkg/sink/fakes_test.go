@@ -1,21 +1,19 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
-	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/internal/faultstore"
 )
 
 // The fakes of a partition worker's seams, for the protocol tests: a
-// partition log, a group coordinator that fences commits by generation, a
-// lease on a simulated clock, and a store that can fail, hold or stop at
-// its N-th request.
+// partition log, a group coordinator that fences commits by generation and
+// a lease on a simulated clock (internal/faultstore is the store that can
+// fail, hold or stop at its N-th request).
 
 // simClock is a simulated clock: sleeping advances it.
 type simClock struct {
@@ -213,7 +211,7 @@ func (c *fakeCommitter) commit(next int64) error {
 		if c.g.commits == c.g.crashAt {
 			close(c.g.crashedCh)
 		}
-		return errCrashed
+		return faultstore.ErrCrashed
 	}
 	if next < c.g.committed {
 		return fmt.Errorf("commit %d goes back from %d", next, c.g.committed)
@@ -250,169 +248,4 @@ func (l *fakeLease) lose() {
 	l.lost = true
 }
 
-var errCrashed = errors.New("crashed")
 
-// opKind is the kind of a store request.
-type opKind string
-
-const (
-	opPut    opKind = "put"
-	opDelete opKind = "delete"
-	opGet    opKind = "get"
-	opList   opKind = "list"
-)
-
-// faultStore wraps a store and, for the N-th mutating request (PUT or
-// DELETE; N from 1), crashes: with afterApply the request lands but its
-// answer is lost; otherwise it never reaches the store. Every later request
-// fails, as a killed process sends nothing more. hold, when set, holds the
-// requests it selects until released: their callers give up when their
-// context ends, and the request lands at release (a slow endpoint).
-type faultStore struct {
-	*objstore.Memory
-	mu         sync.Mutex
-	n          int
-	crashAt    int
-	afterApply bool
-	crashed    bool
-	crashedCh  chan struct{} // closed at the crash
-	hold       func(kind opKind, key string) bool
-	held       []func()
-	heldCh     chan struct{} // closed and replaced when a request is held
-	log        []string
-}
-
-func newFaultStore(m *objstore.Memory) *faultStore {
-	return &faultStore{Memory: m, heldCh: make(chan struct{}), crashedCh: make(chan struct{})}
-}
-
-// mutate runs apply for a mutating request, with the store's faults.
-func (f *faultStore) mutate(ctx context.Context, kind opKind, key string, apply func() error) error {
-	f.mu.Lock()
-	if f.crashed {
-		f.mu.Unlock()
-		return errCrashed
-	}
-	f.n++
-	f.log = append(f.log, fmt.Sprintf("%d %s %s", f.n, kind, key))
-	if f.crashAt > 0 && f.n >= f.crashAt {
-		f.crashed = true
-		close(f.crashedCh)
-		after := f.afterApply
-		f.mu.Unlock()
-		if after {
-			apply()
-		}
-		return errCrashed
-	}
-	if f.hold != nil && f.hold(kind, key) {
-		done := make(chan error, 1)
-		f.held = append(f.held, func() { done <- apply() })
-		close(f.heldCh)
-		f.heldCh = make(chan struct{})
-		f.mu.Unlock()
-		select {
-		case err := <-done:
-			return err
-		case <-ctx.Done():
-			return ctx.Err() // the request may still land
-		}
-	}
-	f.mu.Unlock()
-	return apply()
-}
-
-// release lands every held request, in order.
-func (f *faultStore) release() {
-	f.mu.Lock()
-	held := f.held
-	f.held, f.hold = nil, nil
-	f.mu.Unlock()
-	for _, h := range held {
-		h()
-	}
-}
-
-// waitHeld waits until n requests are held.
-func (f *faultStore) waitHeld(ctx context.Context, n int) error {
-	for {
-		f.mu.Lock()
-		have, ch := len(f.held), f.heldCh
-		f.mu.Unlock()
-		if have >= n {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-		}
-	}
-}
-
-func (f *faultStore) read(kind opKind) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.crashed {
-		return errCrashed
-	}
-	return nil
-}
-
-func (f *faultStore) PutIf(ctx context.Context, key string, r io.Reader, c objstore.Cond) (string, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return "", err
-	}
-	var etag string
-	err = f.mutate(ctx, opPut, key, func() error {
-		var err error
-		etag, err = f.Memory.PutIf(context.Background(), key, bytes.NewReader(data), c)
-		return err
-	})
-	return etag, err
-}
-
-func (f *faultStore) Put(ctx context.Context, key string, r io.Reader) error {
-	_, err := f.PutIf(ctx, key, r, objstore.Cond{})
-	return err
-}
-
-func (f *faultStore) DeleteIf(ctx context.Context, key string, c objstore.Cond) error {
-	return f.mutate(ctx, opDelete, key, func() error { return f.Memory.DeleteIf(context.Background(), key, c) })
-}
-
-func (f *faultStore) Delete(ctx context.Context, key string) error {
-	return f.DeleteIf(ctx, key, objstore.Cond{})
-}
-
-func (f *faultStore) GetVersion(ctx context.Context, key string) (io.ReadCloser, string, error) {
-	if err := f.read(opGet); err != nil {
-		return nil, "", err
-	}
-	return f.Memory.GetVersion(ctx, key)
-}
-
-func (f *faultStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	if err := f.read(opGet); err != nil {
-		return nil, err
-	}
-	return f.Memory.Get(ctx, key)
-}
-
-func (f *faultStore) ListAfter(ctx context.Context, prefix, after string) ([]objstore.Object, error) {
-	if err := f.read(opList); err != nil {
-		return nil, err
-	}
-	return f.Memory.ListAfter(ctx, prefix, after)
-}
-
-func (f *faultStore) List(ctx context.Context, prefix string) ([]objstore.Object, error) {
-	return f.ListAfter(ctx, prefix, "")
-}
-
-func (f *faultStore) mutations() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.n
-}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinpipe/pinpipe/internal/faultstore"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
@@ -248,22 +249,22 @@ func TestCrashAtEveryStep(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// A clean run counts the requests and commits to crash at.
 			h := newHarness(t, records)
-			clean := newFaultStore(h.memory(false))
+			clean := faultstore.New(h.memory(false))
 			h.finish(clean, Config{FlushSize: tc.flushA})
-			steps, commits := clean.mutations(), h.group.commits
+			steps, commits := clean.Mutations(), h.group.commits
 			for k := 1; k <= steps; k++ {
 				for _, after := range []bool{false, true} {
 					for _, bCrash := range []int{0, 1, 2} {
 						name := fmt.Sprintf("request-%d-applied-%v-then-crash-%d", k, after, bCrash)
 						h := newHarness(t, records)
 						mem := h.memory(false)
-						fs := newFaultStore(mem)
-						fs.crashAt, fs.afterApply = k, after
-						h.crashOrFinish(fs, fs.crashedCh, Config{FlushSize: tc.flushA})
+						fs := faultstore.New(mem)
+						fs.CrashAt(k, after)
+						h.crashOrFinish(fs, fs.Crashed(), Config{FlushSize: tc.flushA})
 						if bCrash > 0 {
-							fb := newFaultStore(mem)
-							fb.crashAt = bCrash
-							h.crashOrFinish(fb, fb.crashedCh, Config{FlushSize: tc.flushB})
+							fb := faultstore.New(mem)
+							fb.CrashAt(bCrash, false)
+							h.crashOrFinish(fb, fb.Crashed(), Config{FlushSize: tc.flushB})
 						}
 						h.finish(mem, Config{FlushSize: tc.flushB})
 						if err := h.landedOnce(mem); err != nil {
@@ -321,14 +322,14 @@ func TestNoCommittedOffset(t *testing.T) {
 // unfenced strips the conditions of every request, as the sink's requests
 // were before they were fenced: a PUT replaces whatever is there and a
 // DELETE removes it, whenever they land.
-type unfenced struct{ *faultStore }
+type unfenced struct{ *faultstore.Store }
 
 func (u unfenced) PutIf(ctx context.Context, key string, r io.Reader, _ objstore.Cond) (string, error) {
-	return u.faultStore.PutIf(ctx, key, r, objstore.Cond{})
+	return u.Store.PutIf(ctx, key, r, objstore.Cond{})
 }
 
 func (u unfenced) DeleteIf(ctx context.Context, key string, _ objstore.Cond) error {
-	return u.faultStore.DeleteIf(ctx, key, objstore.Cond{})
+	return u.Store.DeleteIf(ctx, key, objstore.Cond{})
 }
 
 // TestDepartingOwnerLateWrite is the scenario of a review: instance A is
@@ -349,28 +350,28 @@ func TestDepartingOwnerLateWrite(t *testing.T) {
 			}
 			h.group.committed = 20
 
-			fs := newFaultStore(mem)
-			fs.hold = func(kind opKind, key string) bool { return kind == opPut }
+			fs := faultstore.New(mem)
+			fs.Hold(func(kind faultstore.Kind, key string) bool { return kind == faultstore.Put })
 			var store objstore.Conditional = fs
 			if !fenced {
 				store = unfenced{fs}
 			}
 			a := h.start(store, Config{FlushSize: 10, ShutdownTimeout: 50 * time.Millisecond})
-			if err := fs.waitHeld(t.Context(), 0); err != nil {
+			if err := fs.WaitHeld(t.Context(), 0); err != nil {
 				t.Fatal(err)
 			}
 			a.shutdown() // stores the partial [20,25): held
-			if err := fs.waitHeld(t.Context(), 1); err != nil {
+			if err := fs.WaitHeld(t.Context(), 1); err != nil {
 				t.Fatal(err)
 			}
 			<-a.done // gave up after ShutdownTimeout, waited out its lease
 			h.addRecords(5)
 			var storeB objstore.Conditional = mem
 			if !fenced {
-				storeB = unfenced{newFaultStore(mem)}
+				storeB = unfenced{faultstore.New(mem)}
 			}
 			h.finish(storeB, Config{FlushSize: 10}) // B: [20,30), commits 30
-			fs.release()                            // A's PUT lands now
+			fs.Release()                            // A's PUT lands now
 			err := h.landedOnce(mem)
 			if fenced && err != nil {
 				t.Errorf("A's late write damaged B's objects: %v", err)
@@ -398,21 +399,21 @@ func TestPausedOwnerLateDelete(t *testing.T) {
 			h.finish(mem, Config{FlushSize: 10})
 			h.group.committed = 20 // [20,30) is now a leftover, uncommitted
 
-			fs := newFaultStore(mem)
-			fs.hold = func(kind opKind, key string) bool { return kind == opDelete }
+			fs := faultstore.New(mem)
+			fs.Hold(func(kind faultstore.Kind, key string) bool { return kind == faultstore.Delete })
 			var store objstore.Conditional = fs
 			if !fenced {
 				store = unfenced{fs}
 			}
 			a := h.start(store, Config{FlushSize: 10})
-			if err := fs.waitHeld(t.Context(), 1); err != nil {
+			if err := fs.WaitHeld(t.Context(), 1); err != nil {
 				t.Fatal(err)
 			}
 			// A is frozen: it does nothing more. The coordinator evicts it a
 			// session timeout after its last heartbeat.
 			h.clock.advance(DefaultSessionTimeout)
 			h.finish(mem, Config{FlushSize: 10}) // B
-			fs.release()                         // A's DELETE lands
+			fs.Release()                         // A's DELETE lands
 			a.lease.lose()
 			a.rebalance()
 			err := h.landedOnce(mem)

@@ -23,8 +23,9 @@ const (
 // batch accumulates the clean rows and rejects of one flush of one shard,
 // grouped by dt partition.
 type batch interface {
-	// add cleans one record and keeps its row or its reject.
-	add(stream, shard string, r kinesisx.Record) addResult
+	// add cleans one record and keeps its row, or its reject unless
+	// dropReject (the quarantine has it already); either way it is counted.
+	add(stream, shard string, r kinesisx.Record, dropReject bool) addResult
 	// dts returns the partitions with rows, sorted.
 	dts() []string
 	// rejectDTs returns the partitions with rejects, sorted.
@@ -33,6 +34,9 @@ type batch interface {
 	writeRows(w io.Writer, dt string, withSource bool, opts parquetio.Options) (int, error)
 	// writeRejects writes the quarantine file of partition dt.
 	writeRejects(w io.Writer, dt string, opts parquetio.Options) (int, error)
+	// rowCount and rejectCount are the rows and rejects of partition dt.
+	rowCount(dt string) int
+	rejectCount(dt string) int
 	// quality is the quality of the records added since the last reset
 	// (RowsWritten and Duplicates left at zero).
 	quality() clean.TableQuality
@@ -72,7 +76,7 @@ func newTableBatch[T any](t clean.Table, cf func(*clean.Cleaner, []byte) (T, err
 		parts: map[string]*part[T]{}, rejects: map[string][]parquetio.Rejected{}}
 }
 
-func (b *tableBatch[T]) add(stream, shard string, r kinesisx.Record) addResult {
+func (b *tableBatch[T]) add(stream, shard string, r kinesisx.Record, dropReject bool) addResult {
 	row, err := b.cleanFn(b.c, r.Data)
 	dt := dtOf(r.Arrival)
 	if err != nil {
@@ -81,7 +85,9 @@ func (b *tableBatch[T]) add(stream, shard string, r kinesisx.Record) addResult {
 		}
 		rj := parquetio.NewRejected(clean.NewRejected(b.table, err, r.Data))
 		rj.Source, rj.Shard, rj.Sequence = stream, shard, r.Sequence
-		b.rejects[dt] = append(b.rejects[dt], rj)
+		if !dropReject {
+			b.rejects[dt] = append(b.rejects[dt], rj)
+		}
 		return rejected
 	}
 	p := b.parts[dt]
@@ -122,6 +128,15 @@ func (b *tableBatch[T]) writeRows(w io.Writer, dt string, withSource bool, opts 
 	}
 	return len(p.rows), b.writeFn(w, p.rows, src, opts)
 }
+
+func (b *tableBatch[T]) rowCount(dt string) int {
+	if p := b.parts[dt]; p != nil {
+		return len(p.rows)
+	}
+	return 0
+}
+
+func (b *tableBatch[T]) rejectCount(dt string) int { return len(b.rejects[dt]) }
 
 func (b *tableBatch[T]) writeRejects(w io.Writer, dt string, opts parquetio.Options) (int, error) {
 	rj := b.rejects[dt]

@@ -92,7 +92,7 @@ func (h *health) check() error {
 	defer h.mu.Unlock()
 	switch h.state {
 	case healthStarting:
-		return errors.New("starting: checkpoints not loaded yet")
+		return errors.New("starting: tables not loaded yet")
 	case healthStopped:
 		return errors.New("stopped")
 	}

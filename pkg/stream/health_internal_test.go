@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
-	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 func TestHealth(t *testing.T) {
@@ -117,11 +117,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestHealthOptions(t *testing.T) {
-	out, err := objstore.Open(t.Context(), t.TempDir(), objstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok := Options{Streams: map[clean.Table]string{clean.TablePin: "s-pin"}, Output: out}
+	ok := Options{Streams: map[clean.Table]string{clean.TablePin: "s-pin"}, Tables: &tables.Catalog{}}
 	for _, mod := range []func(*Options){
 		func(o *Options) { o.FlushFailingAfter = -time.Second },
 		func(o *Options) { o.ReadStallAfter = -time.Second },

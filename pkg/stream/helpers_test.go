@@ -24,7 +24,6 @@ var (
 	readPins         = streamtest.ReadPins
 	expected         = streamtest.Expected
 	checkExactlyOnce = streamtest.CheckExactlyOnce
-	get              = streamtest.Get
 	checkQuality     = streamtest.CheckQuality
 	readQuality      = streamtest.ReadQuality
 )

@@ -9,9 +9,9 @@ import (
 	"github.com/pinpipe/pinpipe/internal/streamtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/landing"
-	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // geoRecords returns n dirty geo records and a few blank and rejected ones.
@@ -55,10 +55,8 @@ func expectedGeo(puts []streamtest.Put) clean.TableQuality {
 func TestQualityReport(t *testing.T) {
 	env := devstack.Require(t, devstack.Kinesis)
 	api := kinesisClient(env, env.KinesisEndpoint)
-	out, err := objstore.Open(t.Context(), t.TempDir(), objstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	cat := openPlain(t, dir)
 	ps := landing.Stream(uniqueName("t-"), clean.TablePin)
 	gs := landing.Stream(uniqueName("t-"), clean.TableGeo)
 	createStream(t, api, ps, 2)
@@ -82,9 +80,9 @@ func TestQualityReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: ps, clean.TableGeo: gs}, Output: out,
-		FlushRecords: 70, QualityInterval: 100 * time.Millisecond, Metrics: metrics}
-	r := startJob(t, api, opts)
+	opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: ps, clean.TableGeo: gs}, Tables: cat,
+		FlushRecords: 70, Metrics: metrics}
+	r := startRunning(t, api, opts)
 	pr, prj := expected(pins)
 	r.waitStored(t, pr+int(wantGeo.RowsWritten), prj+int(wantGeo.RowsRead-wantGeo.RowsWritten))
 	r.stop(t)
@@ -101,11 +99,14 @@ func TestQualityReport(t *testing.T) {
 			t.Errorf("%s: user %+v, want zero counts with every column", what, q.User)
 		}
 	}
-	check(t, "stored report", readQuality(t, out, stream.DefaultQualityKey))
+	stored := clean.Quality{Pin: readQuality(t, cat, tables.StreamDef(clean.TablePin, true)),
+		Geo: readQuality(t, cat, tables.StreamDef(clean.TableGeo, true))}
+	stored.User = clean.NewQuality().User
+	check(t, "tables' properties", stored)
 	rep := r.job.QualityReport()
 	check(t, "QualityReport", rep.Quality)
-	if rep.Shards != 3 || rep.Streams[clean.TableGeo] != gs {
-		t.Errorf("report has %d shards and streams %v, want 3 and geo=%s", rep.Shards, rep.Streams, gs)
+	if rep.Streams[clean.TableGeo] != gs {
+		t.Errorf("report has streams %v, want geo=%s", rep.Streams, gs)
 	}
 	for col, n := range wantPin.Nulls {
 		for cause, want := range map[string]int64{"missing": n.Missing, "placeholder": n.Placeholder, "unparseable": n.Unparseable} {
@@ -115,14 +116,18 @@ func TestQualityReport(t *testing.T) {
 		}
 	}
 
-	// A restart reads nothing new and reports the same totals, from the checkpoints.
-	if err := out.Delete(t.Context(), stream.DefaultQualityKey); err != nil {
-		t.Fatal(err)
-	}
+	// Another process reports the same totals, from the tables: no
+	// record is read again.
 	opts.Metrics = nil
-	r2 := startJob(t, api, opts)
-	time.Sleep(500 * time.Millisecond)
+	opts.Tables = openPlain(t, dir)
+	r2 := startRunning(t, api, opts)
+	deadline := time.Now().Add(30 * time.Second)
+	for r2.job.QualityReport().Quality.Pin.RowsRead == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // until Run has loaded the tables
+	}
 	check(t, "restart QualityReport", r2.job.QualityReport().Quality)
 	r2.stop(t)
-	check(t, "restart stored report", readQuality(t, out, stream.DefaultQualityKey))
+	if st := r2.job.Stats(); st.RecordsIn != 0 {
+		t.Errorf("the restart read %d records again", st.RecordsIn)
+	}
 }

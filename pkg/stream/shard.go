@@ -1,9 +1,12 @@
 package stream
 
 import (
-	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -11,48 +14,98 @@ import (
 	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
-	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // permanentPause is how long a worker waits after a permanent error before
 // giving its shard back to the coordinator.
 const permanentPause = 5 * time.Second
 
-// worker reads one shard and flushes it (PROTOCOL.md).
+// The two tables a shard's records go to: its stream's table (rows) and
+// stream_quarantine (rejects). Each holds its own position of the shard.
+const (
+	mainTable = iota
+	quarantineTable
+)
+
+// worker reads one shard and flushes it into its two tables (PROTOCOL.md).
 type worker struct {
 	j      *Job
 	table  clean.Table
 	stream string
 	shard  string
-	// cp is the shard's checkpoint as stored, except that Pending is set as
-	// soon as a flush starts (its outcome is unknown until it ends).
-	cp    Checkpoint
-	start kinesisx.Position
+	// pos are the tables' committed positions of the shard, as last known.
+	pos   [2]Position
+	start kinesisx.Position // where a shard with no committed position starts
 	log   *slog.Logger
 
-	b           batch
+	b           batch     // records not yet covered by pos[mainTable]
+	rej         batch     // a cleaner for the rejects of records pos[mainTable] covers but not pos[quarantineTable]
 	first, last string    // sequence range of the buffered records
-	n           int       // records buffered (blank and rejected ones too)
+	n           int       // records buffered (blank, rejected and skipped ones too)
 	opened      time.Time // when the first buffered record was read
+	// lastCommit is when each table last got a flush: a table that gets no
+	// file from a flush is not committed to again before IdleCommit (its
+	// position lags, a restart reads those records again, and finds nothing
+	// for it in them again).
+	lastCommit [2]time.Time
+	// want is each table's position once everything flushed is committed:
+	// ahead of pos for a table left out of the last flushes (IdleCommit).
+	want     [2]Position
+	inflight *inflight
 }
 
-func (w *worker) startPosition() kinesisx.Position {
-	if w.cp.Sequence != "" {
-		return kinesisx.Position{Type: kinesisx.AfterSequence, Sequence: w.cp.Sequence}
+// inflight is a flush submitted to the committers, whose outcomes are awaited
+// before the next flush.
+type inflight struct {
+	flushes [2]*flush // nil for a table not submitted to
+	cut     time.Time
+	rows    [2]int64
+	quality clean.TableQuality
+}
+
+// decided reports whether every flush of in has its outcome.
+func (in *inflight) decided() bool {
+	if in == nil {
+		return false
 	}
-	return w.start
+	for _, f := range in.flushes {
+		if f != nil && len(f.done) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
-// run reads the shard until it ends (true) or ctx is done or a permanent
-// error happens (false). The buffered records are flushed before returning.
+// run reads the shard until it ends (true), or ctx is done, or it must be
+// read again from the committed positions (false). What it has read is
+// flushed before it returns.
 func (w *worker) run(ctx context.Context) bool {
-	if w.cp.Closed {
+	if w.pos[mainTable].Closed && w.pos[quarantineTable].Closed {
 		return true
 	}
 	o := w.j.o
 	m := o.Metrics
+	from := Earlier(w.pos[mainTable], w.pos[quarantineTable])
+	if from.IsZero() && w.start.Type != kinesisx.TrimHorizon {
+		// Commit where reading starts before a record is used: a restart
+		// must not resolve LATEST again, past records this run read.
+		t := w.start.Timestamp
+		if w.start.Type == kinesisx.Latest {
+			t = o.Now().UTC()
+		}
+		if err := w.commitStart(ctx, t); err != nil {
+			if ctx.Err() == nil && !errors.Is(err, errReset) {
+				w.log.Error("committing the start position, will restart the shard", "err", err)
+				_ = ctxwait.Sleep(ctx, permanentPause)
+			}
+			return false
+		}
+		from = Earlier(w.pos[mainTable], w.pos[quarantineTable])
+	}
 	r, err := kinesisx.NewShardReader(w.j.api, kinesisx.ReaderOptions{Stream: w.stream, ShardID: w.shard,
-		Start: w.startPosition(), MinInterval: o.MinInterval, Logger: o.Logger})
+		Start: from.start(w.start), MinInterval: o.MinInterval, Logger: o.Logger})
 	if err != nil {
 		w.log.Error("creating shard reader", "err", err)
 		return false
@@ -67,7 +120,20 @@ func (w *worker) run(ctx context.Context) bool {
 			w.shutdown(ctx)
 			return false
 		}
-		if w.n > 0 && w.cp.Pending == nil && time.Since(w.opened) >= o.FlushInterval {
+		if w.inflight.decided() {
+			// Take the outcomes in as they come (the counters and the
+			// positions), not only at the next flush.
+			if err := w.settle(ctx); err != nil {
+				if errors.Is(err, errReset) {
+					w.log.Info("another writer committed this shard's records: reading again from the committed positions",
+						"main", w.pos[mainTable].String(), "quarantine", w.pos[quarantineTable].String())
+				} else if ctx.Err() == nil {
+					w.log.Error("committing, will restart the shard from its committed positions", "err", err)
+				}
+				return false
+			}
+		}
+		if w.n > 0 && time.Since(w.opened) >= o.FlushInterval {
 			if !w.flushOrPause(ctx, false) {
 				return false
 			}
@@ -83,7 +149,7 @@ func (w *worker) run(ctx context.Context) bool {
 				w.shutdown(ctx)
 				return false
 			}
-			w.log.Error("reading shard, will restart it from its checkpoint", "err", err)
+			w.log.Error("reading shard, will restart it from its committed position", "err", err)
 			w.shutdown(ctx)
 			_ = ctxwait.Sleep(ctx, permanentPause)
 			return false
@@ -91,19 +157,10 @@ func (w *worker) run(ctx context.Context) bool {
 		w.j.h.readOK(hkey)
 		m.MillisBehind.WithLabelValues(w.stream, w.shard).Set(float64(res.MillisBehindLatest))
 		for _, rec := range res.Records {
-			if p := w.cp.Pending; p != nil && w.n > 0 && kinesisx.CompareSequence(rec.Sequence, p.Last) > 0 {
-				if !w.flushOrPause(ctx, false) { // cut exactly where the pending flush did
-					return false
-				}
-			}
 			w.add(rec)
 			m.RecordsIn.WithLabelValues(tbl).Inc()
 			w.j.c.in.Add(1)
-			if p := w.cp.Pending; p != nil {
-				if kinesisx.CompareSequence(rec.Sequence, p.Last) >= 0 && !w.flushOrPause(ctx, false) {
-					return false
-				}
-			} else if w.n >= o.FlushRecords && !w.flushOrPause(ctx, false) {
+			if w.n >= o.FlushRecords && !w.flushOrPause(ctx, false) {
 				return false
 			}
 		}
@@ -118,6 +175,9 @@ func (w *worker) run(ctx context.Context) bool {
 	}
 }
 
+// add buffers one record. A record the stream's table already holds (its
+// position is ahead of the quarantine's after a crash between the two
+// commits) is only checked for a reject the quarantine still lacks.
 func (w *worker) add(rec kinesisx.Record) {
 	if w.n == 0 {
 		w.first = rec.Sequence
@@ -125,14 +185,24 @@ func (w *worker) add(rec kinesisx.Record) {
 	}
 	w.last = rec.Sequence
 	w.n++
-	if w.b.add(w.stream, w.shard, rec) == blank {
+	if w.pos[mainTable].Covers(rec.Sequence) {
+		if !w.pos[quarantineTable].Covers(rec.Sequence) {
+			if w.rej == nil {
+				w.rej = newBatch(w.table)
+			}
+			w.rej.add(w.stream, w.shard, rec, false)
+		}
+		return
+	}
+	if w.b.add(w.stream, w.shard, rec, w.pos[quarantineTable].Covers(rec.Sequence)) == blank {
 		w.j.o.Metrics.Blank.WithLabelValues(string(w.table)).Inc()
 		w.j.c.blank.Add(1)
 	}
 }
 
 // flushOrPause flushes; on failure (other than ctx done) it logs, pauses
-// and reports false so that the worker restarts from its checkpoint.
+// when the failure is not a reset, and reports false so that the worker
+// restarts from the committed positions.
 func (w *worker) flushOrPause(ctx context.Context, closed bool) bool {
 	err := w.flush(ctx, closed)
 	if err == nil {
@@ -142,134 +212,258 @@ func (w *worker) flushOrPause(ctx context.Context, closed bool) bool {
 		w.shutdown(ctx)
 		return false
 	}
-	w.log.Error("flushing, will restart the shard from its checkpoint", "err", err)
+	if errors.Is(err, errReset) {
+		w.log.Info("another writer committed this shard's records: reading again from the committed positions",
+			"main", w.pos[mainTable].String(), "quarantine", w.pos[quarantineTable].String())
+		return false
+	}
+	w.log.Error("flushing, will restart the shard from its committed positions", "err", err)
 	_ = ctxwait.Sleep(ctx, permanentPause)
 	return false
 }
 
-// shutdown flushes what is buffered with a fresh deadline, unless a pending
-// flush (from before a restart) is not yet fully read again: then cutting
-// elsewhere could leave records of the old files stored twice, so the
-// records are left to the next run.
+// shutdown flushes what is buffered and waits for the commits, with a
+// fresh deadline (ShutdownTimeout); what does not make it is read again by
+// the next run.
 func (w *worker) shutdown(ctx context.Context) {
-	if w.n == 0 {
-		return
-	}
-	if p := w.cp.Pending; p != nil && kinesisx.CompareSequence(w.last, p.Last) < 0 {
-		w.log.Info("stopping mid-replay of a pending flush; the next run completes it", "pending_last", p.Last)
-		return
-	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.j.o.ShutdownTimeout)
 	defer cancel()
-	if err := w.flush(sctx, false); err != nil {
-		w.log.Error("final flush; the next run reads these records again", "err", err)
+	err := w.flushFinal(sctx)
+	if err == nil {
+		err = w.settle(sctx)
+	}
+	if err != nil && !errors.Is(err, errReset) {
+		w.log.Warn("final flush; the next run reads these records again", "err", err)
 	}
 }
 
-// flush stores the buffered records: intent checkpoint, data and
-// quarantine files, then the checkpoint (PROTOCOL.md). With closed, it also
-// marks the shard finished (even with nothing buffered).
+// commitStart commits the shard's start time to the tables that have no
+// position yet.
+func (w *worker) commitStart(ctx context.Context, t time.Time) error {
+	next := Position{From: &t}
+	var in inflight
+	for i, c := range w.j.committers(w.table) {
+		if w.pos[i].IsZero() {
+			in.flushes[i] = &flush{stream: w.stream, shard: w.shard, base: w.pos[i], next: next, done: make(chan outcome, 1)}
+			if err := c.submit(ctx, in.flushes[i]); err != nil {
+				return err
+			}
+		}
+	}
+	w.inflight = &in
+	return w.settle(ctx)
+}
+
+// flush writes the buffered records' files and submits them, with the
+// shard's position after them, to the two tables' committers, once the
+// previous flush's outcomes are in (PROTOCOL.md). With closed, the position
+// says the shard is finished, and flush waits for its outcomes.
 func (w *worker) flush(ctx context.Context, closed bool) error {
-	if w.n == 0 && !closed {
-		return nil
-	}
-	o := w.j.o
-	m := o.Metrics
-	t0 := time.Now()
-	var rows, rejects, files int
-	if w.n > 0 {
-		dts, rdts := w.b.dts(), w.b.rejectDTs()
-		if len(dts)+len(rdts) > 0 {
-			rng := Range{First: w.first, Last: w.last}
-			intent := w.cp
-			intent.Pending = &rng
-			w.cp.Pending = &rng
-			if err := w.putCheckpoint(ctx, intent); err != nil {
-				return err
-			}
-		}
-		name := w.shard + "-" + w.first + ".parquet"
-		var buf bytes.Buffer
-		for _, dt := range dts {
-			buf.Reset()
-			n, err := w.b.writeRows(&buf, dt, o.SourceColumns, o.Parquet)
-			if err != nil {
-				return fmt.Errorf("encoding %s rows of %s: %w", w.table, dt, err)
-			}
-			if err := w.put(ctx, objstore.Join(string(w.table), "dt="+dt, name), buf.Bytes()); err != nil {
-				return err
-			}
-			rows += n
-			files++
-			m.FilesWritten.WithLabelValues("data").Inc()
-		}
-		for _, dt := range rdts {
-			buf.Reset()
-			n, err := w.b.writeRejects(&buf, dt, o.Parquet)
-			if err != nil {
-				return fmt.Errorf("encoding %s rejects of %s: %w", w.table, dt, err)
-			}
-			if err := w.put(ctx, objstore.Join(QuarantinePrefix, string(w.table), "dt="+dt, name), buf.Bytes()); err != nil {
-				return err
-			}
-			rejects += n
-			files++
-			m.FilesWritten.WithLabelValues("quarantine").Inc()
-		}
-	}
-	next := w.cp
-	next.Pending = nil
-	var delta clean.TableQuality
-	if w.n > 0 {
-		next.Sequence = w.last
-		delta = flushQuality(w.b, rows)
-		next.Quality = addQuality(w.cp.Quality, delta)
-	}
-	next.Closed = closed
-	if err := w.putCheckpoint(ctx, next); err != nil {
+	return w.flushAll(ctx, closed, false)
+}
+
+// flushFinal flushes at a stop: every table gets its position, also one
+// left out of the last flushes for having no file in them (IdleCommit), so
+// that the next run reads nothing again.
+func (w *worker) flushFinal(ctx context.Context) error { return w.flushAll(ctx, false, true) }
+
+func (w *worker) flushAll(ctx context.Context, closed, final bool) error {
+	if err := w.settle(ctx); err != nil {
 		return err
 	}
-	w.cp = next
-	w.j.h.flushOK(w.stream + "/" + w.shard)
-	w.j.qual.set(w.stream, w.shard, next.Quality)
-	tbl := string(w.table)
-	m.countNulls(tbl, delta)
-	m.RecordsOut.WithLabelValues(tbl).Add(float64(rows))
-	m.Rejected.WithLabelValues(tbl).Add(float64(rejects))
-	m.FlushSeconds.Observe(time.Since(t0).Seconds())
-	w.j.c.out.Add(int64(rows))
-	w.j.c.rejected.Add(int64(rejects))
-	w.j.c.files.Add(int64(files))
-	w.j.c.flushes.Add(1)
-	w.log.Debug("flushed", "records", w.n, "rows", rows, "rejects", rejects, "files", files, "last", w.last, "closed", closed)
+	lagging := !w.pos[mainTable].Reaches(w.want[mainTable]) || !w.pos[quarantineTable].Reaches(w.want[quarantineTable])
+	if w.n == 0 && !closed && !(final && lagging) {
+		return nil
+	}
+	t0 := time.Now()
+	next := w.want
+	for i := range next {
+		if w.pos[i].Reaches(next[i]) {
+			next[i] = w.pos[i]
+		}
+	}
+	if w.n > 0 {
+		for i := range next {
+			if !w.pos[i].Covers(w.last) {
+				next[i] = Position{After: w.last}
+			}
+		}
+	}
+	for i := range next {
+		next[i].Closed = closed
+		if closed && next[i].After == "" {
+			next[i].After = w.pos[i].After
+		}
+	}
+	in := &inflight{cut: t0}
+	committers := w.j.committers(w.table)
+	var todo [2]*flush
+	for i, c := range committers {
+		if next[i].Equal(w.pos[i]) {
+			continue
+		}
+		files, rows, err := w.writeFiles(ctx, c.tbl, i)
+		if err != nil {
+			return err // nothing submitted: the buffer is flushed again, or read again
+		}
+		if len(files) == 0 && !closed && !final && time.Since(w.lastCommit[i]) < w.j.o.IdleCommit {
+			w.want[i] = next[i]
+			continue // nothing for this table: its position may lag a little
+		}
+		todo[i] = &flush{stream: w.stream, shard: w.shard, base: w.pos[i], next: next[i], files: files, rows: rows,
+			done: make(chan outcome, 1)}
+		in.rows[i] = rows
+		if i == mainTable {
+			q := w.b.quality()
+			q.RowsWritten = rows
+			todo[i].quality, in.quality = &q, q
+		}
+	}
+	// From here the buffer is the committers': whatever happens to the
+	// submissions, it is never flushed again (what is not committed is read
+	// again from the committed positions).
+	w.inflight = in
 	w.b.reset()
+	w.rej = nil
 	w.n = 0
 	w.first, w.last = "", ""
+	for i, f := range todo {
+		if f == nil {
+			continue
+		}
+		if err := committers[i].submit(ctx, f); err != nil {
+			return err
+		}
+		in.flushes[i] = f
+		w.want[i] = next[i]
+		w.lastCommit[i] = t0
+	}
+	if closed {
+		return w.settle(ctx)
+	}
 	return nil
 }
 
-func (w *worker) putCheckpoint(ctx context.Context, cp Checkpoint) error {
-	return w.persist(ctx, "writing checkpoint", func(ctx context.Context) error {
-		err := w.j.ck.put(ctx, cp)
-		if err == nil {
-			w.j.o.Metrics.FilesWritten.WithLabelValues("checkpoint").Inc()
-		} else if ctx.Err() == nil {
-			w.j.h.flushFailed(w.stream+"/"+w.shard, err)
+// writeFiles writes the files of table i of the buffered records: one per
+// dt partition with rows (or rejects, for the quarantine).
+func (w *worker) writeFiles(ctx context.Context, tbl *tables.Table, i int) ([]tables.File, int64, error) {
+	o := w.j.o
+	var files []tables.File
+	var total int64
+	write := func(dt string, rows int, fn func(io.Writer, parquetio.Options) (int, error)) error {
+		name := fmt.Sprintf("%s-%s-%s.parquet", w.shard, w.first, randomSuffix())
+		if i == quarantineTable {
+			name = w.stream + "-" + name
 		}
-		return err
-	})
-}
-
-func (w *worker) put(ctx context.Context, key string, data []byte) error {
-	return w.persist(ctx, "writing "+key, func(ctx context.Context) error {
-		if err := w.j.o.Output.Put(ctx, key, bytes.NewReader(data)); err != nil {
-			if ctx.Err() == nil {
+		loc := tbl.FileLocation(dt, name)
+		opts := o.Parquet
+		opts.Date = dt
+		var f tables.File
+		err := w.persist(ctx, "writing "+loc, func(ctx context.Context) error {
+			var err error
+			f, err = tbl.WriteFile(ctx, loc, dt, int64(rows), func(wr io.Writer) error {
+				_, err := fn(wr, opts)
+				return err
+			})
+			if err != nil && ctx.Err() == nil {
 				w.j.h.flushFailed(w.stream+"/"+w.shard, err)
 			}
-			return fmt.Errorf("writing %s: %w", w.j.o.Output.URL(key), err)
+			return err
+		})
+		if err != nil {
+			return err
 		}
+		files = append(files, f)
+		total += int64(rows)
+		kind := "data"
+		if i == quarantineTable {
+			kind = "quarantine"
+		}
+		o.Metrics.FilesWritten.WithLabelValues(kind).Inc()
 		return nil
-	})
+	}
+	if i == mainTable {
+		for _, dt := range w.b.dts() {
+			err := write(dt, w.b.rowCount(dt), func(wr io.Writer, opts parquetio.Options) (int, error) {
+				return w.b.writeRows(wr, dt, o.SourceColumns, opts)
+			})
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s rows of %s: %w", w.table, dt, err)
+			}
+		}
+		return files, total, nil
+	}
+	for _, b := range []batch{w.b, w.rej} {
+		if b == nil {
+			continue
+		}
+		for _, dt := range b.rejectDTs() {
+			err := write(dt, b.rejectCount(dt), func(wr io.Writer, opts parquetio.Options) (int, error) {
+				return b.writeRejects(wr, dt, opts)
+			})
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s rejects of %s: %w", w.table, dt, err)
+			}
+		}
+	}
+	return files, total, nil
+}
+
+// settle waits for the outcomes of the flush in flight and takes them in:
+// the committed positions move on, or errReset says another writer's
+// commits moved them elsewhere.
+func (w *worker) settle(ctx context.Context) error {
+	in := w.inflight
+	if in == nil {
+		return nil
+	}
+	m := w.j.o.Metrics
+	var reset bool
+	for i, f := range in.flushes {
+		if f == nil {
+			continue
+		}
+		var out outcome
+		select {
+		case out = <-f.done:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		in.flushes[i] = nil
+		if out.err != nil && !errors.Is(out.err, errReset) {
+			w.inflight = nil // a stopped committer decided nothing: the next run reads them again
+			return out.err
+		}
+		w.pos[i] = out.pos
+		reset = reset || errors.Is(out.err, errReset) || !out.pos.Equal(f.next)
+		if !out.mine {
+			continue
+		}
+		tbl := string(w.table)
+		if i == mainTable {
+			m.RecordsOut.WithLabelValues(tbl).Add(float64(in.rows[i]))
+			m.countNulls(tbl, in.quality)
+			w.j.c.out.Add(in.rows[i])
+		} else {
+			m.Rejected.WithLabelValues(tbl).Add(float64(in.rows[i]))
+			w.j.c.rejected.Add(in.rows[i])
+		}
+	}
+	w.inflight = nil
+	m.FlushSeconds.Observe(time.Since(in.cut).Seconds())
+	w.j.c.flushes.Add(1)
+	w.j.h.flushOK(w.stream + "/" + w.shard)
+	if reset {
+		// The buffered records follow a position the tables do not have:
+		// drop them, they are read again from the committed positions.
+		w.b.reset()
+		w.rej = nil
+		w.n = 0
+		w.first, w.last = "", ""
+		w.want = w.pos
+		return errReset
+	}
+	return nil
 }
 
 // persist calls f until it succeeds or ctx is done, with capped backoff
@@ -283,4 +477,12 @@ func (w *worker) persist(ctx context.Context, what string, f func(context.Contex
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// randomSuffix makes a data file's name unique: a flush written again
+// (after a conflict or a restart) never overwrites a file a snapshot lists.
+func randomSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

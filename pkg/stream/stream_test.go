@@ -15,13 +15,15 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/landing"
-	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // running is a Job running in the background.
@@ -31,7 +33,7 @@ type running struct {
 	done   chan error
 }
 
-func startJob(t *testing.T, api kinesisx.API, o stream.Options) *running {
+func startRunning(t *testing.T, api kinesisx.API, o stream.Options) *running {
 	t.Helper()
 	if o.FlushInterval == 0 {
 		o.FlushInterval = 300 * time.Millisecond
@@ -43,6 +45,7 @@ func startJob(t *testing.T, api kinesisx.API, o stream.Options) *running {
 		o.DiscoverInterval = 500 * time.Millisecond
 	}
 	o.SourceColumns = true
+	o.CommitInterval = 50 * time.Millisecond
 	job, err := stream.New(api, o)
 	if err != nil {
 		t.Fatal(err)
@@ -91,50 +94,46 @@ func (r *running) waitStored(t *testing.T, rows, rejects int) {
 	}
 }
 
-func stores(t *testing.T, env devstack.Env) map[string]func(t *testing.T) objstore.Bucket {
-	return map[string]func(t *testing.T) objstore.Bucket{
-		"file": func(t *testing.T) objstore.Bucket {
-			b, err := objstore.Open(t.Context(), t.TempDir(), objstore.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		},
-		"s3": func(t *testing.T) objstore.Bucket {
-			b, err := objstore.Open(t.Context(), "s3://"+env.NewBucket(t)+"/out", objstore.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		},
-	}
-}
-
 func TestExactlyOnce(t *testing.T) {
-	env := devstack.Require(t, devstack.Kinesis|devstack.S3)
+	env := devstack.Require(t, devstack.Kinesis)
 	api := kinesisClient(env, env.KinesisEndpoint)
-	for name, open := range stores(t, env) {
-		t.Run(name, func(t *testing.T) {
-			out := open(t)
+	for _, tc := range []struct {
+		name string
+		open catalogs
+	}{{"sqlite-file", sqliteCatalogs}, {"postgres-s3", postgresCatalogs}} {
+		t.Run(tc.name, func(t *testing.T) {
+			open := tc.open(t).plain
+			cat := open()
 			s := landing.Stream(uniqueName("t-"), clean.TablePin)
 			createStream(t, api, s, 3)
 			puts := putAll(t, api, s, pinRecords(1, 0, 1500))
-			r := startJob(t, api, stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Output: out, FlushRecords: 400})
+			r := startRunning(t, api, stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Tables: cat, FlushRecords: 400})
 			puts = append(puts, putAll(t, api, s, pinRecords(1, 1500, 1500))...)
 			rows, rejects := expected(puts)
 			r.waitStored(t, rows, rejects)
 			r.stop(t)
-			got := readPins(t, out, "pin")
+			got := readPins(t, open())
 			checkExactlyOnce(t, got, s, puts)
 
-			// A restart from the checkpoints writes nothing more.
-			r2 := startJob(t, api, stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Output: out, FlushRecords: 400})
-			time.Sleep(time.Second)
+			// A restart from the committed positions reads nothing more:
+			// once every shard had a GetRecords, it is stopped.
+			m, err := stream.NewMetrics(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r2 := startRunning(t, api, stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Tables: open(), FlushRecords: 400, Metrics: m})
+			deadline := time.Now().Add(30 * time.Second)
+			for testutil.CollectAndCount(m.MillisBehind) < 3 {
+				if time.Now().After(deadline) {
+					t.Fatal("the restart had no GetRecords on every shard after 30s")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			r2.stop(t)
 			if st := r2.job.Stats(); st.RecordsIn != 0 || st.Files != 0 {
 				t.Errorf("restart read %d records and wrote %d files, want none", st.RecordsIn, st.Files)
 			}
-			checkQuality(t, readQuality(t, out, stream.DefaultQualityKey).Pin, puts)
+			checkQuality(t, readQuality(t, open(), tables.StreamDef(clean.TablePin, true)), puts)
 		})
 	}
 }
@@ -179,16 +178,13 @@ func TestResharding(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := objstore.Open(t.Context(), t.TempDir(), objstore.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			cat := tabletest.OpenSQLite(t, t.TempDir())
 			s := landing.Stream(uniqueName("t-"), clean.TablePin)
 			createStream(t, api, s, 1)
-			opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Output: out, FlushRecords: 250}
+			opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Tables: cat, FlushRecords: 250}
 			var r *running
 			if !tc.beforeStart {
-				r = startJob(t, api, opts)
+				r = startRunning(t, api, opts)
 			}
 			puts := putAll(t, api, s, pinRecords(2, 0, 600))
 			split(t, api, s, parent)
@@ -196,12 +192,12 @@ func TestResharding(t *testing.T) {
 			merge(t, api, s, left, right)
 			puts = append(puts, putAll(t, api, s, pinRecords(2, 1200, 600))...)
 			if tc.beforeStart {
-				r = startJob(t, api, opts)
+				r = startRunning(t, api, opts)
 			}
 			rows, rejects := expected(puts)
 			r.waitStored(t, rows, rejects)
 			r.stop(t)
-			checkExactlyOnce(t, readPins(t, out, "pin"), s, puts)
+			checkExactlyOnce(t, readPins(t, cat), s, puts)
 			shards := map[string]int{}
 			for _, p := range puts {
 				shards[p.Shard]++
@@ -209,11 +205,8 @@ func TestResharding(t *testing.T) {
 			if len(shards) != 4 {
 				t.Errorf("records went to shards %v, want 4 shards", shards)
 			}
-			for _, id := range []string{parent, left, right} {
-				cp := readCheckpoint(t, out, s, id)
-				if !cp.Closed || cp.Pending != nil {
-					t.Errorf("checkpoint of %s = %+v, want closed", id, cp)
-				}
+			if ok, err := closed(t.Context(), cat, s, []string{parent, left, right}); !ok || err != nil {
+				t.Errorf("the parents are not closed in both tables (%v)", err)
 			}
 			checkQuality(t, r.job.QualityReport().Quality.Pin, puts) // closed shards included
 			if st := r.job.Stats(); st.ShardsDone != 3 {
@@ -221,16 +214,6 @@ func TestResharding(t *testing.T) {
 			}
 		})
 	}
-}
-
-func readCheckpoint(t *testing.T, b objstore.Bucket, s, shard string) stream.Checkpoint {
-	t.Helper()
-	var cp stream.Checkpoint
-	data := get(t, b, objstore.Join(stream.DefaultCheckpointPrefix, s, shard+".json"))
-	if err := jsonUnmarshal(data, &cp); err != nil {
-		t.Fatal(err)
-	}
-	return cp
 }
 
 // faultProxy forwards to the Kinesis server, answering some GetRecords
@@ -282,10 +265,7 @@ func TestThrottlingAndExpiredIterators(t *testing.T) {
 	api := kinesisClient(env, env.KinesisEndpoint)
 	var fp faultProxy
 	proxied := kinesisClient(env, fp.start(t, env.KinesisEndpoint))
-	out, err := objstore.Open(t.Context(), t.TempDir(), objstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := tabletest.OpenSQLite(t, t.TempDir())
 	s := landing.Stream(uniqueName("t-"), clean.TablePin)
 	createStream(t, api, s, 2)
 	metrics, err := stream.NewMetrics(nil)
@@ -293,7 +273,7 @@ func TestThrottlingAndExpiredIterators(t *testing.T) {
 		t.Fatal(err)
 	}
 	puts := putAll(t, api, s, pinRecords(3, 0, 500))
-	r := startJob(t, proxied, stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Output: out,
+	r := startRunning(t, proxied, stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Tables: cat,
 		FlushRecords: 60, Metrics: metrics})
 	var mu sync.Mutex
 	for i := range 5 {
@@ -306,7 +286,7 @@ func TestThrottlingAndExpiredIterators(t *testing.T) {
 	rows, rejects := expected(puts)
 	r.waitStored(t, rows, rejects)
 	r.stop(t)
-	checkExactlyOnce(t, readPins(t, out, "pin"), s, puts)
+	checkExactlyOnce(t, readPins(t, cat), s, puts)
 	if fp.throttled.Load() == 0 || fp.expired.Load() == 0 {
 		t.Fatalf("proxy injected %d throttles and %d expiries, want some of each", fp.throttled.Load(), fp.expired.Load())
 	}
@@ -316,46 +296,4 @@ func TestThrottlingAndExpiredIterators(t *testing.T) {
 	if got := testutilValue(metrics.ExpiredIters.WithLabelValues(s)); got == 0 {
 		t.Error("expired_iterators_total is 0")
 	}
-}
-
-// TestPendingFlushReplay simulates a crash after a flush stored its files
-// but before its checkpoint: the restarted job, with a smaller flush size,
-// must cut its first flush where the crashed one did, or the crashed
-// flush's quarantine file would keep rejects that are written again.
-func TestPendingFlushReplay(t *testing.T) {
-	env := devstack.Require(t, devstack.Kinesis)
-	api := kinesisClient(env, env.KinesisEndpoint)
-	out, err := objstore.Open(t.Context(), t.TempDir(), objstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := landing.Stream(uniqueName("t-"), clean.TablePin)
-	createStream(t, api, s, 1)
-	puts := putAll(t, api, s, pinRecords(4, 0, 120)) // rejects at 29 and 31
-	opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, Output: out, FlushRecords: 120, FlushInterval: time.Minute}
-	r := startJob(t, api, opts)
-	rows, rejects := expected(puts)
-	r.waitStored(t, rows, rejects)
-	r.stop(t)
-	shard := puts[0].Shard
-	cp := readCheckpoint(t, out, s, shard)
-	if cp.Sequence != puts[119].Seq {
-		t.Fatalf("checkpoint %+v, want sequence %s", cp, puts[119].Seq)
-	}
-	checkQuality(t, readQuality(t, out, stream.DefaultQualityKey).Pin, puts)
-	// Back to the moment after the intent and the files, before the checkpoint.
-	cp.Sequence = ""
-	cp.Quality = nil
-	cp.Pending = &stream.Range{First: puts[0].Seq, Last: puts[119].Seq}
-	writeCheckpoint(t, out, cp)
-
-	puts = append(puts, putAll(t, api, s, pinRecords(4, 120, 80))...)
-	opts.FlushRecords = 7
-	opts.FlushInterval = 200 * time.Millisecond
-	r = startJob(t, api, opts)
-	rows, rejects = expected(puts)
-	r.waitStored(t, rows, rejects)
-	r.stop(t)
-	checkExactlyOnce(t, readPins(t, out, "pin"), s, puts)
-	checkQuality(t, readQuality(t, out, stream.DefaultQualityKey).Pin, puts) // the replayed flush counted once
 }

@@ -1,0 +1,149 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pinpipe/pinpipe/internal/faultstore"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
+)
+
+// openFaulty opens the catalog of dir with its warehouse behind a fault
+// store, whose sequence of requests also counts the catalog commits.
+func openFaulty(t *testing.T, dir string) (*tables.Catalog, *faultstore.Store) {
+	t.Helper()
+	wh := filepath.Join(dir, "warehouse")
+	b, err := objstore.OpenConditional(t.Context(), wh, objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := faultstore.New(b)
+	cat, err := tables.Open(t.Context(), tables.Config{Catalog: "sqlite://" + filepath.Join(dir, "catalog.db"), Warehouse: wh,
+		WarehouseStore: fs,
+		CommitHook: func(table string, commit func() error) error {
+			return fs.Step(context.Background(), "commit "+table, commit)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	return cat, fs
+}
+
+func openPlain(t *testing.T, dir string) *tables.Catalog {
+	t.Helper()
+	cat, err := tables.Open(t.Context(), tables.Config{Catalog: "sqlite://" + filepath.Join(dir, "catalog.db"), Warehouse: filepath.Join(dir, "warehouse")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	return cat
+}
+
+// closeShards splits every open shard of the stream, so that the shards
+// holding the records end; it returns them.
+func (s *fakeStream) closeShards(shards ...string) {
+	s.t.Helper()
+	for _, id := range shards {
+		if _, _, err := s.fake.SplitShard(s.name, id, ""); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+// closed reports whether both tables hold the shards as closed.
+func closed(ctx context.Context, cat *tables.Catalog, stream_ string, shards []string) (bool, error) {
+	for _, def := range []tables.Def{tables.StreamDef(clean.TablePin, true), tables.StreamQuarantineDef()} {
+		tbl, err := cat.Ensure(ctx, def)
+		if err != nil {
+			return false, err
+		}
+		ps, err := stream.ParsePositions(tbl.Properties())
+		if err != nil {
+			return false, err
+		}
+		for _, id := range shards {
+			if !ps[stream_][id].Closed {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+func waitClosed(t *testing.T, cat *tables.Catalog, stream_ string, shards []string, crashed <-chan struct{}) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-crashed:
+			return
+		default:
+		}
+		ok, err := closed(t.Context(), cat, stream_, shards)
+		if err != nil {
+			select {
+			case <-crashed:
+				return
+			default:
+			}
+			t.Fatal(err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shards %v not closed in both tables after 30s", shards)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var parents = []string{"shardId-000000000000", "shardId-000000000001"}
+
+// TestCrashAtEveryStep crashes the job at each of its requests in turn (a
+// data file, a metadata file, a catalog commit), the request lost or applied
+// with its answer lost; a restarted job then reads on from the committed
+// positions. Every record must be in its table exactly once.
+func TestCrashAtEveryStep(t *testing.T) {
+	run := func(t *testing.T, crashAt int, after bool) (steps int) {
+		dir := t.TempDir()
+		s := newFakeStream(t, 2)
+		s.put(60)
+		s.closeShards(parents...)
+		cat, fs := openFaulty(t, dir)
+		if crashAt > 0 {
+			fs.CrashAt(crashAt, after)
+		}
+		_, stop := startJob(t, s, cat, stream.Options{FlushRecords: 9, IdleCommit: time.Nanosecond, ShutdownTimeout: 100 * time.Millisecond})
+		waitClosed(t, cat, s.name, parents, fs.Crashed())
+		if err := stop(); err != nil && crashAt == 0 {
+			t.Errorf("Run: %v", err) // a crashed job may fail to start
+		}
+		if crashAt > 0 {
+			cat = openPlain(t, dir)
+			_, stop := runJob(t, s, cat, stream.Options{FlushRecords: 13})
+			waitClosed(t, cat, s.name, parents, nil)
+			stop()
+		}
+		if !s.check(cat) {
+			t.Logf("requests of the crashed run: %q", fs.Log())
+		}
+		return fs.Mutations()
+	}
+	steps := run(t, 0, false)
+	if steps < 10 {
+		t.Fatalf("a clean run made %d requests", steps)
+	}
+	for k := 1; k <= steps; k++ {
+		for _, after := range []bool{false, true} {
+			t.Run(fmt.Sprintf("step-%d-applied-%v", k, after), func(t *testing.T) { run(t, k, after) })
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package stream_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pinpipe/pinpipe/internal/faultstore"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+
+	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
+)
+
+// catalogs opens handles on one catalog and warehouse, as separate
+// processes would: SQLite and a directory, or (integration) PostgreSQL and
+// S3. A faulty handle's warehouse requests and commits go through a fault
+// store.
+type catalogs func(t *testing.T) opener
+
+type opener func(faulty bool) (*tables.Catalog, *faultstore.Store)
+
+// plain opens a handle without faults.
+func (o opener) plain() *tables.Catalog {
+	c, _ := o(false)
+	return c
+}
+
+func sqliteCatalogs(t *testing.T) opener {
+	dir := t.TempDir()
+	return func(faulty bool) (*tables.Catalog, *faultstore.Store) {
+		if faulty {
+			return openFaulty(t, dir)
+		}
+		return openPlain(t, dir), nil
+	}
+}
+
+func postgresCatalogs(t *testing.T) opener {
+	env := devstack.Require(t, devstack.Postgres|devstack.S3)
+	url := env.NewPostgresSchema(t)
+	wh := "s3://" + env.NewBucket(t) + "/warehouse"
+	return func(faulty bool) (*tables.Catalog, *faultstore.Store) {
+		cfg := tables.Config{Catalog: url, Warehouse: wh}
+		var fs *faultstore.Store
+		if faulty {
+			b, err := objstore.OpenConditional(t.Context(), wh, objstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs = faultstore.New(b)
+			cfg.WarehouseStore = fs
+			cfg.CommitHook = func(table string, commit func() error) error {
+				return fs.Step(context.Background(), "commit "+table, commit)
+			}
+		}
+		c, err := tables.Open(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, fs
+	}
+}
+
+// TestTwoInstancesAtOnce runs two jobs on the same tables while records
+// are put (a rolling update, or a mistake): their commits conflict, the
+// loser of each drops what the other committed and goes on from the
+// committed positions. Half way, one of them dies (every request of it
+// fails from then on) and a third one starts. Every record is in its table
+// once.
+func TestTwoInstancesAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open catalogs
+	}{{"sqlite", sqliteCatalogs}, {"postgres-s3", postgresCatalogs}} {
+		t.Run(tc.name, func(t *testing.T) {
+			open := tc.open(t)
+			s := newFakeStream(t, 3)
+			catA := open.plain()
+			catB, faultB := open(true)
+			shards := []string{"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}
+			jobA, stopA := runJob(t, s, catA, stream.Options{FlushRecords: 7})
+			jobB, stopB := startJob(t, s, catB, stream.Options{FlushRecords: 11, ShutdownTimeout: 100 * time.Millisecond})
+			for range 4 {
+				s.put(25)
+				waitRead(t, jobA, int64(s.n)) // both read everything, each in its own cuts
+				waitRead(t, jobB, int64(s.n))
+			}
+			s.put(13)
+			faultB.Crash() // B dies with what it holds
+			jobC, stopC := runJob(t, s, open.plain(), stream.Options{FlushRecords: 5})
+			for range 4 {
+				s.put(25)
+				waitRead(t, jobA, int64(s.n))
+			}
+			s.closeShards(shards...)
+			waitClosed(t, catA, s.name, shards, nil)
+			stopA()
+			_ = stopB() // dead: it fails
+			stopC()
+			s.check(open.plain())
+			a, b, c := jobA.Stats(), jobB.Stats(), jobC.Stats()
+			t.Logf("A committed %d rows, B %d, C %d (of %d records)", a.RowsOut, b.RowsOut, c.RowsOut, s.n)
+		})
+	}
+}

@@ -1,0 +1,100 @@
+package tables
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
+)
+
+// Change is one commit to a table: one snapshot, with the table properties
+// set in the same catalog transaction.
+type Change struct {
+	// Add are the data files the snapshot adds.
+	Add []File
+	// ReplaceDay, for a table by day, removes every data file of partition
+	// dt=ReplaceDay from the snapshot (the files stay until maintenance).
+	ReplaceDay string
+	// ReplaceAll removes every data file of the table from the snapshot.
+	ReplaceAll bool
+	// Properties are table properties set by the commit: they change
+	// together with the data, or not at all.
+	Properties iceberg.Properties
+	// Summary are properties of the snapshot's summary.
+	Summary iceberg.Properties
+}
+
+// Commit commits ch as one snapshot on top of the table as last loaded
+// (Refresh), also when it adds no file (so that its properties move only
+// with a new snapshot). It fails when another commit came first: the caller
+// reloads the table and decides from its committed state (its properties)
+// what is still to be done. The failed commit's new files are not
+// referenced by any snapshot; maintenance deletes them.
+func (t *Table) Commit(ctx context.Context, ch Change) error {
+	tx := t.tbl.NewTransaction()
+	// Compare-and-swap on the branch head, also for iceberg-go's own
+	// replays (disabled by the tables' properties anyway).
+	if err := tx.AssertRefSnapshotID(table.MainBranch); err != nil {
+		return fmt.Errorf("table %s: %w", t.Name(), err)
+	}
+	add, err := t.DataFiles(ch.Add)
+	if err != nil {
+		return err
+	}
+	var remove []iceberg.DataFile
+	if ch.ReplaceAll || ch.ReplaceDay != "" {
+		if remove, err = t.currentFiles(ctx, ch.ReplaceDay); err != nil {
+			return err
+		}
+	}
+	switch {
+	case len(remove) > 0:
+		err = tx.ReplaceDataFilesWithDataFiles(ctx, remove, add, ch.Summary)
+	case len(add) > 0:
+		err = tx.AddDataFiles(ctx, add, ch.Summary, table.WithoutDuplicateCheck())
+	default:
+		err = tx.AddFiles(ctx, nil, ch.Summary, false) // an empty snapshot
+	}
+	if err != nil {
+		return fmt.Errorf("table %s: %w", t.Name(), err)
+	}
+	if len(ch.Properties) > 0 {
+		if err := tx.SetProperties(ch.Properties); err != nil {
+			return fmt.Errorf("table %s: %w", t.Name(), err)
+		}
+	}
+	tbl, err := tx.Commit(ctx)
+	if err != nil {
+		return fmt.Errorf("catalog %s: committing to %s: %w", t.c.desc, t.Name(), err)
+	}
+	t.tbl = tbl
+	return nil
+}
+
+// currentFiles returns the data files of the current snapshot, of
+// partition day when it is set.
+func (t *Table) currentFiles(ctx context.Context, day string) ([]iceberg.DataFile, error) {
+	if t.tbl.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	var opts []table.ScanOption
+	if day != "" {
+		d, err := dayValue(day)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, table.WithRowFilter(iceberg.EqualTo(iceberg.Reference(parquetio.ColDT), d)))
+	}
+	tasks, err := t.tbl.Scan(opts...).PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: listing its files: %w", t.Name(), err)
+	}
+	files := make([]iceberg.DataFile, 0, len(tasks))
+	for _, task := range tasks {
+		files = append(files, task.File)
+	}
+	return files, nil
+}
