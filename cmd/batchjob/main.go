@@ -1,9 +1,12 @@
 // Command batchjob is the daily batch job: it reads the landed topics P.pin,
 // P.geo and P.user (data.md §5), cleans them, computes the nine insight tables
-// and publishes the clean tables, the insights, the quarantine and a quality
-// report under {output}/dt={date}/, writing _SUCCESS last.
+// and publishes them as Apache Iceberg tables (tables.md): the clean tables
+// pin, geo and user, partition dt={date} of the nine insight tables and of
+// batch_quarantine, with the quality report in the snapshots' summaries and
+// in quality.json beside the tables.
 //
-//	batchjob --input s3://bucket/topics --prefix 124a514b9149 --output s3://bucket/batch --date 2026-11-24
+//	batchjob --input s3://bucket/topics --prefix 124a514b9149 --catalog postgres://pinpipe@db:5432/pinpipe \
+//	         --warehouse s3://bucket/warehouse --date 2026-11-24
 //
 // Exit status: 0 on success (an empty input is a success), 1 when the run
 // fails, 2 on bad flags or an invalid configuration. Errors are printed as

@@ -16,6 +16,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/batch"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/landing"
@@ -83,15 +84,15 @@ func TestExitStatus(t *testing.T) {
 		wantErr  string
 	}{
 		{"unknown flag", []string{"--bogus"}, 2, "flag provided but not defined: -bogus"},
-		{"no input", []string{"--prefix", prefix, "--output", dir}, 2, "--input is required"},
-		{"bad date", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--date", "2026-13-01"}, 2, "--date"},
-		{"bad concurrency", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--concurrency", "0"}, 2, "--concurrency"},
-		{"bad memory limit", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--memory-limit-mib", "-2"}, 2, "--memory-limit-mib"},
-		{"extra argument", []string{"--input", dir, "--prefix", prefix, "--output", dir, "extra"}, 2, "unexpected argument"},
-		{"bad log format", []string{"--input", dir, "--prefix", prefix, "--output", dir, "--log-format", "xml"}, 2, `--log-format "xml"`},
-		{"missing input", []string{"--input", filepath.Join(dir, "nope"), "--prefix", prefix, "--output", dir}, 1, "does not exist"},
-		{"unwritable output", []string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(file, "out")}, 1, "not a directory"},
-		{"empty input", []string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(dir, "out"), "--date", "2026-11-24"}, 0, ""},
+		{"no input", []string{"--prefix", prefix, "--warehouse", dir}, 2, "--input is required"},
+		{"bad date", []string{"--input", dir, "--prefix", prefix, "--warehouse", dir, "--date", "2026-13-01"}, 2, "--date"},
+		{"bad concurrency", []string{"--input", dir, "--prefix", prefix, "--warehouse", dir, "--concurrency", "0"}, 2, "--concurrency"},
+		{"bad memory limit", []string{"--input", dir, "--prefix", prefix, "--warehouse", dir, "--memory-limit-mib", "-2"}, 2, "--memory-limit-mib"},
+		{"extra argument", []string{"--input", dir, "--prefix", prefix, "--warehouse", dir, "extra"}, 2, "unexpected argument"},
+		{"bad log format", []string{"--input", dir, "--prefix", prefix, "--warehouse", dir, "--log-format", "xml"}, 2, `--log-format "xml"`},
+		{"missing input", []string{"--input", filepath.Join(dir, "nope"), "--prefix", prefix, "--warehouse", dir}, 1, "does not exist"},
+		{"unwritable warehouse", []string{"--input", dir, "--prefix", prefix, "--warehouse", filepath.Join(file, "out")}, 1, "not a directory"},
+		{"empty input", []string{"--input", dir, "--prefix", prefix, "--warehouse", filepath.Join(dir, "out"), "--date", "2026-11-24"}, 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +118,7 @@ func TestExitStatus(t *testing.T) {
 // error.
 func TestRunLogs(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := parseFlags([]string{"--input", dir, "--prefix", prefix, "--output", filepath.Join(dir, "out"),
+	cfg, err := parseFlags([]string{"--input", dir, "--prefix", prefix, "--warehouse", filepath.Join(dir, "out"),
 		"--date", "2026-11-24", "--verbose", "--log-format", "json", "--progress", "never"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func TestRunLogs(t *testing.T) {
 func TestSummaries(t *testing.T) {
 	dir := t.TempDir()
 	landSample(t, filepath.Join(dir, "topics"), 600, 100)
-	args := []string{"--input", filepath.Join(dir, "topics"), "--prefix", prefix, "--output", filepath.Join(dir, "out"), "--date", "2026-11-24"}
+	args := []string{"--input", filepath.Join(dir, "topics"), "--prefix", prefix, "--warehouse", filepath.Join(dir, "out"), "--date", "2026-11-24"}
 	stdout, stderr, code := runBinary(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -155,7 +156,7 @@ func TestSummaries(t *testing.T) {
 			t.Errorf("summary has no %q:\n%s", want, stdout)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "out", "dt=2026-11-24", "_SUCCESS")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "out", filepath.FromSlash(batch.QualityFile(tables.DefaultNamespace, "2026-11-24")))); err != nil {
 		t.Error(err)
 	}
 
@@ -178,8 +179,9 @@ func TestSummaries(t *testing.T) {
 }
 
 // TestKilled kills the binary with SIGKILL part way through a run over a
-// large input: the date keeps the previous run, or (killed while publishing)
-// has no _SUCCESS, or has the whole new run.
+// large input: every table's current snapshot is then the previous run's or
+// the new one's (killed while publishing: some tables each), and every file
+// they list is there.
 func TestKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large input")
@@ -188,13 +190,12 @@ func TestKilled(t *testing.T) {
 	landSample(t, filepath.Join(dir, "small"), 30, 10)
 	landSample(t, filepath.Join(dir, "big"), 30000, 20)
 	out := filepath.Join(dir, "out")
-	published := filepath.Join(out, "dt=2026-11-24")
-	if _, stderr, code := runBinary(t, "--input", filepath.Join(dir, "small"), "--prefix", prefix, "--output", out, "--date", "2026-11-24"); code != 0 {
+	if _, stderr, code := runBinary(t, "--input", filepath.Join(dir, "small"), "--prefix", prefix, "--warehouse", out, "--date", "2026-11-24"); code != 0 {
 		t.Fatalf("first run: %s", stderr)
 	}
-	before := snapshot(t, published)
+	before := tableRuns(t, out)
 
-	cmd := exec.Command(binary(t), "--input", filepath.Join(dir, "big"), "--prefix", prefix, "--output", out, "--date", "2026-11-24", "--concurrency", "2")
+	cmd := exec.Command(binary(t), "--input", filepath.Join(dir, "big"), "--prefix", prefix, "--warehouse", out, "--date", "2026-11-24", "--concurrency", "2")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -204,45 +205,65 @@ func TestKilled(t *testing.T) {
 	if err == nil {
 		t.Log("the run ended before it was killed")
 	}
-	after := snapshot(t, published)
-	_, hasSuccess := after["_SUCCESS"]
+	after := tableRuns(t, out)
+	changed := 0
+	for table, run := range after {
+		switch {
+		case run == before[table]:
+		case run == "":
+			t.Errorf("table %s has no snapshot", table)
+		default:
+			changed++
+		}
+	}
 	switch {
-	case !hasSuccess:
-		t.Log("killed while publishing: no _SUCCESS")
-	case equalSnap(before, after):
+	case changed == 0:
 		t.Log("killed before publishing: the previous run is intact")
-	case err == nil:
+	case changed == len(after):
 		t.Log("the new run was published whole")
 	default:
-		t.Errorf("a killed run changed the published date: %d files before, %d after", len(before), len(after))
+		t.Logf("killed while publishing: %d of %d tables at the new run", changed, len(after))
 	}
 }
 
-func snapshot(t *testing.T, dir string) map[string]string {
+// tableRuns reads the run id of each batch table's current snapshot, and
+// every file the snapshot lists.
+func tableRuns(t *testing.T, warehouse string) map[string]string {
 	t.Helper()
-	m := map[string]string{}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		data, _ := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		if rel != batch.QualityKey {
-			m[rel] = string(data)
-		}
-		return nil
-	})
-	return m
-}
-
-func equalSnap(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
+	cfg := tables.Config{Warehouse: warehouse}
+	if err := cfg.Resolve(); err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
+	cat, err := tables.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	runs := map[string]string{}
+	for _, def := range batch.Defs() {
+		tbl, err := cat.Ensure(t.Context(), def)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap := tbl.Iceberg().CurrentSnapshot(); snap != nil {
+			runs[def.Name] = snap.Summary.Properties[batch.SummaryRunID]
+		}
+		files, err := tbl.LiveFiles(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, key, err := cat.Store(t.Context(), f.FilePath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := b.Get(t.Context(), key)
+			if err != nil {
+				t.Errorf("table %s lists a missing file: %v", def.Name, err)
+				continue
+			}
+			rc.Close()
 		}
 	}
-	return true
+	return runs
 }

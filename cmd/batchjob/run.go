@@ -16,6 +16,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/batch"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -30,7 +31,9 @@ const DefaultGCPercent = 200
 type Config struct {
 	Input       string // --input, required
 	Prefix      string // --prefix, required
-	Output      string // --output, required
+	Tables      tables.Config      // --catalog, --warehouse, --namespace
+	Maintain    bool               // --maintain: expire snapshots and remove orphan files after publishing
+	Maintenance tables.Maintenance // --snapshot-age, --keep-snapshots, --orphan-age
 	Date        string // --date; default: today, UTC
 	Concurrency int    // --concurrency; default: batch.DefaultConcurrency
 	Workers     int    // --workers; default: GOMAXPROCS
@@ -63,8 +66,14 @@ func (c Config) Validate() error {
 	if c.Prefix == "" {
 		errs = append(errs, errors.New("--prefix is required"))
 	}
-	if c.Output == "" {
-		errs = append(errs, errors.New("--output is required"))
+	tc := c.Tables
+	if err := tc.Resolve(); err != nil {
+		errs = append(errs, err)
+	} else if err := tc.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Maintenance.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Date != "" {
 		if _, err := batch.ParseDate(c.Date); err != nil {
@@ -118,7 +127,9 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.Input, "input", "", "landing root URL: s3://bucket/topics, file:///dir or a directory (required)")
 	fs.StringVar(&cfg.Prefix, "prefix", "", "deployment prefix P; the topics are P.pin, P.geo, P.user (required)")
-	fs.StringVar(&cfg.Output, "output", "", "output root URL; the run is published under {output}/dt={date}/ (required)")
+	cfg.Tables.Flags(fs)
+	fs.BoolVar(&cfg.Maintain, "maintain", true, "after publishing, expire old snapshots and remove orphan files of the tables")
+	cfg.Maintenance.Flags(fs)
 	fs.StringVar(&cfg.Date, "date", "", "run date YYYY-MM-DD (default today, UTC)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "objects read at the same time")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "goroutines cleaning lines and Parquet files written at the same time (0: GOMAXPROCS)")
@@ -132,7 +143,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	cli.LogFormatFlag(fs, &cfg.LogFormat)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "usage: batchjob --input URL --prefix P --output URL [--date YYYY-MM-DD] [--concurrency N] [--json]")
+			fmt.Fprintln(stderr, "usage: batchjob --input URL --prefix P --warehouse URL [--catalog URL] [--date YYYY-MM-DD] [--concurrency N] [--json]")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return cfg, flag.ErrHelp
@@ -175,7 +186,9 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	bcfg := batch.Config{
 		Input:       cfg.Input,
 		Prefix:      cfg.Prefix,
-		Output:      cfg.Output,
+		Tables:      cfg.Tables,
+		Maintain:    cfg.Maintain,
+		Maintenance: cfg.Maintenance,
 		Date:        cfg.Date,
 		Concurrency: cfg.Concurrency,
 		Workers:     cfg.Workers,

@@ -29,6 +29,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/sink"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 func TestMain(m *testing.M) {
@@ -252,7 +253,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 			t.Logf("%d records produced across %d kills, each landed once", total, kills)
 
 			// The batch job reads what the sink landed: every record, once.
-			res, err := batch.Run(ctx, batch.Config{Input: output, Prefix: "c", Output: t.TempDir(), Date: "2026-11-25"})
+			res, err := batch.Run(ctx, batch.Config{Input: output, Prefix: "c", Tables: tables.Config{Warehouse: t.TempDir()}, Date: "2026-11-25"})
 			if err != nil {
 				t.Fatalf("batch job on the landed topics: %v", err)
 			}

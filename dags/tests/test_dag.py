@@ -53,7 +53,7 @@ class TestDag(unittest.TestCase):
             ["go", "run", "./pkg/batch/testdata/gen", "--out", cls.input, "--prefix", PREFIX,
              "--posts", "3000", "--per-object", "100", "--partitions", "2"],
             cwd=REPO, check=True)
-        cls.output = os.path.join(cls.tmp, "out")
+        cls.warehouse = os.path.join(cls.tmp, "warehouse")
 
     @classmethod
     def tearDownClass(cls):
@@ -64,7 +64,7 @@ class TestDag(unittest.TestCase):
             "PINPIPE_BATCH_BIN": self.bin,
             "PINPIPE_INPUT": self.input,
             "PINPIPE_PREFIX": PREFIX,
-            "PINPIPE_OUTPUT": self.output,
+            "PINPIPE_WAREHOUSE": self.warehouse,
         }
         env.update(overrides)
         return load_dag({}, env)
@@ -75,41 +75,48 @@ class TestDag(unittest.TestCase):
         self.assertEqual(dag.dag_id, "pinpipe_batch_daily")
         self.assertEqual(dag.schedule, "@daily")
         self.assertFalse(dag.catchup)
+        self.assertEqual(dag.max_active_runs, 1)
         self.assertEqual(len(dag.tasks), 1)
         task = dag.tasks[0]
         self.assertEqual(task.retries, 2)
         self.assertEqual(task.retry_delay, timedelta(minutes=2))
 
-    def test_variables_win_over_environment(self):
-        mod = load_dag(
-            {"pinpipe_batch_bin": "/opt/bin/batchjob", "pinpipe_input": "s3://landing/topics",
-             "pinpipe_prefix": "abc", "pinpipe_output": "s3://lake/batch"},
-            {"PINPIPE_INPUT": "/ignored"})
+    def test_variables_are_read_when_the_task_runs(self):
+        mod = load_dag({}, {})
+        task = mod.dag.tasks[0]
+        self.assertIn("var.value.get", task.bash_command)  # a template, not a value read at parse time
+        airflow.models._variables.update({
+            "pinpipe_batch_bin": "/opt/bin/batchjob", "pinpipe_input": "s3://landing/topics",
+            "pinpipe_prefix": "abc", "pinpipe_catalog": "postgres://pinpipe@db/lake",
+            "pinpipe_warehouse": "s3://lake/warehouse"})
         self.assertEqual(
-            mod.dag.tasks[0].render(DS),
-            "/opt/bin/batchjob --input s3://landing/topics --prefix abc --output s3://lake/batch --date 2026-11-24")
+            task.render(DS),
+            '"/opt/bin/batchjob" --input "s3://landing/topics" --prefix "abc" --catalog "postgres://pinpipe@db/lake"'
+            ' --warehouse "s3://lake/warehouse" --date 2026-11-24')
 
     def test_command_runs_against_real_data(self):
         task = self.dag_module().dag.tasks[0]
-        cmd = task.render(DS)
-        self.assertEqual(
-            cmd,
-            f"{self.bin} --input {self.input} --prefix {PREFIX} --output {self.output} --date {DS}")
-        res = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+        env = dict(os.environ, PINPIPE_BATCH_BIN=self.bin, PINPIPE_INPUT=self.input, PINPIPE_PREFIX=PREFIX,
+                   PINPIPE_WAREHOUSE=self.warehouse, PINPIPE_CATALOG="")
+        res = subprocess.run(["bash", "-c", task.render(DS)], capture_output=True, text=True, env=env)
         self.assertEqual(res.returncode, 0, res.stderr)
-        published = os.path.join(self.output, "dt=" + DS)
-        self.assertTrue(os.path.exists(os.path.join(published, "_SUCCESS")))
+        self.assertTrue(os.path.isfile(os.path.join(self.warehouse, "catalog.db")))
+        quality = os.path.join(self.warehouse, "pinpipe.db", "_quality", "dt=" + DS, "quality.json")
+        self.assertTrue(os.path.isfile(quality), quality)
         for name in ["popular_category_by_country", "popular_category_by_year",
                      "most_followed_user_by_country", "country_with_most_followed_user",
                      "popular_category_by_age_group", "median_followers_by_age_group",
                      "users_joined_by_year", "median_followers_by_join_year",
                      "median_followers_by_age_group_and_join_year"]:
-            self.assertTrue(os.path.isfile(os.path.join(published, "insights", name, "part-00000.parquet")), name)
+            data = os.path.join(self.warehouse, "pinpipe.db", name, "data", "dt=" + DS)
+            self.assertTrue(any(f.endswith(".parquet") for f in os.listdir(data)), name)
         self.assertIn("popular_category_by_country", res.stdout)
 
     def test_command_fails_on_missing_input(self):
-        task = self.dag_module(PINPIPE_INPUT=os.path.join(self.tmp, "missing")).dag.tasks[0]
-        res = subprocess.run(["bash", "-c", task.render(DS)], capture_output=True, text=True)
+        task = self.dag_module().dag.tasks[0]
+        env = dict(os.environ, PINPIPE_BATCH_BIN=self.bin, PINPIPE_INPUT=os.path.join(self.tmp, "missing"),
+                   PINPIPE_PREFIX=PREFIX, PINPIPE_WAREHOUSE=self.warehouse)
+        res = subprocess.run(["bash", "-c", task.render(DS)], capture_output=True, text=True, env=env)
         self.assertNotEqual(res.returncode, 0)  # the BashOperator fails the task
         self.assertEqual(len(res.stderr.strip().splitlines()), 1, res.stderr)
 

@@ -2,8 +2,11 @@
 // landing layout of data.md §5 for the three topics of a prefix, cleans every
 // line with pkg/clean, keeps one row per ind per table (the last by partition,
 // then offset), computes the nine insight tables of insights.md and publishes
-// the clean tables, the insight tables, the quarantine and the quality report
-// under {output}/dt={date}/, with _SUCCESS written last.
+// them to Apache Iceberg tables (tables.md): the clean tables pin, geo and
+// user replaced by the run's rows, partition dt={date} of the insight tables
+// and of batch_quarantine replaced by the run's, one commit per table, with
+// the quality report in the snapshots' summaries and in a quality.json
+// beside the tables.
 //
 // # Offsets
 //
@@ -15,14 +18,17 @@
 //
 // # Publishing
 //
-// A run writes everything under {output}/_staging/dt={date}/{runID}/ first.
-// Then it deletes dt={date}/_SUCCESS, moves the staged files into dt={date}/
-// (an atomic directory swap on the file store; copies on S3, followed by the
-// deletion of keys of the previous run that the new run does not have),
-// writes dt={date}/_SUCCESS and deletes the staging area of the date.
-// Readers must honour _SUCCESS: a dt={date}/ without it is incomplete.
-// A run that is killed before publishing leaves the previous run intact; a
-// run killed while publishing leaves no _SUCCESS.
+// A run writes its data files into the tables' locations under names no other
+// run uses, then commits each table in turn: a reader of a table sees the
+// previous run or this one, never a mix; between two tables' commits (a few
+// milliseconds to seconds) a reader of several tables may see some at the
+// new run and others at the previous one, and each snapshot's summary names
+// its run (pinpipe.run-id, pinpipe.run-date). A commit that meets another
+// writer's (a run of the same date at the same time) is made again on top of
+// it: each table ends with one run's files; neither run deletes the other's
+// files (replaced files are deleted only by maintenance, once no kept
+// snapshot lists them). A run stopped or failing before publishing commits
+// nothing and deletes the files it wrote.
 //
 // # Determinism
 //
@@ -48,6 +54,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/insights"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // Defaults of Config.
@@ -65,8 +72,6 @@ const (
 	DefaultObjectAttempts = 3
 	// DateLayout is the layout of Config.Date.
 	DateLayout = "2006-01-02"
-	// SuccessKey is the name of the marker written last under dt={date}/.
-	SuccessKey = "_SUCCESS"
 )
 
 // Config configures Run.
@@ -77,8 +82,14 @@ type Config struct {
 	// Prefix is the deployment prefix P: the topics are P.pin, P.geo, P.user.
 	// Required.
 	Prefix string
-	// Output is the URL under which dt={date}/ is published. Required.
-	Output string
+	// Tables names the catalog, warehouse and namespace of the output
+	// tables. Required: a warehouse (and a catalog with an S3 warehouse).
+	Tables tables.Config
+	// Maintain runs the tables' maintenance after publishing (snapshot
+	// expiry, orphan files). Default: false; batchjob's --maintain is on.
+	Maintain bool
+	// Maintenance settings of Maintain. Default: tables.Maintenance's.
+	Maintenance tables.Maintenance
 	// Date is the run date, YYYY-MM-DD. Default: today, UTC.
 	Date string
 	// Concurrency is the number of objects read at the same time. Objects are
@@ -97,9 +108,9 @@ type Config struct {
 	// reading it fails part way (after the store's own retries).
 	// Default: DefaultObjectAttempts.
 	ObjectAttempts int
-	// RunID names the staging area of this run. Default: time and random.
+	// RunID names this run's files and snapshots. Default: time and random.
 	RunID string
-	// Store configures the input and output stores.
+	// Store configures the input and warehouse stores.
 	Store objstore.Options
 	// Logger receives progress and warnings. Default: nil, silent.
 	Logger *slog.Logger
@@ -123,8 +134,14 @@ func (c Config) Validate() error {
 	if c.Input == "" {
 		errs = append(errs, errors.New("input URL is required"))
 	}
-	if c.Output == "" {
-		errs = append(errs, errors.New("output URL is required"))
+	tc := c.Tables
+	if err := tc.Resolve(); err != nil {
+		errs = append(errs, err)
+	} else if err := tc.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Maintenance.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Prefix == "" {
 		errs = append(errs, errors.New("prefix is required"))
@@ -216,7 +233,7 @@ type Timings struct {
 	// the latter runs while the clean tables are written, so it overlaps
 	// WriteMS.
 	ComputeMS int64 `json:"compute_ms"`
-	WriteMS   int64 `json:"write_ms"` // Parquet files to the staging area
+	WriteMS   int64 `json:"write_ms"` // Parquet files to the tables' locations
 	PublishMS int64 `json:"publish_ms"`
 	TotalMS   int64 `json:"total_ms"`
 }
@@ -227,15 +244,17 @@ type Result struct {
 	RunID     string `json:"run_id"`
 	Input     string `json:"input"`
 	Prefix    string `json:"prefix"`
-	Published string `json:"published"` // URL of dt={date}/
+	// Published names the catalog and namespace the tables were committed to.
+	Published string `json:"published"`
 	// Counts per table ("pin", "geo", "user").
 	Counts map[clean.Table]Counts `json:"counts"`
 	// EmptyTopics lists the topics that had no objects (their tables are empty).
 	EmptyTopics []string      `json:"empty_topics"`
 	Quality     clean.Quality `json:"quality"`
-	// Files lists the published keys relative to dt={date}/, sorted, without
-	// _SUCCESS.
+	// Files lists the committed data files as table/name, sorted.
 	Files    []string        `json:"files"`
+	// Snapshots are the snapshot ids the run committed, by table.
+	Snapshots map[string]int64 `json:"snapshots"`
 	Insights insights.Tables `json:"-"`
 	Timings  Timings         `json:"timings"`
 }
@@ -258,14 +277,11 @@ func (r Result) Objects() int64 {
 	return n
 }
 
-// PartitionPrefix returns the key of a date's published directory, "dt=DATE/".
-func PartitionPrefix(date string) string { return "dt=" + date + "/" }
-
-// Run runs the batch job once. It fails fast when the input or the output
-// store cannot be reached; a topic with no objects is not an error (its table
-// is empty and Result.EmptyTopics names it). When ctx is cancelled before the
-// publishing step nothing is published; once publishing has started it runs
-// to its end.
+// Run runs the batch job once. It fails fast when the input, the catalog or
+// the warehouse cannot be reached; a topic with no objects is not an error
+// (its table is empty and Result.EmptyTopics names it). When ctx is cancelled
+// before the publishing step nothing is published; once publishing has
+// started it runs to its end.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
@@ -278,19 +294,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	out, err := objstore.Open(ctx, cfg.Output, cfg.Store)
+	w, err := openWriter(ctx, cfg)
 	if err != nil {
-		return res, fmt.Errorf("output: %w", err)
+		return res, err
 	}
-	if err := objstore.Check(ctx, out); err != nil {
-		return res, fmt.Errorf("output %s is not usable: %w", cfg.Output, err)
-	}
-	if n, err := objstore.SweepTemp(ctx, out, ""); err != nil {
-		cfg.Logger.Warn("removing temporary files left by killed writers", "err", err)
-	} else if n > 0 {
-		cfg.Logger.Info("removed temporary files left by killed writers", "files", n)
-	}
-	res.Published = out.URL(PartitionPrefix(cfg.Date))
+	defer w.cat.Close()
+	res.Published = w.cat.String() + " namespace " + w.cat.Namespace()
 
 	t0 := time.Now()
 	l := newListing()
@@ -315,7 +324,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Counts = counts
 
 	t0 = time.Now()
-	tables := st.finish(cfg.Workers)
+	rows := st.finish(cfg.Workers)
 	// The dedup's storage is garbage now that its rows are moved into the
 	// sorted tables: collect it before the write begins, so that the write's
 	// buffers reuse its memory. Otherwise the collector, which paces itself
@@ -330,14 +339,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	t0 = time.Now()
-	staging := objstore.Join("_staging", "dt="+cfg.Date, cfg.RunID) + "/"
-	w := &writer{b: out, staging: staging, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger,
-		encoders: make(chan struct{}, cfg.Workers)}
 	var computeMS int64
-	res.Insights, err = w.writeAll(ctx, tables, st.rejected, func() insights.Tables {
+	res.Insights, err = w.writeAll(ctx, rows, st.rejected, func() insights.Tables {
 		t := time.Now()
 		defer func() { computeMS = time.Since(t).Milliseconds() }()
-		return insights.Compute(insights.Input{Pins: tables.pins, Geos: tables.geos, Users: tables.users})
+		return insights.Compute(insights.Input{Pins: rows.pins, Geos: rows.geos, Users: rows.users})
 	})
 	if err != nil {
 		w.cleanup(ctx)
@@ -345,25 +351,28 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res.Timings.ComputeMS = sortMS + computeMS
 	res.Timings.WriteMS = time.Since(t0).Milliseconds()
-	res.Timings.TotalMS = time.Since(start).Milliseconds() // updated below
-	if err := w.writeQuality(ctx, res); err != nil {
-		w.cleanup(ctx)
-		return res, cmp.Or(context.Cause(ctx), err)
-	}
 	if err := context.Cause(ctx); err != nil {
 		w.cleanup(ctx)
 		return res, err
 	}
 
 	t0 = time.Now()
-	// Publishing is not interrupted: a half-done publish would leave the date
-	// without _SUCCESS until the next run.
-	if err := w.publish(context.WithoutCancel(ctx), cfg.Date); err != nil {
+	// Publishing is not interrupted: a half-done publish would leave some
+	// tables at the previous run until the next run.
+	res.Files = w.files()
+	res.Timings.TotalMS = time.Since(start).Milliseconds()
+	pctx := context.WithoutCancel(ctx)
+	if res.Snapshots, err = w.publish(pctx, res); err != nil {
 		return res, err
 	}
-	res.Files = w.files()
 	res.Timings.PublishMS = time.Since(t0).Milliseconds()
 	res.Timings.TotalMS = time.Since(start).Milliseconds()
-	cfg.Logger.Info("published", "url", res.Published, "files", len(res.Files), "run", cfg.RunID)
+	if err := w.writeQuality(pctx, res); err != nil {
+		cfg.Logger.Warn("writing quality.json beside the tables; the snapshots' summaries hold the counts", "err", err)
+	}
+	cfg.Logger.Info("published", "catalog", res.Published, "files", len(res.Files), "run", cfg.RunID)
+	if cfg.Maintain {
+		w.maintain(ctx, cfg.Maintenance)
+	}
 	return res, nil
 }

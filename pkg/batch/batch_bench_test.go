@@ -24,7 +24,7 @@ func BenchmarkRun(b *testing.B) {
 			b.ResetTimer()
 			var lines int64
 			for i := 0; b.Loop(); i++ {
-				res := runJob(b, b.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: filepath.Join(dir, "out"), Date: "2026-11-24"})
+				res := runJob(b, b.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(b, filepath.Join(dir, "out")), Date: "2026-11-24"})
 				lines += res.Lines()
 			}
 			b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")

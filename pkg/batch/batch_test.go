@@ -171,8 +171,8 @@ func TestHandBuilt(t *testing.T) {
 	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
 	land(t, in, handBuilt(), batchtest.Layout{PerObject: 3})
 	out := filepath.Join(dir, "out")
-	res := runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Output: out, Date: "2026-11-24"})
-	o := readOutput(t, openStore(t, out, objstore.Options{}), "2026-11-24")
+	res := runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: tablesAt(t, out), Date: "2026-11-24"})
+	o := readOutput(t, tablesAt(t, out), "2026-11-24")
 
 	for _, name := range insights.Names() {
 		if got, want := o.insights[name], handExpected[name]; !reflect.DeepEqual(got, want) {
@@ -268,8 +268,8 @@ func TestSameOutputWhateverTheLayout(t *testing.T) {
 			name := fmt.Sprintf("partitions=%d/per=%d/gzip=%v/concurrency=%d/workers=%d", lc.partitions, lc.perObject, lc.gz, conc, workers)
 			t.Run(name, func(t *testing.T) {
 				outDir := filepath.Join(dir, fmt.Sprintf("out%d", conc))
-				runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outDir, Date: "2026-11-24", Concurrency: conc, Workers: workers, RowsPerFile: 500})
-				o := readOutput(t, openStore(t, outDir, objstore.Options{}), "2026-11-24")
+				runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outDir), Date: "2026-11-24", Concurrency: conc, Workers: workers, RowsPerFile: 500})
+				o := readOutput(t, tablesAt(t, outDir), "2026-11-24")
 				if first == nil {
 					first = &o
 				} else {
@@ -321,9 +321,6 @@ func sameBytes(t *testing.T, want, got output) {
 		t.Fatalf("files %v, want %v", got.files, want.files)
 	}
 	for f, data := range want.raw {
-		if f == batch.QualityKey {
-			continue
-		}
 		if !bytes.Equal(got.raw[f], data) {
 			t.Errorf("%s is not byte-identical", f)
 		}
@@ -353,8 +350,8 @@ func TestLongLines(t *testing.T) {
 			dir := t.TempDir()
 			src := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
 			land(t, src, topics{pins, in[1], in[2]}, batchtest.Layout{Gzip: gz})
-			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: filepath.Join(dir, "out"), Date: "2026-11-24"})
-			o := readOutput(t, openStore(t, filepath.Join(dir, "out"), objstore.Options{}), "2026-11-24")
+			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, filepath.Join(dir, "out")), Date: "2026-11-24"})
+			o := readOutput(t, tablesAt(t, filepath.Join(dir, "out")), "2026-11-24")
 			var found bool
 			for _, r := range o.quarantine[clean.TablePin] {
 				if strings.HasPrefix(r.Raw, `{"ind": 1, "junk"`) {

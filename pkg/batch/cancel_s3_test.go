@@ -23,18 +23,18 @@ import (
 // proxy holds every staged upload until the run is cancelled, with enough
 // workers that no file waits for one, so the run's first error is an upload
 // the cancellation cut short. The run returns the cancellation's cause and
-// the date's published run is unchanged. The cancelled run deletes what it staged, but an upload it gave
-// up on may still complete on the server after that; the next run of the date
-// publishes the same content and leaves no staged file.
+// the tables are unchanged: no commit. The cancelled run deletes the files it
+// wrote; an upload it gave up on may still complete on the server, as a file
+// no snapshot lists (maintenance deletes it). The next run of the date
+// publishes the same content.
 func TestCancelledWhileWriting(t *testing.T) {
 	env := devstack.Require(t, devstack.S3)
 	bucket := env.NewBucket(t)
 	src := openStore(t, "s3://"+bucket+"/topics", objstore.Options{})
 	land(t, src, handBuilt(), batchtest.Layout{})
 	outURL := "s3://" + bucket + "/batch"
-	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24"})
-	out := openStore(t, outURL, objstore.Options{})
-	before := readOutput(t, out, "2026-11-24")
+	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24"})
+	before := readOutput(t, tablesAt(t, outURL), "2026-11-24")
 
 	upstream, err := url.Parse(env.S3Endpoint)
 	if err != nil {
@@ -45,7 +45,7 @@ func TestCancelledWhileWriting(t *testing.T) {
 	staging, release := make(chan struct{}), make(chan struct{})
 	var first sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/_staging/") {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/data/") {
 			first.Do(func() { close(staging) })
 			select { // until the cancelled run drops the request, or the test ends
 			case <-r.Context().Done():
@@ -65,16 +65,13 @@ func TestCancelledWhileWriting(t *testing.T) {
 		<-staging
 		cancel(stop)
 	}()
-	_, err = batch.Run(ctx, batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24",
+	_, err = batch.Run(ctx, batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24",
 		Workers: 64, Store: objstore.Options{Endpoint: srv.URL}})
 	if !errors.Is(err, stop) {
 		t.Fatalf("err = %v, want the cancellation's cause", err)
 	}
-	unchanged(t, before, readOutput(t, out, "2026-11-24"))
+	unchanged(t, before, readOutput(t, tablesAt(t, outURL), "2026-11-24"))
 
-	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24"})
-	sameBytes(t, before, readOutput(t, out, "2026-11-24"))
-	if left, err := out.List(t.Context(), "_staging/"); err != nil || len(left) > 0 {
-		t.Errorf("staging files left after the next run: %v (err %v)", left, err)
-	}
+	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24"})
+	sameBytes(t, before, readOutput(t, tablesAt(t, outURL), "2026-11-24"))
 }

@@ -32,8 +32,8 @@ func TestMostlyDuplicatedInput(t *testing.T) {
 	src := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
 	land(t, src, in, batchtest.Layout{Partitions: 1, PerObject: 2500})
 	out := filepath.Join(dir, "out")
-	res := runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: out, Date: "2026-11-24", Concurrency: 4, Workers: 2})
-	o := readOutput(t, openStore(t, out, objstore.Options{}), "2026-11-24")
+	res := runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, out), Date: "2026-11-24", Concurrency: 4, Workers: 2})
+	o := readOutput(t, tablesAt(t, out), "2026-11-24")
 	if len(o.pins) != distinct {
 		t.Fatalf("%d pins written, want %d", len(o.pins), distinct)
 	}

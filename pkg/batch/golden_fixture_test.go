@@ -27,8 +27,8 @@ func TestFixtureGoldenInsights(t *testing.T) {
 	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
 	land(t, in, fixture(t), batchtest.Layout{Partitions: 2, PerObject: 7})
 	out := openStore(t, filepath.Join(dir, "out"), objstore.Options{})
-	runJob(t, ctx, batch.Config{Input: in.URL(""), Prefix: testPrefix, Output: out.URL(""), Date: "2026-11-25"})
-	o := readOutput(t, out, "2026-11-25")
+	runJob(t, ctx, batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: tablesAt(t, out.URL("")), Date: "2026-11-25"})
+	o := readOutput(t, tablesAt(t, out.URL("")), "2026-11-25")
 
 	type golden struct {
 		Insights map[string][][]string `json:"insights"`

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,6 +22,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 const testPrefix = "124a514b9149"
@@ -55,14 +59,15 @@ func land(t testing.TB, b objstore.Bucket, in topics, layout batchtest.Layout) {
 
 // output is a decoded published run.
 type output struct {
-	files      []string
+	files      []string // table/part-NNNNN.parquet, without the run id
 	pins       []clean.Pin
 	geos       []clean.Geo
 	users      []clean.User
-	insights   map[string][][]string // rows as ValueStr, header first
+	insights   map[string][][]string // rows as ValueStr, header first, without dt
 	quarantine map[clean.Table][]parquetio.Rejected
 	quality    batch.QualityReport
-	raw        map[string][]byte // every file by key relative to dt=D/
+	raw        map[string][]byte // every data file by its name in files
+	runs       map[string]string // the run id of each table's current snapshot
 }
 
 func get(t testing.TB, b objstore.Bucket, key string) []byte {
@@ -79,58 +84,102 @@ func get(t testing.TB, b objstore.Bucket, key string) []byte {
 	return data
 }
 
-// readOutput decodes everything published under out for date; it fails the
-// test when _SUCCESS is missing.
-func readOutput(t testing.TB, out objstore.Bucket, date string) output {
+// catalogs maps a warehouse URL on S3 to the SQLite catalog a test keeps
+// for it.
+var catalogs sync.Map
+
+// tablesAt is the tables configuration of a warehouse: a local directory
+// holds its SQLite catalog; an S3 warehouse gets one in a directory kept
+// for the test process.
+func tablesAt(t testing.TB, warehouse string) tables.Config {
+	t.Helper()
+	if !strings.HasPrefix(warehouse, "s3://") {
+		return tables.Config{Warehouse: warehouse}
+	}
+	dir, _ := catalogs.LoadOrStore(warehouse, t.TempDir())
+	return tables.Config{Catalog: "sqlite://" + filepath.Join(dir.(string), "catalog.db"), Warehouse: warehouse}
+}
+
+// readOutput reads what is published for date in the tables of cfg: the
+// clean tables, the date's partition of the insight tables and of the
+// quarantine (their live files, from the current snapshots' manifests), and
+// quality.json.
+func readOutput(t testing.TB, cfg tables.Config, date string) output {
 	t.Helper()
 	ctx := t.Context()
-	dir := batch.PartitionPrefix(date)
-	objs, err := out.List(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := output{insights: map[string][][]string{}, quarantine: map[clean.Table][]parquetio.Rejected{}, raw: map[string][]byte{}}
-	for _, ob := range objs {
-		o.files = append(o.files, strings.TrimPrefix(ob.Key, dir))
-	}
-	if !slices.Contains(o.files, batch.SuccessKey) {
-		t.Fatalf("%s has no %s: %v", out.URL(dir), batch.SuccessKey, o.files)
-	}
-	for _, f := range o.files {
-		data := get(t, out, dir+f)
-		o.raw[f] = data
-		r := bytes.NewReader(data)
-		switch {
-		case f == batch.SuccessKey:
-		case f == batch.QualityKey:
-			if err := json.Unmarshal(data, &o.quality); err != nil {
-				t.Fatalf("%s: %v", f, err)
+	check(t, "tables", cfg.Resolve())
+	cat, err := tables.Open(ctx, cfg)
+	check(t, "opening the catalog", err)
+	defer cat.Close()
+	o := output{insights: map[string][][]string{}, quarantine: map[clean.Table][]parquetio.Rejected{}, raw: map[string][]byte{},
+		runs: map[string]string{}}
+	for _, def := range batch.Defs() {
+		tbl, err := cat.Ensure(ctx, def)
+		check(t, def.Name, err)
+		if snap := tbl.Iceberg().CurrentSnapshot(); snap != nil {
+			o.runs[def.Name] = snap.Summary.Properties[batch.SummaryRunID]
+		}
+		files, err := tbl.LiveFiles(ctx)
+		check(t, def.Name, err)
+		for _, df := range files {
+			loc := df.FilePath()
+			if def.ByDay && !strings.Contains(loc, "/dt="+date+"/") {
+				continue
 			}
-		case strings.HasPrefix(f, batch.CleanDir(clean.TablePin)):
-			rows, _, err := parquetio.ReadPins(r)
-			check(t, f, err)
-			o.pins = append(o.pins, rows...)
-		case strings.HasPrefix(f, batch.CleanDir(clean.TableGeo)):
-			rows, _, err := parquetio.ReadGeos(r)
-			check(t, f, err)
-			o.geos = append(o.geos, rows...)
-		case strings.HasPrefix(f, batch.CleanDir(clean.TableUser)):
-			rows, _, err := parquetio.ReadUsers(r)
-			check(t, f, err)
-			o.users = append(o.users, rows...)
-		case strings.HasPrefix(f, "quarantine/"):
-			rows, err := parquetio.ReadRejected(r)
-			check(t, f, err)
-			tb := clean.Table(strings.Split(f, "/")[1])
-			o.quarantine[tb] = append(o.quarantine[tb], rows...)
-		case strings.HasPrefix(f, "insights/"):
-			name := strings.Split(f, "/")[1]
-			o.insights[name] = append(o.insights[name], tableRows(t, f, data, len(o.insights[name]) == 0)...)
-		default:
-			t.Errorf("unexpected published file %s", f)
+			b, key, err := cat.Store(ctx, loc)
+			check(t, loc, err)
+			data := get(t, b, key)
+			name := path.Base(loc)
+			name = def.Name + "/" + name[strings.Index(name, "part-"):]
+			o.files = append(o.files, name)
+			o.raw[name] = data
+			r := bytes.NewReader(data)
+			switch {
+			case def.Name == string(clean.TablePin):
+				rows, _, err := parquetio.ReadPins(r)
+				check(t, name, err)
+				o.pins = append(o.pins, rows...)
+			case def.Name == string(clean.TableGeo):
+				rows, _, err := parquetio.ReadGeos(r)
+				check(t, name, err)
+				o.geos = append(o.geos, rows...)
+			case def.Name == string(clean.TableUser):
+				rows, _, err := parquetio.ReadUsers(r)
+				check(t, name, err)
+				o.users = append(o.users, rows...)
+			case def.Name == tables.BatchQuarantine:
+				rows, err := parquetio.ReadRejected(r)
+				check(t, name, err)
+				for _, row := range rows {
+					o.quarantine[clean.Table(row.Table)] = append(o.quarantine[clean.Table(row.Table)], row)
+				}
+			default:
+				rows := tableRows(t, name, data, len(o.insights[def.Name]) == 0)
+				o.insights[def.Name] = append(o.insights[def.Name], dropDT(rows, date)...)
+			}
+		}
+	}
+	slices.Sort(o.files)
+	if b := cat.Warehouse(); b != nil {
+		data := get(t, b, batch.QualityFile(cat.Namespace(), date))
+		if err := json.Unmarshal(data, &o.quality); err != nil {
+			t.Fatalf("quality.json: %v", err)
 		}
 	}
 	return o
+}
+
+// dropDT drops the partition column dt of an insight table's rows, checking
+// its value.
+func dropDT(rows [][]string, date string) [][]string {
+	for i, r := range rows {
+		last := r[len(r)-1]
+		if last != parquetio.ColDT && last != date {
+			panic("an insight row's dt is " + last + ", want " + date)
+		}
+		rows[i] = r[:len(r)-1]
+	}
+	return rows
 }
 
 func check(t testing.TB, what string, err error) {

@@ -55,12 +55,12 @@ func TestOverlappingObjects(t *testing.T) {
 	}
 	check := func(t *testing.T, src objstore.Bucket, opts objstore.Options, conc int) {
 		out := filepath.Join(t.TempDir(), "out")
-		res := runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: out, Date: "2026-11-24",
+		res := runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, out), Date: "2026-11-24",
 			Concurrency: conc, Store: opts})
 		if got := res.Counts["pin"].Objects; got != int64(len(objects)) {
 			t.Errorf("read %d pin objects, want %d", got, len(objects))
 		}
-		o := readOutput(t, openStore(t, out, objstore.Options{}), "2026-11-24")
+		o := readOutput(t, tablesAt(t, out), "2026-11-24")
 		got := map[int64]string{}
 		for _, p := range o.pins {
 			got[p.Ind] = p.Category.V

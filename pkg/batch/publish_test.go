@@ -3,10 +3,13 @@ package batch_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,16 +18,17 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/insights"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 func TestEmptyInput(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	res := runJob(t, t.Context(), batch.Config{Input: dir, Prefix: testPrefix, Output: out, Date: "2026-11-24"})
+	res := runJob(t, t.Context(), batch.Config{Input: dir, Prefix: testPrefix, Tables: tablesAt(t, out), Date: "2026-11-24"})
 	if want := []string{testPrefix + ".pin", testPrefix + ".geo", testPrefix + ".user"}; !slices.Equal(res.EmptyTopics, want) {
 		t.Errorf("EmptyTopics = %v, want %v", res.EmptyTopics, want)
 	}
-	o := readOutput(t, openStore(t, out, objstore.Options{}), "2026-11-24")
+	o := readOutput(t, tablesAt(t, out), "2026-11-24")
 	if len(o.pins)+len(o.geos)+len(o.users) != 0 {
 		t.Errorf("clean tables are not empty")
 	}
@@ -34,8 +38,8 @@ func TestEmptyInput(t *testing.T) {
 		}
 	}
 	for _, tb := range clean.Tables {
-		if !slices.Contains(o.files, batch.CleanDir(tb)+batch.PartName(0)) {
-			t.Errorf("no %s file for an empty table", batch.CleanDir(tb))
+		if !slices.Contains(o.files, string(tb)+"/part-00000.parquet") {
+			t.Errorf("no %s file for an empty table: %v", tb, o.files)
 		}
 	}
 }
@@ -51,10 +55,10 @@ func TestBadInput(t *testing.T) {
 		cfg     batch.Config
 		wantErr string
 	}{
-		{"missing input", batch.Config{Input: filepath.Join(dir, "nope"), Prefix: testPrefix, Output: dir}, "does not exist"},
-		{"unwritable output", batch.Config{Input: dir, Prefix: testPrefix, Output: filepath.Join(notDir, "out")}, "not a directory"},
-		{"bad date", batch.Config{Input: dir, Prefix: testPrefix, Output: dir, Date: "2026-02-30"}, "YYYY-MM-DD"},
-		{"no prefix", batch.Config{Input: dir, Output: dir}, "prefix is required"},
+		{"missing input", batch.Config{Input: filepath.Join(dir, "nope"), Prefix: testPrefix, Tables: tablesAt(t, dir)}, "does not exist"},
+		{"unwritable output", batch.Config{Input: dir, Prefix: testPrefix, Tables: tablesAt(t, filepath.Join(notDir, "out"))}, "not a directory"},
+		{"bad date", batch.Config{Input: dir, Prefix: testPrefix, Tables: tablesAt(t, dir), Date: "2026-02-30"}, "YYYY-MM-DD"},
+		{"no prefix", batch.Config{Input: dir, Tables: tablesAt(t, dir)}, "prefix is required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,9 +90,8 @@ func TestCancelledRunPublishesNothing(t *testing.T) {
 	big := openStore(t, filepath.Join(dir, "big"), objstore.Options{})
 	land(t, big, generated(20000, 5000), batchtest.Layout{PerObject: 20})
 	outDir := filepath.Join(dir, "out")
-	out := openStore(t, outDir, objstore.Options{})
-	runJob(t, t.Context(), batch.Config{Input: small.URL(""), Prefix: testPrefix, Output: outDir, Date: "2026-11-24"})
-	before := readOutput(t, out, "2026-11-24")
+	runJob(t, t.Context(), batch.Config{Input: small.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outDir), Date: "2026-11-24"})
+	before := readOutput(t, tablesAt(t, outDir), "2026-11-24")
 
 	ctx, cancel := context.WithCancelCause(t.Context())
 	stop := errors.New("stopped by the test")
@@ -99,12 +102,81 @@ func TestCancelledRunPublishesNothing(t *testing.T) {
 		}
 		cancel(stop)
 	}()
-	_, err := batch.Run(ctx, batch.Config{Input: big.URL(""), Prefix: testPrefix, Output: outDir, Date: "2026-11-24", Concurrency: 2, Progress: progress})
+	_, err := batch.Run(ctx, batch.Config{Input: big.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outDir), Date: "2026-11-24", Concurrency: 2, Progress: progress})
 	if !errors.Is(err, stop) {
 		t.Fatalf("err = %v, want the cancellation's cause", err)
 	}
-	unchanged(t, before, readOutput(t, out, "2026-11-24"))
-	if left, _ := out.List(t.Context(), "_staging/"); len(left) > 0 {
-		t.Errorf("staging files left: %v", left)
+	unchanged(t, before, readOutput(t, tablesAt(t, outDir), "2026-11-24"))
+}
+
+// TestSnapshotsNameTheRun: every table's current snapshot carries the run's
+// id, date and quality report in its summary.
+func TestSnapshotsNameTheRun(t *testing.T) {
+	dir := t.TempDir()
+	src := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
+	land(t, src, handBuilt(), batchtest.Layout{})
+	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	res := runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: cfg, Date: "2026-11-24", RunID: "run-one"})
+	check(t, "catalog", cfg.Resolve())
+	cat, err := tables.Open(t.Context(), cfg)
+	check(t, "catalog", err)
+	defer cat.Close()
+	for _, def := range batch.Defs() {
+		tbl, err := cat.Ensure(t.Context(), def)
+		check(t, def.Name, err)
+		snap := tbl.Iceberg().CurrentSnapshot()
+		if snap == nil || snap.SnapshotID != res.Snapshots[def.Name] {
+			t.Fatalf("%s: current snapshot %v, want the run's %d", def.Name, snap, res.Snapshots[def.Name])
+		}
+		p := snap.Summary.Properties
+		var q batch.QualityReport
+		if p[batch.SummaryRunID] != "run-one" || p[batch.SummaryRunDate] != "2026-11-24" || json.Unmarshal([]byte(p[batch.SummaryQuality]), &q) != nil ||
+			q.Quality.Pin.RowsRead != res.Quality.Pin.RowsRead {
+			t.Errorf("%s: snapshot summary %v, want the run's id, date and quality", def.Name, p)
+		}
+	}
+}
+
+// TestTwoRunsOfOneDateAtOnce: two runs of the same date over different
+// input, at the same time. Both succeed; each table ends with one run's
+// files, and neither run's commit removed a file the other one's snapshot
+// lists (files go only with maintenance).
+func TestTwoRunsOfOneDateAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	a := openStore(t, filepath.Join(dir, "a"), objstore.Options{})
+	land(t, a, handBuilt(), batchtest.Layout{})
+	b := openStore(t, filepath.Join(dir, "b"), objstore.Options{})
+	land(t, b, generated(500, 200), batchtest.Layout{PerObject: 50})
+	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, in := range []objstore.Bucket{a, b} {
+		wg.Go(func() {
+			_, errs[i] = batch.Run(t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: "2026-11-24",
+				RunID: fmt.Sprint("run-", i)})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("run %d: %v", i, err)
+		}
+	}
+	o := readOutput(t, cfg, "2026-11-24") // fails on a missing file
+	for table, run := range o.runs {
+		if run != "run-0" && run != "run-1" {
+			t.Errorf("table %s: current snapshot of run %q", table, run)
+		}
+	}
+	wantA, wantB := fileRun(t, handBuilt(), batchtest.Layout{}), fileRun(t, generated(500, 200), batchtest.Layout{PerObject: 50})
+	switch o.runs[string(clean.TablePin)] {
+	case "run-0":
+		if len(o.pins) != len(wantA.pins) {
+			t.Errorf("pin holds %d rows, want run-0's %d", len(o.pins), len(wantA.pins))
+		}
+	case "run-1":
+		if len(o.pins) != len(wantB.pins) {
+			t.Errorf("pin holds %d rows, want run-1's %d", len(o.pins), len(wantB.pins))
+		}
 	}
 }

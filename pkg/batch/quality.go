@@ -15,7 +15,7 @@ type QualityReport struct {
 	Counts      map[clean.Table]Counts `json:"counts"`
 	EmptyTopics []string               `json:"empty_topics"`
 	Quality     clean.Quality          `json:"quality"`
-	Run         RunInfo                `json:"run"`
+	Run         RunInfo                `json:"run,omitzero"`
 }
 
 // RunInfo is the part of quality.json that differs from run to run.
@@ -24,7 +24,9 @@ type RunInfo struct {
 	Timings Timings `json:"timings"`
 }
 
-func encodeQuality(res Result) ([]byte, error) {
+// qualityReport is the report of res without its run section (the part
+// that is the same for every run of the same input).
+func qualityReport(res Result) QualityReport {
 	rep := QualityReport{
 		Date:        res.Date,
 		Input:       res.Input,
@@ -32,11 +34,16 @@ func encodeQuality(res Result) ([]byte, error) {
 		Counts:      res.Counts,
 		EmptyTopics: res.EmptyTopics,
 		Quality:     res.Quality,
-		Run:         RunInfo{ID: res.RunID, Timings: res.Timings},
 	}
 	if rep.EmptyTopics == nil {
 		rep.EmptyTopics = []string{}
 	}
+	return rep
+}
+
+func encodeQuality(res Result) ([]byte, error) {
+	rep := qualityReport(res)
+	rep.Run = RunInfo{ID: res.RunID, Timings: res.Timings}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return nil, err

@@ -30,8 +30,8 @@ func fileRun(t *testing.T, in topics, layout batchtest.Layout) output {
 	dir := t.TempDir()
 	src := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
 	land(t, src, in, layout)
-	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: filepath.Join(dir, "out"), Date: "2026-11-24"})
-	return readOutput(t, openStore(t, filepath.Join(dir, "out"), objstore.Options{}), "2026-11-24")
+	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, filepath.Join(dir, "out")), Date: "2026-11-24"})
+	return readOutput(t, tablesAt(t, filepath.Join(dir, "out")), "2026-11-24")
 }
 
 func TestS3(t *testing.T) {
@@ -45,29 +45,30 @@ func TestS3(t *testing.T) {
 			src := openStore(t, "s3://"+bucket+"/topics", objstore.Options{})
 			land(t, src, in, layout)
 			outURL := "s3://" + bucket + "/batch"
-			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24", RowsPerFile: 100})
-			out := openStore(t, outURL, objstore.Options{})
-			first := readOutput(t, out, "2026-11-24")
+			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24", RowsPerFile: 100})
+			first := readOutput(t, tablesAt(t, outURL), "2026-11-24")
 			sameRows(t, want, first)
 
 			// A re-run with larger files replaces the previous run: the
 			// part files it does not write any more are deleted.
-			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Output: outURL, Date: "2026-11-24"})
-			second := readOutput(t, out, "2026-11-24")
+			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24"})
+			second := readOutput(t, tablesAt(t, outURL), "2026-11-24")
 			sameRows(t, want, second)
 			for _, f := range second.files {
 				if strings.HasSuffix(f, "part-00001.parquet") {
 					t.Errorf("%s of the previous run is still published", f)
 				}
 			}
-			if left, err := out.List(t.Context(), "_staging/"); err != nil || len(left) > 0 {
-				t.Errorf("staging area left: %v %v", left, err)
+			for table, run := range second.runs {
+				if run == "" || run == first.runs[table] {
+					t.Errorf("table %s: the current snapshot is of run %q, want the second run's", table, run)
+				}
 			}
 		})
 	}
 
 	t.Run("missing bucket", func(t *testing.T) {
-		_, err := batch.Run(t.Context(), batch.Config{Input: "s3://no-such-bucket-pinpipe/topics", Prefix: testPrefix, Output: t.TempDir(), Date: "2026-11-24"})
+		_, err := batch.Run(t.Context(), batch.Config{Input: "s3://no-such-bucket-pinpipe/topics", Prefix: testPrefix, Tables: tablesAt(t, t.TempDir()), Date: "2026-11-24"})
 		if err == nil || !strings.Contains(err.Error(), "no-such-bucket-pinpipe") {
 			t.Errorf("err = %v, want an error naming the bucket", err)
 		}
@@ -159,8 +160,8 @@ func TestS3Faults(t *testing.T) {
 			t.Cleanup(srv.Close)
 			opts := objstore.Options{Endpoint: srv.URL, MaxAttempts: tc.maxAttempts}
 			outURL := "s3://" + bucket + "/batch-" + strings.ReplaceAll(tc.name, " ", "-")
-			runJob(t, t.Context(), batch.Config{Input: "s3://" + bucket + "/topics", Prefix: testPrefix, Output: outURL, Date: "2026-11-24", Store: opts})
-			got := readOutput(t, openStore(t, outURL, objstore.Options{}), "2026-11-24")
+			runJob(t, t.Context(), batch.Config{Input: "s3://" + bucket + "/topics", Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24", Store: opts})
+			got := readOutput(t, tablesAt(t, outURL), "2026-11-24")
 			sameRows(t, want, got)
 			if fp.cuts.Load() == 0 || (!tc.cutFirst && fp.errors500.Load() == 0) {
 				t.Errorf("the proxy injected %d errors and %d cuts, want some", fp.errors500.Load(), fp.cuts.Load())

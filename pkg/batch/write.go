@@ -3,96 +3,145 @@ package batch
 import (
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"path"
 	"slices"
 	"strings"
 	"sync"
-
-	"golang.org/x/sync/errgroup"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/insights"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
-// Layout of a published date, relative to dt={date}/.
+// Snapshot summary properties of the run's commits (tables.md §3).
 const (
-	QualityKey = "quality.json"
+	SummaryRunID   = "pinpipe.run-id"
+	SummaryRunDate = "pinpipe.run-date"
+	// SummaryQuality holds the run's quality report (counts and quality,
+	// as in quality.json, without the run section).
+	SummaryQuality = "pinpipe.quality"
 )
 
-// CleanDir, InsightDir and QuarantineDir return the directories of a table
-// relative to dt={date}/ ("clean/pin/", "insights/{name}/", "quarantine/geo/").
-func CleanDir(t clean.Table) string      { return "clean/" + string(t) + "/" }
-func InsightDir(name string) string      { return "insights/" + name + "/" }
-func QuarantineDir(t clean.Table) string { return "quarantine/" + string(t) + "/" }
+// QualityFile is the key of a run's quality.json under the warehouse:
+// {namespace}.db/_quality/dt={date}/quality.json, beside the tables.
+func QualityFile(namespace, date string) string {
+	return namespace + ".db/_quality/dt=" + date + "/quality.json"
+}
 
-// PartName is the name of the i-th Parquet file of a dataset.
-func PartName(i int) string { return fmt.Sprintf("part-%05d.parquet", i) }
+// PartName is the name of the i-th Parquet file of a run in a table: the
+// run id, then part-NNNNN.
+func PartName(runID string, i int) string { return fmt.Sprintf("%s-part-%05d.parquet", runID, i) }
 
-// writer writes a run's files to its staging prefix and publishes them. Its
-// methods may be called concurrently.
+// publishAttempts bounds the commits of one table (each after reloading it)
+// when other writers keep committing first.
+const publishAttempts = 8
+
+// writer writes a run's data files into its tables' locations and commits
+// them. Its methods may be called concurrently.
 type writer struct {
-	b           objstore.Bucket
-	staging     string // "_staging/dt=D/RUN/"
+	cat         *tables.Catalog
+	runID, date string
 	rowsPerFile int
 	logger      *slog.Logger
 	// encoders bounds the files of writeSplit encoded at the same time.
 	encoders chan struct{}
 
-	mu   sync.Mutex
-	keys []string // written, relative to staging
+	clean      map[clean.Table]*tables.Table
+	insights   map[string]*tables.Table
+	quarantine *tables.Table
+
+	mu      sync.Mutex
+	written map[*tables.Table][]tables.File
 }
 
-// put writes one file to the staging area. The file store takes it as a
-// stream (its Put writes a temporary file); S3 needs a seekable body, to sign
-// it and to retry, so the file is encoded into a buffer first.
-func (w *writer) put(ctx context.Context, rel string, write func(io.Writer) error) error {
-	if _, streams := w.b.(objstore.Renamer); streams {
-		pr, pw := io.Pipe()
-		done := make(chan error, 1)
-		go func() {
-			err := write(pw)
-			pw.CloseWithError(err)
-			done <- err
-		}()
-		err := w.b.Put(ctx, w.staging+rel, pr)
-		pr.CloseWithError(errors.New("upload ended")) // unblocks the encoder if Put stopped early
-		if encErr := <-done; encErr != nil {
-			return fmt.Errorf("encoding %s: %w", rel, encErr)
+// openWriter opens the catalog and the run's tables, creating those that
+// are missing: a catalog or warehouse that cannot be reached fails the run
+// before it reads anything.
+func openWriter(ctx context.Context, cfg Config) (*writer, error) {
+	tc := cfg.Tables
+	if err := tc.Resolve(); err != nil {
+		return nil, err
+	}
+	tc.Store, tc.Logger = cfg.Store, cfg.Logger
+	cat, err := tables.Open(ctx, tc)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{cat: cat, runID: cfg.RunID, date: cfg.Date, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger,
+		encoders: make(chan struct{}, cfg.Workers), clean: map[clean.Table]*tables.Table{},
+		insights: map[string]*tables.Table{}, written: map[*tables.Table][]tables.File{}}
+	if b := cat.Warehouse(); b != nil {
+		if err := objstore.Check(ctx, b); err != nil {
+			cat.Close()
+			return nil, fmt.Errorf("warehouse %s is not usable: %w", b.URL(""), err)
 		}
+		if n, err := objstore.SweepTemp(ctx, b, ""); err != nil {
+			cfg.Logger.Warn("removing temporary files left by killed writers", "err", err)
+		} else if n > 0 {
+			cfg.Logger.Info("removed temporary files left by killed writers", "files", n)
+		}
+	}
+	for _, def := range Defs() {
+		tbl, err := cat.Ensure(ctx, def)
 		if err != nil {
-			return fmt.Errorf("staging %s: %w", rel, err)
+			cat.Close()
+			return nil, err
 		}
-		w.added(rel)
-		return nil
+		switch {
+		case def.Name == tables.BatchQuarantine:
+			w.quarantine = tbl
+		case def.ByDay:
+			w.insights[def.Name] = tbl
+		default:
+			w.clean[clean.Table(def.Name)] = tbl
+		}
 	}
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return fmt.Errorf("encoding %s: %w", rel, err)
-	}
-	if err := w.b.Put(ctx, w.staging+rel, bytes.NewReader(buf.Bytes())); err != nil {
-		return fmt.Errorf("staging %s: %w", rel, err)
-	}
-	w.added(rel)
-	return nil
+	return w, nil
 }
 
-func (w *writer) added(rel string) {
+// Defs are the definitions of the batch job's tables, in the order they are
+// committed: the clean tables, the insight tables, the quarantine.
+func Defs() []tables.Def {
+	var defs []tables.Def
+	for _, t := range clean.Tables {
+		defs = append(defs, tables.CleanDef(t))
+	}
+	for _, name := range insights.Names() {
+		defs = append(defs, tables.InsightDef(name))
+	}
+	return append(defs, tables.BatchQuarantineDef())
+}
+
+// put writes one data file of tbl (of partition date, for a table by day).
+func (w *writer) put(ctx context.Context, tbl *tables.Table, date, name string, rows int, write func(io.Writer) error) error {
+	f, err := tbl.WriteFile(ctx, tbl.FileLocation(date, name), date, int64(rows), write)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
 	w.mu.Lock()
-	w.keys = append(w.keys, rel)
+	w.written[tbl] = append(w.written[tbl], f)
 	w.mu.Unlock()
+	return nil
 }
 
 // writeSplit writes rows in files of at most rowsPerFile rows (one file, maybe
 // empty, at least). The files are encoded at the same time, at most
 // w.encoders in all across the writer's calls.
-func writeSplit[R any](ctx context.Context, w *writer, dir string, rows []R, write func(io.Writer, []R) error) error {
+func writeSplit[R any](ctx context.Context, w *writer, tbl *tables.Table, date string, rows []R, write func(io.Writer, []R, parquetio.Options) error) error {
+	opts := parquetio.Options{Date: date}
 	g, ctx := errgroup.WithContext(ctx)
 	for i, lo := 0, 0; lo < len(rows) || i == 0; i, lo = i+1, lo+w.rowsPerFile {
 		part := rows[lo:min(lo+w.rowsPerFile, len(rows))]
@@ -103,7 +152,7 @@ func writeSplit[R any](ctx context.Context, w *writer, dir string, rows []R, wri
 				return context.Cause(ctx)
 			}
 			defer func() { <-w.encoders }()
-			return w.put(ctx, dir+PartName(i), func(out io.Writer) error { return write(out, part) })
+			return w.put(ctx, tbl, date, PartName(w.runID, i), len(part), func(out io.Writer) error { return write(out, part, opts) })
 		})
 	}
 	return g.Wait()
@@ -113,12 +162,11 @@ func writeSplit[R any](ctx context.Context, w *writer, dir string, rows []R, wri
 // all at the same time. The insight tables are computed by compute while the
 // clean tables are being written; writeAll returns them.
 func (w *writer) writeAll(ctx context.Context, t cleanTables, rejected []parquetio.Rejected, compute func() insights.Tables) (insights.Tables, error) {
-	var opts parquetio.Options
 	g, ctx := errgroup.WithContext(ctx)
 	// The largest first: the pins take the longest to encode.
 	g.Go(func() error {
-		return writeSplit(ctx, w, CleanDir(clean.TablePin), t.pins, func(out io.Writer, rows []clean.Pin) error {
-			return parquetio.WritePins(out, rows, nil, opts)
+		return writeSplit(ctx, w, w.clean[clean.TablePin], "", t.pins, func(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
+			return parquetio.WritePins(out, rows, nil, o)
 		})
 	})
 	var ins insights.Tables
@@ -136,164 +184,157 @@ func (w *writer) writeAll(ctx context.Context, t cleanTables, rejected []parquet
 		gi, ctx := errgroup.WithContext(ctx)
 		for _, r := range recs {
 			gi.Go(func() error {
-				return w.put(ctx, InsightDir(r.Name)+PartName(0), func(out io.Writer) error {
-					return parquetio.WriteRecord(out, r.Record, opts)
+				return w.put(ctx, w.insights[r.Name], w.date, PartName(w.runID, 0), int(r.Record.NumRows()), func(out io.Writer) error {
+					return parquetio.WriteRecord(out, r.Record, parquetio.Options{Date: w.date})
 				})
 			})
 		}
 		return gi.Wait()
 	})
 	g.Go(func() error {
-		return writeSplit(ctx, w, CleanDir(clean.TableGeo), t.geos, func(out io.Writer, rows []clean.Geo) error {
-			return parquetio.WriteGeos(out, rows, nil, opts)
+		return writeSplit(ctx, w, w.clean[clean.TableGeo], "", t.geos, func(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
+			return parquetio.WriteGeos(out, rows, nil, o)
 		})
 	})
 	g.Go(func() error {
-		return writeSplit(ctx, w, CleanDir(clean.TableUser), t.users, func(out io.Writer, rows []clean.User) error {
-			return parquetio.WriteUsers(out, rows, nil, opts)
+		return writeSplit(ctx, w, w.clean[clean.TableUser], "", t.users, func(out io.Writer, rows []clean.User, o parquetio.Options) error {
+			return parquetio.WriteUsers(out, rows, nil, o)
 		})
 	})
-	for _, tb := range clean.Tables {
-		// rejected is sorted by table first.
-		lo, _ := slices.BinarySearchFunc(rejected, string(tb), func(r parquetio.Rejected, t string) int { return strings.Compare(r.Table, t) })
-		hi := lo
-		for hi < len(rejected) && rejected[hi].Table == string(tb) {
-			hi++
-		}
-		g.Go(func() error {
-			return writeSplit(ctx, w, QuarantineDir(tb), rejected[lo:hi], func(out io.Writer, rows []parquetio.Rejected) error {
-				return parquetio.WriteRejected(out, rows, opts)
-			})
+	// rejected is sorted by table, then source and line: one quarantine
+	// table holds the three tables' rejects, in that order.
+	g.Go(func() error {
+		return writeSplit(ctx, w, w.quarantine, w.date, rejected, func(out io.Writer, rows []parquetio.Rejected, o parquetio.Options) error {
+			return parquetio.WriteRejected(out, rows, o)
 		})
-	}
+	})
 	err := g.Wait()
 	return ins, err
 }
 
-// writeQuality writes quality.json.
-func (w *writer) writeQuality(ctx context.Context, res Result) error {
-	b, err := encodeQuality(res)
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", QualityKey, err)
+// order is the tables in commit order.
+func (w *writer) order() []*tables.Table {
+	var out []*tables.Table
+	for _, t := range clean.Tables {
+		out = append(out, w.clean[t])
 	}
-	return w.put(ctx, QualityKey, func(out io.Writer) error { _, err := out.Write(b); return err })
+	for _, name := range insights.Names() {
+		out = append(out, w.insights[name])
+	}
+	return append(out, w.quarantine)
 }
 
-// files returns the written keys, sorted.
+// files returns the written files as table/name, sorted.
 func (w *writer) files() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	k := slices.Clone(w.keys)
-	slices.Sort(k)
-	return k
-}
-
-// cleanup deletes what the run staged (best effort, not interrupted by the
-// end of ctx): everything under its staging prefix, which includes an upload
-// the run gave up on (cancelled) that the store completed anyway, or, when
-// the prefix cannot be listed, the files it knows it staged. An upload the
-// store completes after this is removed by the next run of the date that
-// publishes.
-func (w *writer) cleanup(ctx context.Context) {
-	ctx = context.WithoutCancel(ctx)
-	if err := w.deleteUnder(ctx, w.staging); err == nil {
-		return
-	}
-	for _, k := range w.keys {
-		if err := w.b.Delete(ctx, w.staging+k); err != nil {
-			w.logger.Warn("deleting a staged file", "key", w.staging+k, "err", err)
+	var out []string
+	for tbl, fs := range w.written {
+		for _, f := range fs {
+			out = append(out, tbl.Def().Name+"/"+path.Base(f.Location))
 		}
 	}
+	slices.Sort(out)
+	return out
 }
 
-// deleteUnder deletes every file under prefix, publishConcurrency at a time.
-// A file that cannot be deleted is logged and left; the error is that of
-// listing the prefix.
-func (w *writer) deleteUnder(ctx context.Context, prefix string) error {
-	left, err := w.b.List(ctx, prefix)
+// publish commits each table in turn: its files replace the clean table's
+// (or the day's partition of an insight table and the quarantine). A commit
+// that meets another writer's is made again on the reloaded table. It
+// returns the snapshot ids, by table.
+func (w *writer) publish(ctx context.Context, res Result) (map[string]int64, error) {
+	q, err := json.Marshal(qualityReport(res))
 	if err != nil {
-		w.logger.Warn("listing staged files", "prefix", prefix, "err", err)
-		return err
+		return nil, fmt.Errorf("encoding the quality report: %w", err)
 	}
-	var g errgroup.Group
-	g.SetLimit(publishConcurrency)
-	for _, o := range left {
-		g.Go(func() error {
-			if err := w.b.Delete(ctx, o.Key); err != nil {
-				w.logger.Warn("deleting a staged file", "key", o.Key, "err", err)
+	summary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date, SummaryQuality: string(q)}
+	snaps := map[string]int64{}
+	for _, tbl := range w.order() {
+		files := slices.Clone(w.written[tbl])
+		slices.SortFunc(files, func(a, b tables.File) int { return strings.Compare(a.Location, b.Location) })
+		ch := tables.Change{Add: files, Summary: summary}
+		if tbl.Def().ByDay {
+			ch.ReplaceDay = w.date
+		} else {
+			ch.ReplaceAll = true
+		}
+		err := retry.Do(ctx, retry.Policy{Initial: 50 * time.Millisecond, MaxAttempts: publishAttempts,
+			Notify: func(err error, attempt int, wait time.Duration) {
+				w.logger.Warn("committing, will reload the table and commit again", "table", tbl.Name(), "attempt", attempt, "err", err)
+			}}, func(ctx context.Context) error {
+			if err := tbl.Commit(ctx, ch); err != nil {
+				if rerr := tbl.Refresh(ctx); rerr != nil {
+					return fmt.Errorf("%w; reloading: %w", err, rerr)
+				}
+				return err
 			}
 			return nil
 		})
+		if err != nil {
+			return snaps, fmt.Errorf("publishing %s (the tables committed before it hold this run): %w", tbl.Name(), err)
+		}
+		snaps[tbl.Def().Name] = tbl.Iceberg().CurrentSnapshot().SnapshotID
 	}
-	return g.Wait()
+	return snaps, nil
 }
 
-// publish moves the staged files to dt={date}/ and writes _SUCCESS last:
-// delete _SUCCESS; swap the directory (file store) or copy the staged files
-// and delete the keys the new run does not have (S3); write _SUCCESS; delete
-// the staging area of the date (this run's and any left by killed runs).
-func (w *writer) publish(ctx context.Context, date string) error {
-	dst := PartitionPrefix(date)
-	if err := w.b.Delete(ctx, dst+SuccessKey); err != nil {
-		return fmt.Errorf("publishing: %w", err)
+// writeQuality writes quality.json beside the tables (when the warehouse is
+// pinpipe's: not for a REST catalog's own).
+func (w *writer) writeQuality(ctx context.Context, res Result) error {
+	b := w.cat.Warehouse()
+	if b == nil {
+		return nil
 	}
-	if r, ok := w.b.(objstore.Renamer); ok {
-		if err := r.Rename(ctx, w.staging, dst); err != nil {
-			return fmt.Errorf("publishing: %w", err)
-		}
-	} else {
-		if err := w.copyStaged(ctx, dst); err != nil {
-			return fmt.Errorf("publishing: %w", err)
-		}
-		have, err := w.b.List(ctx, dst)
-		if err != nil {
-			return fmt.Errorf("publishing: %w", err)
-		}
-		keep := make(map[string]bool, len(w.keys))
-		for _, k := range w.keys {
-			keep[k] = true
-		}
-		for _, o := range have {
-			if rel := strings.TrimPrefix(o.Key, dst); !keep[rel] && rel != SuccessKey {
-				if err := w.b.Delete(ctx, o.Key); err != nil {
-					return fmt.Errorf("publishing: removing a file of the previous run: %w", err)
-				}
-			}
-		}
+	data, err := encodeQuality(res)
+	if err != nil {
+		return fmt.Errorf("encoding quality.json: %w", err)
 	}
-	if err := w.b.Put(ctx, dst+SuccessKey, bytes.NewReader(nil)); err != nil {
-		return fmt.Errorf("publishing: %w", err)
+	key := QualityFile(w.cat.Namespace(), w.date)
+	if err := b.Put(ctx, key, bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("writing %s: %w", b.URL(key), err)
 	}
-	// The date is published; leftovers in the staging area only waste space,
-	// so failing to delete them does not fail the run.
-	_ = w.deleteUnder(ctx, objstore.Join("_staging", "dt="+date)+"/")
 	return nil
 }
 
-// publishConcurrency bounds the S3 requests of publishing made at the same
-// time.
-const publishConcurrency = 16
-
-func (w *writer) copyStaged(ctx context.Context, dst string) error {
-	c, canCopy := w.b.(objstore.Copier)
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(publishConcurrency)
-	for _, k := range w.files() {
-		g.Go(func() error {
-			if canCopy {
-				return c.Copy(ctx, w.staging+k, dst+k)
-			}
-			return getPut(ctx, w.b, w.staging+k, dst+k)
-		})
+// cleanup deletes the data files the run wrote (best effort, not
+// interrupted): nothing lists them. A file whose upload the run gave up on
+// and the store completed anyway is an orphan file, which maintenance
+// deletes.
+func (w *writer) cleanup(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	w.mu.Lock()
+	files := maps.Clone(w.written)
+	w.mu.Unlock()
+	var g errgroup.Group
+	g.SetLimit(16)
+	for _, fs := range files {
+		for _, f := range fs {
+			g.Go(func() error {
+				b, key, err := w.cat.Store(ctx, f.Location)
+				if err == nil {
+					err = b.Delete(ctx, key)
+				}
+				if err != nil {
+					w.logger.Warn("deleting a file of the stopped run", "file", f.Location, "err", err)
+				}
+				return nil
+			})
+		}
 	}
-	return g.Wait()
+	_ = g.Wait()
 }
 
-func getPut(ctx context.Context, b objstore.Bucket, src, dst string) error {
-	rc, err := b.Get(ctx, src)
-	if err != nil {
-		return err
+// maintain runs the tables' maintenance, logging what it did.
+func (w *writer) maintain(ctx context.Context, m tables.Maintenance) {
+	for _, tbl := range w.order() {
+		res, err := tbl.Maintain(ctx, m)
+		if err != nil {
+			w.logger.Warn("maintaining a table; the next run tries again", "table", tbl.Name(), "err", err)
+			continue
+		}
+		if res.ExpiredSnapshots+res.RemovedFiles > 0 {
+			w.logger.Info("maintained", "table", tbl.Name(), "expired_snapshots", res.ExpiredSnapshots, "removed_files", res.RemovedFiles)
+		}
 	}
-	defer rc.Close()
-	return b.Put(ctx, dst, rc)
 }
+

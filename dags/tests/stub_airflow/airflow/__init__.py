@@ -8,8 +8,9 @@ _current_dag = []
 
 class DAG:
     def __init__(self, dag_id, schedule=None, start_date=None, catchup=True,
-                 default_args=None, description=None, tags=None, **kwargs):
+                 default_args=None, description=None, tags=None, max_active_runs=16, **kwargs):
         self.dag_id = dag_id
+        self.max_active_runs = max_active_runs
         self.schedule = schedule
         self.start_date = start_date
         self.catchup = catchup

@@ -1,6 +1,12 @@
-"""Stand-in of airflow.operators.bash: records the task and renders {{ ds }}."""
+"""Stand-in of airflow.operators.bash: records the task and renders its template."""
+
+import ast
+import re
 
 import airflow
+import airflow.models
+
+_VAR = re.compile(r"\{\{ var\.value\.get\((.*?)\) \}\}")
 
 
 class BashOperator:
@@ -15,5 +21,9 @@ class BashOperator:
             self.dag.tasks.append(self)
 
     def render(self, ds):
-        """The command as Airflow's Jinja rendering would give it for ds."""
-        return self.bash_command.replace("{{ ds }}", ds)
+        """The command as Airflow's Jinja rendering gives it for ds, with the
+        Variables as they are when the task runs."""
+        def var(m):
+            name, default = ast.literal_eval("(" + m.group(1) + ")")
+            return airflow.models._variables.get(name, default)
+        return _VAR.sub(var, self.bash_command).replace("{{ ds }}", ds)
