@@ -16,12 +16,12 @@ import (
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/batch"
-	"github.com/pinpipe/pinpipe/pkg/tables"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/sample"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 const prefix = "124a514b9149"

@@ -16,8 +16,8 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/batch"
-	"github.com/pinpipe/pinpipe/pkg/tables"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // DefaultGCPercent is the default of Config.GCPercent. Most of the job's heap
@@ -29,14 +29,14 @@ const DefaultGCPercent = 200
 
 // Config is the command line of batchjob.
 type Config struct {
-	Input       string // --input, required
-	Prefix      string // --prefix, required
+	Input       string             // --input, required
+	Prefix      string             // --prefix, required
 	Tables      tables.Config      // --catalog, --warehouse, --namespace
 	Maintain    bool               // --maintain: expire snapshots and remove orphan files after publishing
 	Maintenance tables.Maintenance // --snapshot-age, --keep-snapshots, --orphan-age
-	Date        string // --date; default: today, UTC
-	Concurrency int    // --concurrency; default: batch.DefaultConcurrency
-	Workers     int    // --workers; default: GOMAXPROCS
+	Date        string             // --date; default: today, UTC
+	Concurrency int                // --concurrency; default: batch.DefaultConcurrency
+	Workers     int                // --workers; default: GOMAXPROCS
 	// GCPercent is the Go GC target (--gc-percent): the heap may grow by
 	// this percentage of the live data between collections. The job holds
 	// its tables in memory, so the default, DefaultGCPercent, trades some

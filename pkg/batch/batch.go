@@ -240,10 +240,10 @@ type Timings struct {
 
 // Result is what a successful run did.
 type Result struct {
-	Date      string `json:"date"`
-	RunID     string `json:"run_id"`
-	Input     string `json:"input"`
-	Prefix    string `json:"prefix"`
+	Date   string `json:"date"`
+	RunID  string `json:"run_id"`
+	Input  string `json:"input"`
+	Prefix string `json:"prefix"`
 	// Published names the catalog and namespace the tables were committed to.
 	Published string `json:"published"`
 	// Counts per table ("pin", "geo", "user").
@@ -252,11 +252,11 @@ type Result struct {
 	EmptyTopics []string      `json:"empty_topics"`
 	Quality     clean.Quality `json:"quality"`
 	// Files lists the committed data files as table/name, sorted.
-	Files    []string        `json:"files"`
+	Files []string `json:"files"`
 	// Snapshots are the snapshot ids the run committed, by table.
 	Snapshots map[string]int64 `json:"snapshots"`
-	Insights insights.Tables `json:"-"`
-	Timings  Timings         `json:"timings"`
+	Insights  insights.Tables  `json:"-"`
+	Timings   Timings          `json:"timings"`
 }
 
 // Lines is the number of lines read across the three topics.

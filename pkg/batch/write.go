@@ -337,4 +337,3 @@ func (w *writer) maintain(ctx context.Context, m tables.Maintenance) {
 		}
 	}
 }
-

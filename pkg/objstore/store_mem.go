@@ -2,8 +2,8 @@ package objstore
 
 import (
 	"bytes"
-	"crypto/md5"
 	"context"
+	"crypto/md5"
 	"fmt"
 	"io"
 	"sort"

@@ -247,5 +247,3 @@ func (l *fakeLease) lose() {
 	defer l.mu.Unlock()
 	l.lost = true
 }
-
-
