@@ -1,9 +1,9 @@
 package crosscheck
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,7 +86,7 @@ func short(r clean.Rejected) string {
 }
 
 // batchQuarantine lands lines as topic x.pin, runs the batch job and returns
-// its pin quarantine, in line order.
+// the pin rows of its batch_quarantine table, in line order.
 func batchQuarantine(t *testing.T, lines []string) []parquetio.Rejected {
 	t.Helper()
 	ctx := t.Context()
@@ -102,11 +102,26 @@ func batchQuarantine(t *testing.T, lines []string) []parquetio.Rejected {
 	if err := batchtest.Write(ctx, in, "x.pin", raw, batchtest.Layout{}); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "out")
-	if _, err := batch.Run(ctx, batch.Config{Input: in.URL(""), Prefix: "x", Output: out, Date: "2026-11-25"}); err != nil {
+	tc := tables.Config{Warehouse: filepath.Join(dir, "warehouse")}
+	if _, err := batch.Run(ctx, batch.Config{Input: in.URL(""), Prefix: "x", Tables: tc, Date: "2026-11-25"}); err != nil {
 		t.Fatal(err)
 	}
-	return readRejected(t, filepath.Join(out, "dt=2026-11-25", batch.QuarantineDir(clean.TablePin)))
+	if err := tc.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := tables.Open(ctx, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	var rows []parquetio.Rejected
+	for _, r := range tabletest.Rejected(t, cat, tables.BatchQuarantineDef()) {
+		if r.Table == string(clean.TablePin) {
+			rows = append(rows, r)
+		}
+	}
+	slices.SortFunc(rows, func(a, b parquetio.Rejected) int { return cmp.Compare(a.Line, b.Line) })
+	return rows
 }
 
 // streamQuarantine runs the stream job over one closed shard holding lines
@@ -143,29 +158,6 @@ func streamQuarantine(t *testing.T, lines []string) []parquetio.Rejected {
 	}
 	rows := tabletest.Rejected(t, cat, tables.StreamQuarantineDef())
 	slices.SortFunc(rows, func(a, b parquetio.Rejected) int { return strings.Compare(a.Sequence, b.Sequence) })
-	return rows
-}
-
-// readRejected reads the quarantine files of dir, in name order.
-func readRejected(t *testing.T, dir string) []parquetio.Rejected {
-	t.Helper()
-	names, err := filepath.Glob(filepath.Join(dir, "*.parquet"))
-	if err != nil || len(names) == 0 {
-		t.Fatalf("no quarantine file in %s (%v)", dir, err)
-	}
-	var rows []parquetio.Rejected
-	for _, name := range names {
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := parquetio.ReadRejected(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, r...)
-	}
 	return rows
 }
 
