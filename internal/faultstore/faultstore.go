@@ -43,6 +43,8 @@ type Store struct {
 	held       []func()
 	heldCh     chan struct{}
 	log        []string
+	failEvery  int   // every failEvery-th write or delete fails, without landing
+	failErr    error // with this error
 }
 
 // New wraps b.
@@ -57,6 +59,14 @@ func (s *Store) CrashAt(n int, afterApply bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.crashAt, s.afterApply = s.n+n, afterApply
+}
+
+// FailEvery makes every n-th write or delete from now on fail with err
+// without landing (a transient fault: the caller retries); 0 stops it.
+func (s *Store) FailEvery(n int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failEvery, s.failErr = n, err
 }
 
 // Crashed is closed at the crash.
@@ -138,6 +148,11 @@ func (s *Store) mutate(ctx context.Context, kind Kind, key string, apply func() 
 			apply()
 		}
 		return ErrCrashed
+	}
+	if s.failEvery > 0 && s.n%s.failEvery == 0 {
+		err := s.failErr
+		s.mu.Unlock()
+		return err
 	}
 	if s.hold != nil && s.hold(kind, key) {
 		done := make(chan error, 1)

@@ -2,8 +2,11 @@ package stream_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,9 +144,87 @@ func TestCrashAtEveryStep(t *testing.T) {
 	if steps < 10 {
 		t.Fatalf("a clean run made %d requests", steps)
 	}
-	for k := 1; k <= steps; k++ {
+	stride := 1
+	if testing.Short() {
+		stride = 5 // a fifth of the steps in the quick loop; make test runs them all
+	}
+	for k := 1; k <= steps; k += stride {
 		for _, after := range []bool{false, true} {
 			t.Run(fmt.Sprintf("step-%d-applied-%v", k, after), func(t *testing.T) { run(t, k, after) })
 		}
 	}
+}
+
+// TestCatalogUnreachable: every commit fails for a while (the catalog is
+// down) while records arrive; the job retries, /healthz names the failing
+// commits once past FlushFailingAfter, and once the catalog is back every
+// record is committed once.
+func TestCatalogUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	var down atomic.Bool
+	var failed atomic.Int64
+	cat, err := tables.Open(t.Context(), tables.Config{Catalog: "sqlite://" + filepath.Join(dir, "catalog.db"),
+		Warehouse: filepath.Join(dir, "warehouse"),
+		CommitHook: func(table string, commit func() error) error {
+			if down.Load() {
+				failed.Add(1)
+				return errors.New("dial tcp 10.0.0.1:5432: connect: connection refused")
+			}
+			return commit()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	s := newFakeStream(t, 2)
+	s.put(40)
+	job, stop := runJob(t, s, cat, stream.Options{FlushRecords: 6, FlushFailingAfter: 50 * time.Millisecond})
+	waitRead(t, job, 40)
+	down.Store(true)
+	s.put(40) // a shard reads on until its next flush waits for the failing one
+	deadline := time.Now().Add(30 * time.Second)
+	for err := job.Health(); err == nil || !strings.Contains(err.Error(), "connection refused"); err = job.Health() {
+		if time.Now().After(deadline) {
+			t.Fatalf("Health() = %v after 30s of failing commits, want the commit's error", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	down.Store(false)
+	for err := job.Health(); err != nil; err = job.Health() {
+		if time.Now().After(deadline) {
+			t.Fatalf("Health() = %v after the catalog came back", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitRead(t, job, 80)
+	stop()
+	if failed.Load() == 0 {
+		t.Fatal("no commit failed")
+	}
+	s.check(cat)
+}
+
+// TestWarehouseFaults: writes of data files fail now and then (S3 503s,
+// dropped connections); they are retried and nothing is lost or doubled.
+func TestWarehouseFaults(t *testing.T) {
+	dir := t.TempDir()
+	wh := filepath.Join(dir, "warehouse")
+	b, err := objstore.OpenConditional(t.Context(), wh, objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := faultstore.New(b)
+	fs.FailEvery(7, errors.New("503 Slow Down")) // a commit writes three files: most attempts get through
+	cat, err := tables.Open(t.Context(), tables.Config{Catalog: "sqlite://" + filepath.Join(dir, "catalog.db"), Warehouse: wh, WarehouseStore: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	s := newFakeStream(t, 2)
+	s.put(60)
+	job, stop := runJob(t, s, cat, stream.Options{FlushRecords: 8})
+	waitRead(t, job, 60)
+	stop()
+	fs.FailEvery(0, nil)
+	s.check(openPlain(t, dir))
 }
