@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +21,14 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/landing"
-	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/sample"
+	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 func TestMain(m *testing.M) {
@@ -54,12 +59,13 @@ func TestFlowBatchAndStreamAgree(t *testing.T) {
 	bucket := env.NewBucket(t)
 	suffix := fmt.Sprintf("%x", time.Now().UnixNano())
 	prefix := "e2e" + suffix
-	tables := sample.Tables{Pin: "e2e_pin_" + suffix, Geo: "e2e_geo_" + suffix, User: "e2e_user_" + suffix}
-	t.Cleanup(func() { dropSources(t, env, prefix, tables) })
+	sources := sample.Tables{Pin: "e2e_pin_" + suffix, Geo: "e2e_geo_" + suffix, User: "e2e_user_" + suffix}
+	t.Cleanup(func() { dropSources(t, env, prefix, sources) })
 
+	catalog := "sqlite://" + filepath.ToSlash(filepath.Join(t.TempDir(), "catalog.db"))
 	f := &flow{
-		Env: env, Root: root, Bin: t.TempDir(), Logs: t.TempDir(), Bucket: bucket,
-		Prefix: prefix, Tables: tables, Rows: 300, Posts: 500, Seed: 7, FlushSize: 50,
+		Env: env, Root: root, Bin: t.TempDir(), Logs: t.TempDir(), Bucket: bucket, Catalog: catalog,
+		Prefix: prefix, Tables: sources, Rows: 300, Posts: 500, Seed: 7, FlushSize: 50,
 		Wait: 90 * time.Second, Out: logWriter{t},
 	}
 	if err := f.validate(); err != nil {
@@ -107,38 +113,164 @@ func TestFlowBatchAndStreamAgree(t *testing.T) {
 		return
 	}
 
-	b, err := objstore.Open(ctx, "s3://"+bucket, objstore.Options{})
+	o, err := f.readOutputs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dt := batch.PartitionPrefix(f.Date)
-	streamDir := func(tb clean.Table) string { return "stream/" + prefix + "/" + string(tb) + "/" }
-	batchDir := func(tb clean.Table) string { return "batch/" + dt + batch.CleanDir(tb) }
+	var shown bytes.Buffer
+	f.show(&shown, o, 0, "")
+	t.Run("listing", func(t *testing.T) { checkListing(t, f, o, shown.String()) })
+	t.Run("scan", func(t *testing.T) { checkScan(t, o, shown.String()) })
+	t.Run("quality", func(t *testing.T) { checkQuality(t, f, o) })
+	if t.Failed() {
+		t.Logf("the demo's output:\n%s", shown.String())
+	}
 
+	cat, err := tables.Open(ctx, tables.Config{Catalog: f.Catalog, Warehouse: f.Warehouse, Namespace: f.namespace()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
 	t.Run("pin", func(t *testing.T) {
 		read := func(r *bytes.Reader) ([]clean.Pin, error) { rows, _, err := parquetio.ReadPins(r); return rows, err }
-		agree(t, b, batchDir(clean.TablePin), streamDir(clean.TablePin), read, func(p clean.Pin) int64 { return p.Ind })
+		agree(t, cat, clean.TablePin, read, func(p clean.Pin) int64 { return p.Ind })
 	})
 	t.Run("geo", func(t *testing.T) {
 		read := func(r *bytes.Reader) ([]clean.Geo, error) { rows, _, err := parquetio.ReadGeos(r); return rows, err }
-		agree(t, b, batchDir(clean.TableGeo), streamDir(clean.TableGeo), read, func(g clean.Geo) int64 { return g.Ind })
+		agree(t, cat, clean.TableGeo, read, func(g clean.Geo) int64 { return g.Ind })
 	})
 	t.Run("user", func(t *testing.T) {
 		read := func(r *bytes.Reader) ([]clean.User, error) { rows, _, err := parquetio.ReadUsers(r); return rows, err }
-		agree(t, b, batchDir(clean.TableUser), streamDir(clean.TableUser), read, func(u clean.User) int64 { return u.Ind })
+		agree(t, cat, clean.TableUser, read, func(u clean.User) int64 { return u.Ind })
 	})
 }
 
-// agree checks that the stream rows under streamDir, de-duplicated by ind,
-// equal the batch rows under batchDir. Every stream copy of an ind must be the
-// same row (they come from the same source row), so which copy the batch rule
+// checkListing checks that the printed listing names every table of both
+// jobs with its snapshots, and that what the catalog says of each table
+// agrees with the runs: the batch tables' current snapshots are the run's,
+// and every table's row count is what its job wrote.
+func checkListing(t *testing.T, f *flow, o *outputs, shown string) {
+	_, listing, ok := strings.Cut(shown, "The tables of namespace "+f.namespace())
+	if !ok {
+		t.Fatalf("no listing of the tables in the output")
+	}
+	listing, _, _ = strings.Cut(listing, "  (rows:")
+	printed := map[string][]string{}
+	for _, line := range strings.Split(listing, "\n") {
+		if fs := strings.Fields(line); len(fs) == 7 {
+			printed[fs[0]] = fs
+		}
+	}
+	defs := append(batch.Defs(), streamDefs()...)
+	if len(defs) != 17 || len(o.Tables) != len(defs) {
+		t.Errorf("%d tables defined, %d read back, want 17", len(defs), len(o.Tables))
+	}
+	for _, def := range defs {
+		fs, ok := printed[def.Name]
+		if !ok {
+			t.Errorf("table %s is not in the printed listing", def.Name)
+			continue
+		}
+		if n, err := strconv.Atoi(fs[2]); err != nil || n < 1 {
+			t.Errorf("table %s: %s snapshots printed, want at least 1", def.Name, fs[2])
+		}
+		if _, err := strconv.ParseInt(fs[3], 10, 64); err != nil {
+			t.Errorf("table %s: current snapshot %q printed, want an id", def.Name, fs[3])
+		}
+	}
+
+	var batchRejected int64
+	for _, tb := range clean.Tables {
+		rej, _ := totals(*f.batchRes.Quality.Table(tb))
+		batchRejected += rej
+	}
+	var streamRejected int64
+	for _, tb := range clean.Tables {
+		streamRejected += f.stream[tb].Rejected
+	}
+	want := map[string]int64{tables.BatchQuarantine: batchRejected, tables.StreamQuarantine: streamRejected}
+	for _, tb := range clean.Tables {
+		want[string(tb)] = f.batchRes.Quality.Table(tb).RowsWritten
+		want[tables.StreamDef(tb, false).Name] = f.stream[tb].Out
+	}
+	for i, ti := range o.Tables {
+		if i < len(defs) && ti.Name != defs[i].Name {
+			t.Errorf("table %d is %s, want %s", i, ti.Name, defs[i].Name)
+		}
+		if ti.Snapshots < 1 || ti.Current == 0 {
+			t.Errorf("table %s: %d snapshots, current %d: want a current snapshot", ti.Name, ti.Snapshots, ti.Current)
+		}
+		if ti.Job == "batch" {
+			if ti.RunID != f.batchRes.RunID || ti.Current != f.batchRes.Snapshots[ti.Name] {
+				t.Errorf("table %s: current snapshot %d of run %q, want %d of run %q (batchjob's summary)",
+					ti.Name, ti.Current, ti.RunID, f.batchRes.Snapshots[ti.Name], f.batchRes.RunID)
+			}
+		}
+		if n, ok := want[ti.Name]; ok && ti.Records != n {
+			t.Errorf("table %s: %d rows in the current snapshot, its job wrote %d", ti.Name, ti.Records, n)
+		}
+		if len(ti.Files) == 0 && ti.Records > 0 {
+			t.Errorf("table %s: %d rows in no data file", ti.Name, ti.Records)
+		}
+	}
+	for i, ins := range o.Insights {
+		ti := o.Tables[len(clean.Tables)+i]
+		if ins.Name != ti.Name || int64(len(ins.Rows.rows)) != ti.Records || len(ins.Rows.rows) == 0 {
+			t.Errorf("insight table %s: %d rows read from the files of dt=%s, %s has %d rows, want the same, not 0",
+				ins.Name, len(ins.Rows.rows), f.Date, ti.Name, ti.Records)
+		}
+	}
+	if len(o.Stray) > 0 {
+		t.Errorf("%d data files listed by no snapshot, e.g. %s", len(o.Stray), o.Stray[0])
+	}
+}
+
+// checkScan checks that iceberg-go's scan of the scanned insight table
+// through the catalog returns the rows read from its data files.
+func checkScan(t *testing.T, o *outputs, shown string) {
+	var files textTable
+	for _, ins := range o.Insights {
+		if ins.Name == scannedTable {
+			files = ins.Rows
+		}
+	}
+	if len(o.Scanned.rows) == 0 || !sameRows(o.Scanned, files) {
+		t.Errorf("scan of %s: %d rows with columns %v; from its data files: %d rows with columns %v; want the same, not 0",
+			scannedTable, len(o.Scanned.rows), o.Scanned.header, len(files.rows), files.header)
+	}
+	if !strings.Contains(shown, "the same rows as read from its data files above") {
+		t.Errorf("the output does not say the scanned rows are the ones of the data files")
+	}
+}
+
+// checkQuality checks the quality counts read back: quality.json beside the
+// tables is the batch run's report, and the stream tables' properties hold
+// what the stream job counted.
+func checkQuality(t *testing.T, f *flow, o *outputs) {
+	if !reflect.DeepEqual(o.BatchQuality.Quality, f.batchRes.Quality) {
+		t.Errorf("%s holds\n%+v\nbatchjob reported\n%+v", o.QualityURL, o.BatchQuality.Quality, f.batchRes.Quality)
+	}
+	for _, tb := range clean.Tables {
+		q, s := o.StreamQuality[tb], f.stream[tb]
+		rej, _ := totals(q)
+		if q.RowsRead+q.BlankLines != s.In || q.RowsWritten != s.Out || rej != s.Rejected || q.BlankLines != s.Blank {
+			t.Errorf("stream %s: property %s has %d read, %d blank, %d written, %d rejected; metrics %+v",
+				tb, stream.QualityKey, q.RowsRead, q.BlankLines, q.RowsWritten, rej, s)
+		}
+	}
+}
+
+// agree checks that the rows of the stream table of tb, de-duplicated by
+// ind, equal the batch clean table tb; both are read from the data files
+// their current snapshots list. Every stream copy of an ind must be the same
+// row (they come from the same source row), so which copy the batch rule
 // keeps does not matter.
-func agree[T comparable](t *testing.T, b objstore.Reader, batchDir, streamDir string, read func(*bytes.Reader) ([]T, error), ind func(T) int64) {
+func agree[T comparable](t *testing.T, cat *tables.Catalog, tb clean.Table, read func(*bytes.Reader) ([]T, error), ind func(T) int64) {
 	t.Helper()
-	batchRows := readRows(t, b, batchDir, read)
-	streamRows := readRows(t, b, streamDir, read)
+	batchRows := readRows(t, cat, tables.CleanDef(tb), read)
+	streamRows := readRows(t, cat, tables.StreamDef(tb, false), read)
 	if len(batchRows) == 0 || len(streamRows) == 0 {
-		t.Fatalf("%d batch rows under %s, %d stream rows under %s: want both non-empty", len(batchRows), batchDir, len(streamRows), streamDir)
+		t.Fatalf("%d batch rows, %d stream rows: want both non-empty", len(batchRows), len(streamRows))
 	}
 	byInd := map[int64]T{}
 	for _, r := range streamRows {
@@ -171,25 +303,14 @@ func agree[T comparable](t *testing.T, b objstore.Reader, batchDir, streamDir st
 	}
 }
 
-// readRows reads every Parquet file under prefix.
-func readRows[T any](t *testing.T, b objstore.Reader, prefix string, read func(*bytes.Reader) ([]T, error)) []T {
+// readRows reads the live data files of table def.
+func readRows[T any](t *testing.T, cat *tables.Catalog, def tables.Def, read func(*bytes.Reader) ([]T, error)) []T {
 	t.Helper()
-	objs, err := b.List(t.Context(), prefix)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rows []T
-	for _, o := range objs {
-		if !strings.HasSuffix(o.Key, ".parquet") {
-			continue
-		}
-		data, err := getAll(t.Context(), b, o.Key)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for loc, data := range tabletest.Files(t, cat, def) {
 		r, err := read(bytes.NewReader(data))
 		if err != nil {
-			t.Fatalf("reading %s: %v", o.Key, err)
+			t.Fatalf("reading %s: %v", loc, err)
 		}
 		rows = append(rows, r...)
 	}
@@ -197,11 +318,11 @@ func readRows[T any](t *testing.T, b objstore.Reader, prefix string, read func(*
 }
 
 // dropSources drops the test's MySQL tables and Kinesis streams.
-func dropSources(t *testing.T, env devstack.Env, prefix string, tables sample.Tables) {
+func dropSources(t *testing.T, env devstack.Env, prefix string, sources sample.Tables) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if db, err := sql.Open("mysql", env.MySQLDSN); err == nil {
-		if err := sample.DropTables(ctx, db, tables); err != nil {
+		if err := sample.DropTables(ctx, db, sources); err != nil {
 			t.Logf("dropping the test tables: %v", err)
 		}
 		db.Close()

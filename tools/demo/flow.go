@@ -36,10 +36,16 @@ type flow struct {
 	Bin string
 	// Logs receives one log file per binary run. Required.
 	Logs string
-	// Bucket holds the landing, batch and stream outputs. Default: Env.S3Bucket.
+	// Bucket holds the landed topics and the warehouse. Default: Env.S3Bucket.
 	Bucket string
+	// Catalog is the URL of the Iceberg catalog both jobs commit their
+	// tables to (sqlite:///abs/path.db, postgres://...). Required.
+	Catalog string
+	// Warehouse is where the tables' files go. Default: s3://{Bucket}/warehouse.
+	Warehouse string
 	// Prefix is the deployment prefix P of this run (topics P.pin, streams
-	// streaming-P-pin, ...). Required; unique per run so that re-runs work.
+	// streaming-P-pin, ...), and the namespace of both jobs' tables.
+	// Required; unique per run so that re-runs work.
 	Prefix string
 	// Tables are the MySQL source tables. Default: sample.DefaultTables.
 	Tables sample.Tables
@@ -105,6 +111,9 @@ func (f *flow) validate() error {
 	if f.Bucket == "" {
 		f.Bucket = f.Env.S3Bucket
 	}
+	if f.Warehouse == "" && f.Bucket != "" {
+		f.Warehouse = "s3://" + f.Bucket + "/warehouse"
+	}
 	if f.Tables == (sample.Tables{}) {
 		f.Tables = sample.DefaultTables
 	}
@@ -134,6 +143,8 @@ func (f *flow) validate() error {
 		return errors.New("flow: Root, Bin and Logs are required")
 	case f.Prefix == "":
 		return errors.New("flow: Prefix is required")
+	case f.Catalog == "":
+		return errors.New("flow: Catalog is required")
 	case f.Bucket == "":
 		return errors.New("flow: no bucket (Env.S3Bucket is empty)")
 	case len(f.Env.KafkaBrokers) == 0 || f.Env.S3Endpoint == "" || f.Env.KinesisEndpoint == "" || f.Env.MySQLDSN == "":
@@ -142,10 +153,18 @@ func (f *flow) validate() error {
 	return f.Tables.Validate()
 }
 
-// URLs of the flow's outputs.
+// landingURL is where s3sink lands the topics.
 func (f *flow) landingURL() string { return "s3://" + f.Bucket + "/topics" }
-func (f *flow) batchURL() string   { return "s3://" + f.Bucket + "/batch" }
-func (f *flow) streamURL() string  { return "s3://" + f.Bucket + "/stream/" + f.Prefix }
+
+// namespace is the namespace of the run's tables: its deployment prefix
+// (tables.md: a deployment prefix, if one is used, is a namespace).
+func (f *flow) namespace() string { return f.Prefix }
+
+// tableFlags are the flags naming the catalog, warehouse and namespace of
+// the tables, the same for both jobs.
+func (f *flow) tableFlags() []string {
+	return []string{"--catalog", f.Catalog, "--warehouse", f.Warehouse, "--namespace", f.namespace()}
+}
 
 // steps returns the steps of the flow, in order. withBuild adds the build step
 // first.
@@ -165,10 +184,10 @@ func (f *flow) steps(withBuild bool) []step {
 			what: fmt.Sprintf("s3sink: land the Kafka topics in %s (flush size %d) until every record is stored, then SIGTERM", f.landingURL(), f.FlushSize),
 			run:  f.s3sink},
 		step{name: "batchjob", log: f.logPath("batchjob"),
-			what: fmt.Sprintf("batchjob: clean, de-duplicate and compute the insights, as the Airflow DAG runs it, into %s/dt=%s/", f.batchURL(), f.Date),
+			what: fmt.Sprintf("batchjob: clean, de-duplicate and compute the insights, as the Airflow DAG runs it; commit tables pin, geo, user, the nine insight tables (partition dt=%s) and batch_quarantine to namespace %s", f.Date, f.namespace()),
 			run:  f.batchjob},
 		step{name: "streamjob", log: f.logPath("streamjob"),
-			what: fmt.Sprintf("streamjob: read the Kinesis streams into %s until it has caught up, then SIGTERM", f.streamURL()),
+			what: fmt.Sprintf("streamjob: read the Kinesis streams, committing stream_pin, stream_geo, stream_user and stream_quarantine to namespace %s, until it has caught up, then SIGTERM", f.namespace()),
 			run:  f.streamjob},
 	)
 }

@@ -291,8 +291,8 @@ func countLines(ctx context.Context, b objstore.Reader, key string) (int64, erro
 }
 
 func (f *flow) batchjob(ctx context.Context) (string, error) {
-	out, err := f.runBinary(ctx, "batchjob", "batchjob", "--input", f.landingURL(), "--prefix", f.Prefix,
-		"--output", f.batchURL(), "--date", f.Date, "--json", "--progress", "never")
+	args := append([]string{"--input", f.landingURL(), "--prefix", f.Prefix}, f.tableFlags()...)
+	out, err := f.runBinary(ctx, "batchjob", "batchjob", append(args, "--date", f.Date, "--json", "--progress", "never")...)
 	if err != nil {
 		return "", err
 	}
@@ -303,8 +303,8 @@ func (f *flow) batchjob(ctx context.Context) (string, error) {
 	for _, t := range clean.Tables {
 		written += f.batchRes.Quality.Table(t).RowsWritten
 	}
-	return fmt.Sprintf("published %s: %d lines read, %d clean rows, %d files",
-		f.batchRes.Published, f.batchRes.Lines(), written, len(f.batchRes.Files)), nil
+	return fmt.Sprintf("committed %d tables (run %s) to %s: %d lines read, %d clean rows, %d data files",
+		len(f.batchRes.Snapshots), f.batchRes.RunID, f.batchRes.Published, f.batchRes.Lines(), written, len(f.batchRes.Files)), nil
 }
 
 func (f *flow) streamjob(ctx context.Context) (string, error) {
@@ -312,11 +312,11 @@ func (f *flow) streamjob(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	args := []string{"--prefix", f.Prefix, "--output", f.streamURL(), "--metrics", addr,
-		"--flush-interval", "1s", "--initial-position", "trim_horizon", "--log-level", "warn"}
+	args := append([]string{"--prefix", f.Prefix}, f.tableFlags()...)
+	args = append(args, "--metrics", addr, "--flush-interval", "1s", "--initial-position", "trim_horizon", "--log-level", "warn")
 	want := f.emitted["kinesis"]
-	// Caught up: every emitted record consumed, and all of it flushed (clean,
-	// rejected or blank) and checkpointed.
+	// Caught up: every emitted record consumed, and all of it committed
+	// (clean rows and rejects; blank records are only skipped).
 	caughtUp := func(ctx context.Context) (bool, error) {
 		ss, err := scrape(ctx, addr)
 		if err != nil {
@@ -345,5 +345,5 @@ func (f *flow) streamjob(ctx context.Context) (string, error) {
 	for _, c := range f.stream {
 		in, out, rej = in+c.In, out+c.Out, rej+c.Rejected
 	}
-	return fmt.Sprintf("%d records in, %d clean rows and %d rejected written to %s", in, out, rej, f.streamURL()), nil
+	return fmt.Sprintf("%d records in; %d clean rows and %d rejected committed to namespace %s", in, out, rej, f.namespace()), nil
 }

@@ -6,11 +6,18 @@
 // MariaDB with the sample data (emit seed-db), emit posts in random order from
 // MariaDB to Kafka and Kinesis at once (emit run), land Kafka in S3 with
 // s3sink until every record is stored, run batchjob as the Airflow DAG does,
-// run streamjob on the Kinesis streams until it has caught up. Then it prints
-// the nine insight tables, where every output is, a DuckDB command to query
-// them and the quality counts of both paths. The stack is left running.
+// run streamjob on the Kinesis streams until it has caught up. Both jobs
+// commit Iceberg tables to a SQLite catalog, .demo/catalog.db (kept between
+// runs), with the warehouse in the local S3 at s3://{bucket}/warehouse.
 //
-// Every run uses a fresh prefix (demo + UTC time), so re-running works.
+// Then it prints the nine insight tables (read from the data files of their
+// partition dt=D), every table of both jobs with its snapshots, row count and
+// data files, one insight table queried through the catalog with
+// iceberg-go's scan, where everything is, DuckDB commands to look at the
+// files, and the quality counts of both paths. The stack is left running.
+//
+// Every run uses a fresh prefix (demo + UTC time), which is also the
+// namespace of its tables, so re-running works and runs do not interfere.
 package main
 
 import (
@@ -95,6 +102,7 @@ func run(ctx context.Context, cfg Config, w io.Writer) error {
 		Root:      root,
 		Bin:       filepath.Join(demoDir, "bin"),
 		Logs:      filepath.Join(demoDir, "logs", cfg.Prefix),
+		Catalog:   "sqlite://" + filepath.ToSlash(filepath.Join(demoDir, "catalog.db")),
 		Prefix:    cfg.Prefix,
 		Rows:      cfg.Rows,
 		Posts:     cfg.Posts,
@@ -109,6 +117,7 @@ func run(ctx context.Context, cfg Config, w io.Writer) error {
 	fmt.Fprintf(w, "pinpipe demo, prefix %s, run date %s\n", f.Prefix, f.Date)
 	fmt.Fprintf(w, "stack: Kafka %s, S3 %s (bucket %s), Kinesis %s, MariaDB %s\n",
 		strings.Join(env.KafkaBrokers, ","), env.S3Endpoint, f.Bucket, env.KinesisEndpoint, redactDSN(env.MySQLDSN))
+	fmt.Fprintf(w, "tables: namespace %s of catalog %s, warehouse %s\n", f.namespace(), f.Catalog, f.Warehouse)
 	fmt.Fprintf(w, "logs of every binary: %s\n\n", rel(f.Logs))
 
 	if err := f.run(ctx, f.steps(true)); err != nil {
@@ -122,13 +131,12 @@ func run(ctx context.Context, cfg Config, w io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "\nThe nine insight tables (read back from the batch output Parquet files)\n")
-	if err := f.showInsights(ctx, w, cfg.MaxRows); err != nil {
-		return fmt.Errorf("showing the insight tables: %w", err)
+	o, err := f.readOutputs(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the tables back: %w", err)
 	}
-	f.showLocations(w, rel(filepath.Join(scfg.Dir, "s3")))
-	f.showQuality(w)
-	fmt.Fprintf(w, "\nDone in %s. The local stack is left running for exploration (source .stack/env to use it);\n`make stack-down` stops it. Run `make demo` again for a fresh run with a new prefix.\n",
+	f.show(w, o, cfg.MaxRows, rel(filepath.Join(scfg.Dir, "s3")))
+	fmt.Fprintf(w, "\nDone in %s. The local stack is left running for exploration (source .stack/env to use it);\n`make stack-down` stops it. Run `make demo` again for a fresh run with a new prefix and namespace.\n",
 		time.Since(start).Round(100*time.Millisecond))
 	return nil
 }

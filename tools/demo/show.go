@@ -1,22 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/clean"
-	"github.com/pinpipe/pinpipe/pkg/insights"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
-	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/stream"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // textTable is a table of strings printed with aligned columns.
@@ -72,53 +70,6 @@ func (t textTable) write(w io.Writer, maxRows int) {
 	}
 }
 
-// readParquetDir reads every Parquet file under prefix of b as one text table.
-func readParquetDir(ctx context.Context, b objstore.Reader, prefix string) (textTable, error) {
-	var t textTable
-	objs, err := b.List(ctx, prefix)
-	if err != nil {
-		return t, err
-	}
-	for _, o := range objs {
-		if !strings.HasSuffix(o.Key, ".parquet") {
-			continue
-		}
-		data, err := getAll(ctx, b, o.Key)
-		if err != nil {
-			return t, err
-		}
-		tbl, err := parquetio.ReadTable(bytes.NewReader(data), nil)
-		if err != nil {
-			return t, fmt.Errorf("reading %s: %w", o.Key, err)
-		}
-		schema := tbl.Schema()
-		t.header = t.header[:0]
-		t.right = t.right[:0]
-		for _, fld := range schema.Fields() {
-			t.header = append(t.header, fld.Name)
-			t.right = append(t.right, arrow.IsInteger(fld.Type.ID()) || arrow.IsFloating(fld.Type.ID()))
-		}
-		tr := array.NewTableReader(tbl, 0)
-		for tr.Next() {
-			rec := tr.RecordBatch()
-			for row := range int(rec.NumRows()) {
-				cells := make([]string, rec.NumCols())
-				for c := range cells {
-					cells[c] = rec.Column(c).ValueStr(row)
-				}
-				t.rows = append(t.rows, cells)
-			}
-		}
-		err = tr.Err()
-		tr.Release()
-		tbl.Release()
-		if err != nil {
-			return t, fmt.Errorf("reading %s: %w", o.Key, err)
-		}
-	}
-	return t, nil
-}
-
 func getAll(ctx context.Context, b objstore.Reader, key string) ([]byte, error) {
 	rc, err := b.Get(ctx, key)
 	if err != nil {
@@ -132,82 +83,166 @@ func getAll(ctx context.Context, b objstore.Reader, key string) ([]byte, error) 
 	return data, nil
 }
 
-// showInsights prints the nine insight tables of the batch run, read back
-// from its Parquet files, with at most maxRows rows each.
-func (f *flow) showInsights(ctx context.Context, w io.Writer, maxRows int) error {
-	b, err := objstore.Open(ctx, f.batchURL(), objstore.Options{})
-	if err != nil {
-		return err
-	}
-	for i, name := range insights.Names() {
-		dir := batch.PartitionPrefix(f.Date) + batch.InsightDir(name)
-		t, err := readParquetDir(ctx, b, dir)
-		if err != nil {
-			return fmt.Errorf("insight table %s: %w", name, err)
-		}
-		fmt.Fprintf(w, "\n%d. %s (%d rows) — %s\n", i+1, name, len(t.rows), b.URL(dir))
-		if len(t.header) == 0 {
-			fmt.Fprintln(w, "  (no Parquet file)")
-			continue
-		}
-		t.write(w, maxRows)
-	}
-	return nil
+// scanRowsShown is how many rows of the scanned table are printed.
+const scanRowsShown = 5
+
+// show prints what the flow's tables hold, read back into o: the insight
+// tables, every table with its current snapshot, the scan of one insight
+// table through the catalog, where everything is, and the quality counts of
+// both paths. maxRows bounds the rows shown of each insight table; localS3
+// is the directory the local S3 server keeps the buckets in ("" when
+// unknown).
+func (f *flow) show(w io.Writer, o *outputs, maxRows int, localS3 string) {
+	f.showInsights(w, o, maxRows)
+	showTables(w, o)
+	f.showScan(w, o)
+	f.showLocations(w, o, localS3)
+	f.showQuality(w, o)
 }
 
-// showLocations prints where every output is and how to query it. localS3
-// is the directory versitygw keeps the buckets in ("" when unknown).
-func (f *flow) showLocations(w io.Writer, localS3 string) {
-	dt := batch.PartitionPrefix(f.Date)
-	fmt.Fprintln(w, "\nWhere everything is")
-	rows := [][]string{
-		{"landed Kafka records (JSON lines)", f.landingURL() + "/" + f.Prefix + ".{pin,geo,user}/", "topics/" + f.Prefix + ".*/"},
-		{"batch clean tables", f.batchURL() + "/" + dt + "clean/{pin,geo,user}/", "batch/" + dt + "clean/"},
-		{"batch insight tables", f.batchURL() + "/" + dt + "insights/{name}/", "batch/" + dt + "insights/"},
-		{"batch quarantine", f.batchURL() + "/" + dt + "quarantine/{table}/", "batch/" + dt + "quarantine/"},
-		{"batch quality report", f.batchURL() + "/" + dt + batch.QualityKey, "batch/" + dt + batch.QualityKey},
-		{"stream clean tables", f.streamURL() + "/{pin,geo,user}/dt=*/", "stream/" + f.Prefix + "/"},
-		{"stream quarantine", f.streamURL() + "/quarantine/{table}/dt=*/", "stream/" + f.Prefix + "/quarantine/"},
-		{"stream checkpoints", f.streamURL() + "/_checkpoints/", "stream/" + f.Prefix + "/_checkpoints/"},
-	}
-	t := textTable{header: []string{"what", "S3 URL", "local path"}}
-	for _, r := range rows {
-		local := "-"
-		if localS3 != "" {
-			local = filepath.Join(localS3, f.Bucket, r[2])
-			if strings.HasSuffix(r[2], "/") {
-				local += "/"
-			}
+// showInsights prints the nine insight tables of the run's date.
+func (f *flow) showInsights(w io.Writer, o *outputs, maxRows int) {
+	fmt.Fprintf(w, "\nThe nine insight tables, partition dt=%s (read from the data files each table's current snapshot lists)\n", f.Date)
+	for i, t := range o.Insights {
+		files := "no data file"
+		switch len(t.Files) {
+		case 0:
+		case 1:
+			files = "file " + t.Files[0]
+		default:
+			files = fmt.Sprintf("%d files, %s, ...", len(t.Files), t.Files[0])
 		}
-		t.rows = append(t.rows, []string{r[0], r[1], local})
+		fmt.Fprintf(w, "\n%d. %s (%d rows) — %s\n", i+1, t.Name, len(t.Rows.rows), files)
+		t.Rows.write(w, maxRows)
+	}
+}
+
+// showTables lists every table with its snapshots.
+func showTables(w io.Writer, o *outputs) {
+	fmt.Fprintf(w, "\nThe tables of namespace %s (from the catalog: snapshots, and the current one's summary and manifests)\n", o.Namespace)
+	t := textTable{
+		header: []string{"table", "job", "snapshots", "current snapshot", "rows", "data files", "run id"},
+		right:  []bool{false, false, true, true, true, true, false},
+	}
+	for _, ti := range o.Tables {
+		cur, rows, run := "-", "-", "-"
+		if ti.Current != 0 {
+			cur = fmt.Sprint(ti.Current)
+		}
+		if ti.Records >= 0 {
+			rows = fmt.Sprint(ti.Records)
+		}
+		if ti.RunID != "" {
+			run = ti.RunID
+		}
+		t.rows = append(t.rows, []string{ti.Name, ti.Job, fmt.Sprint(ti.Snapshots), cur, rows, fmt.Sprint(len(ti.Files)), run})
+	}
+	t.write(w, 0)
+	fmt.Fprintf(w, "  (rows: total-records of the current snapshot's summary, which in the batch tables also carries %s and %s;\n"+
+		"  the stream job commits each table about once a second while records come, a snapshot each, with the shards'\n"+
+		"  positions (%s) and the running quality (%s) in the tables' properties)\n",
+		batch.SummaryRunID, batch.SummaryRunDate, stream.PositionsKey, stream.QualityKey)
+}
+
+// showScan prints the rows of scannedTable read by iceberg-go's scan.
+func (f *flow) showScan(w io.Writer, o *outputs) {
+	fmt.Fprintf(w, "\nQuery %s through the catalog: iceberg-go's scan with the row filter dt = %s\n", scannedTable, f.Date)
+	fmt.Fprintln(w, "(the catalog's current snapshot, its manifests, the data files through the table's IO; not pinpipe's readers)")
+	var fromFiles textTable
+	for _, t := range o.Insights {
+		if t.Name == scannedTable {
+			fromFiles = t.Rows
+		}
+	}
+	same := "the same rows as read from its data files above"
+	if !sameRows(o.Scanned, fromFiles) {
+		same = fmt.Sprintf("NOT the same as the %d rows read from its data files above", len(fromFiles.rows))
+	}
+	fmt.Fprintf(w, "  %d rows, %s; the first %d:\n", len(o.Scanned.rows), same, min(scanRowsShown, len(o.Scanned.rows)))
+	o.Scanned.write(w, scanRowsShown)
+}
+
+// sameRows reports whether a and b have the same columns and the same rows,
+// in any order.
+func sameRows(a, b textTable) bool {
+	if !slices.Equal(a.header, b.header) || len(a.rows) != len(b.rows) {
+		return false
+	}
+	sorted := func(rows [][]string) [][]string {
+		out := slices.Clone(rows)
+		slices.SortFunc(out, slices.Compare)
+		return out
+	}
+	return slices.EqualFunc(sorted(a.rows), sorted(b.rows), slices.Equal)
+}
+
+// localPath is where the local S3 server keeps the object of an s3:// URL,
+// or "-".
+func localPath(localS3, url string) string {
+	rest, ok := strings.CutPrefix(url, "s3://")
+	if localS3 == "" || !ok {
+		return "-"
+	}
+	p := filepath.Join(localS3, filepath.FromSlash(rest))
+	if strings.HasSuffix(url, "/") {
+		p += "/"
+	}
+	return p
+}
+
+// showLocations prints where every output is and how to look at it.
+func (f *flow) showLocations(w io.Writer, o *outputs, localS3 string) {
+	tableDir := strings.TrimSuffix(f.Warehouse, "/") + "/" + o.Namespace + ".db/"
+	if len(o.Tables) > 0 { // where the catalog placed them
+		loc := o.Tables[0].Location
+		tableDir = loc[:strings.LastIndex(loc, "/")+1]
+	}
+	fmt.Fprintln(w, "\nWhere everything is")
+	t := textTable{header: []string{"what", "where"}}
+	t.rows = [][]string{
+		{"catalog (SQLite, kept between runs)", o.Catalog},
+		{"namespace of this run's tables", o.Namespace},
+		{"warehouse", f.Warehouse},
+		{"tables", tableDir + "{table}/ (metadata/, and data/ or data/dt=D/)"},
+		{"batch quality report", o.QualityURL},
+		{"landed Kafka records (JSON lines)", f.landingURL() + "/" + f.Prefix + ".{pin,geo,user}/"},
 	}
 	t.write(w, 0)
 	fmt.Fprintf(w, "\nThe S3 endpoint is %s (source .stack/env to point aws-cli or the binaries at it).\n", f.Env.S3Endpoint)
-	if localS3 != "" {
-		q := filepath.Join(localS3, f.Bucket, "batch", dt+batch.InsightDir(insights.NamePopularCategoryByCountry)) + "/*.parquet"
-		fmt.Fprintf(w, "Query the outputs with DuckDB, if you have it:\n  duckdb -c \"SELECT * FROM read_parquet('%s')\"\n", q)
-		s := filepath.Join(localS3, f.Bucket, "stream", f.Prefix, "pin") + "/*/*.parquet"
-		fmt.Fprintf(w, "  duckdb -c \"SELECT category, count(*) FROM read_parquet('%s') GROUP BY 1 ORDER BY 2 DESC\"\n", s)
+	if localS3 == "" {
+		return
 	}
+	fmt.Fprintf(w, "It keeps s3://{bucket}/{key} in %s: the tables are in %s.\n",
+		filepath.Join(localS3, "{bucket}", "{key}"), localPath(localS3, tableDir))
+	fmt.Fprintln(w, "Look at the data files with DuckDB, if you have it:")
+	for _, q := range []struct{ table, sql string }{
+		{scannedTable, "SELECT * FROM read_parquet('%s') ORDER BY category_count DESC"},
+		{"stream_pin", "SELECT category, count(*) FROM read_parquet('%s') GROUP BY 1 ORDER BY 2 DESC"},
+	} {
+		glob := localPath(localS3, tableDir+q.table+"/data/") + "dt=*/*.parquet"
+		fmt.Fprintf(w, "  duckdb -c \"%s\"\n", fmt.Sprintf(q.sql, glob))
+	}
+	fmt.Fprintln(w, "A reader of a table takes the data files its current snapshot lists (the catalog, then the manifests), not")
+	if len(o.Stray) == 0 {
+		fmt.Fprintln(w, "a directory listing; here the data directories hold no other file, so the globs read the same rows.")
+		return
+	}
+	fmt.Fprintf(w, "a directory listing: here %d data files are listed by no snapshot (e.g. %s), which the globs read too.\n", len(o.Stray), o.Stray[0])
 }
 
 // showQuality prints the quality counts of the batch and the stream path.
-func (f *flow) showQuality(w io.Writer) {
-	fmt.Fprintf(w, "\nQuality of the batch path (%s/%s%s)\n", f.batchURL(), batch.PartitionPrefix(f.Date), batch.QualityKey)
+func (f *flow) showQuality(w io.Writer, o *outputs) {
+	fmt.Fprintf(w, "\nQuality of the batch path (quality.json beside the tables: %s)\n", o.QualityURL)
 	bt := textTable{
 		header: []string{"table", "emitted", "landed", "rows read", "blank", "rejected", "duplicates dropped", "rows written", "nulls"},
 		right:  []bool{false, true, true, true, true, true, true, true, true},
 	}
 	var reasons []string
 	for _, t := range clean.Tables {
-		q := f.batchRes.Quality.Table(t)
-		var rej, nulls int64
-		for r, n := range q.Rejected {
-			rej += n
-			reasons = append(reasons, fmt.Sprintf("%s %s: %d", t, r, n))
-		}
-		for _, n := range q.Nulls {
-			nulls += n.Total()
+		q := o.BatchQuality.Quality.Table(t)
+		rej, nulls := totals(*q)
+		for _, r := range slices.Sorted(maps.Keys(q.Rejected)) {
+			reasons = append(reasons, fmt.Sprintf("%s %s: %d", t, r, q.Rejected[r]))
 		}
 		bt.rows = append(bt.rows, []string{string(t), fmt.Sprint(f.emitted["kafka"][t]), fmt.Sprint(f.landed[t]),
 			fmt.Sprint(q.RowsRead), fmt.Sprint(q.BlankLines), fmt.Sprint(rej), fmt.Sprint(q.Duplicates),
@@ -215,18 +250,37 @@ func (f *flow) showQuality(w io.Writer) {
 	}
 	bt.write(w, 0)
 	if len(reasons) > 0 {
-		fmt.Fprintf(w, "  rejected: %s\n", strings.Join(reasons, "; "))
+		fmt.Fprintf(w, "  rejected (table %s): %s\n", tables.BatchQuarantine, strings.Join(reasons, "; "))
 	}
-	fmt.Fprintf(w, "\nQuality of the stream path (streamjob /metrics; rejected records are in %s/quarantine/)\n", f.streamURL())
+	fmt.Fprintf(w, "\nQuality of the stream path (the stream tables' property %s, also served at /quality of --metrics)\n", stream.QualityKey)
 	st := textTable{
-		header: []string{"table", "emitted", "records in", "clean rows", "rejected", "blank"},
-		right:  []bool{false, true, true, true, true, true},
+		header: []string{"table", "emitted", "rows read", "blank", "rejected", "clean rows", "nulls"},
+		right:  []bool{false, true, true, true, true, true, true},
 	}
+	reasons = reasons[:0]
 	for _, t := range clean.Tables {
-		c := f.stream[t]
-		st.rows = append(st.rows, []string{string(t), fmt.Sprint(f.emitted["kinesis"][t]), fmt.Sprint(c.In),
-			fmt.Sprint(c.Out), fmt.Sprint(c.Rejected), fmt.Sprint(c.Blank)})
+		q := o.StreamQuality[t]
+		rej, nulls := totals(q)
+		for _, r := range slices.Sorted(maps.Keys(q.Rejected)) {
+			reasons = append(reasons, fmt.Sprintf("%s %s: %d", t, r, q.Rejected[r]))
+		}
+		st.rows = append(st.rows, []string{string(t), fmt.Sprint(f.emitted["kinesis"][t]), fmt.Sprint(q.RowsRead),
+			fmt.Sprint(q.BlankLines), fmt.Sprint(rej), fmt.Sprint(q.RowsWritten), fmt.Sprint(nulls)})
 	}
 	st.write(w, 0)
+	if len(reasons) > 0 {
+		fmt.Fprintf(w, "  rejected (table %s): %s\n", tables.StreamQuarantine, strings.Join(reasons, "; "))
+	}
 	fmt.Fprintln(w, "  (the stream path keeps every accepted record, duplicates included; the batch path keeps one row per ind)")
+}
+
+// totals are the rejected records and the null values of q.
+func totals(q clean.TableQuality) (rejected, nulls int64) {
+	for _, n := range q.Rejected {
+		rejected += n
+	}
+	for _, n := range q.Nulls {
+		nulls += n.Total()
+	}
+	return rejected, nulls
 }

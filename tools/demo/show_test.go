@@ -1,8 +1,13 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 func TestTextTableWrite(t *testing.T) {
@@ -77,6 +82,69 @@ func TestRedactArg(t *testing.T) {
 	} {
 		if got := redactArg(tc.in); got != tc.want {
 			t.Errorf("redactArg(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestTextRowsDropsColumn(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "country", Type: arrow.BinaryTypes.String},
+		{Name: "dt", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "n", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).AppendValues([]string{"Albania", "Chad"}, nil)
+	b.Field(1).(*array.Date32Builder).AppendValues([]arrow.Date32{20000, 20000}, nil)
+	b.Field(2).(*array.Int64Builder).AppendValues([]int64{2, 3}, nil)
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	tbl := array.NewTableFromRecords(schema, []arrow.RecordBatch{rec})
+	defer tbl.Release()
+
+	got, err := textRows(tbl, "dt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := textTable{header: []string{"country", "n"}, right: []bool{false, true}, rows: [][]string{{"Albania", "2"}, {"Chad", "3"}}}
+	if !slices.Equal(got.header, want.header) || !slices.Equal(got.right, want.right) || !sameRows(got, want) {
+		t.Errorf("textRows = %+v, want %+v", got, want)
+	}
+}
+
+func TestSameRows(t *testing.T) {
+	a := textTable{header: []string{"c", "n"}, rows: [][]string{{"a", "1"}, {"b", "2"}}}
+	for _, tc := range []struct {
+		name string
+		b    textTable
+		want bool
+	}{
+		{"same order", textTable{header: []string{"c", "n"}, rows: [][]string{{"a", "1"}, {"b", "2"}}}, true},
+		{"other order", textTable{header: []string{"c", "n"}, rows: [][]string{{"b", "2"}, {"a", "1"}}}, true},
+		{"other value", textTable{header: []string{"c", "n"}, rows: [][]string{{"a", "1"}, {"b", "3"}}}, false},
+		{"a row missing", textTable{header: []string{"c", "n"}, rows: [][]string{{"a", "1"}}}, false},
+		{"a row twice", textTable{header: []string{"c", "n"}, rows: [][]string{{"a", "1"}, {"a", "1"}}}, false},
+		{"other columns", textTable{header: []string{"c", "m"}, rows: [][]string{{"a", "1"}, {"b", "2"}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sameRows(a, tc.b); got != tc.want {
+				t.Errorf("sameRows = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	for _, tc := range []struct{ localS3, url, want string }{
+		{".stack/s3", "s3://pinpipe/warehouse/ns.db/", ".stack/s3/pinpipe/warehouse/ns.db/"},
+		{".stack/s3", "s3://pinpipe/warehouse/ns.db/_quality/dt=2026-01-02/quality.json", ".stack/s3/pinpipe/warehouse/ns.db/_quality/dt=2026-01-02/quality.json"},
+		{"", "s3://pinpipe/warehouse/", "-"},
+		{".stack/s3", "file:///tmp/warehouse", "-"},
+	} {
+		if got := localPath(tc.localS3, tc.url); got != tc.want {
+			t.Errorf("localPath(%q, %q) = %q, want %q", tc.localS3, tc.url, got, tc.want)
 		}
 	}
 }
