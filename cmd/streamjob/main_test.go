@@ -22,8 +22,8 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/internal/devstack"
-	"github.com/pinpipe/pinpipe/internal/tabletest"
 	st "github.com/pinpipe/pinpipe/internal/streamtest"
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/landing"
