@@ -368,7 +368,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Timings.PublishMS = time.Since(t0).Milliseconds()
 	res.Timings.TotalMS = time.Since(start).Milliseconds()
 	if err := w.writeQuality(pctx, res); err != nil {
-		cfg.Logger.Warn("writing quality.json beside the tables; the snapshots' summaries hold the counts", "err", err)
+		// The tables are published (their summaries hold the counts), but a
+		// report that is missing or from another run must not pass for
+		// this run's: the run fails, and its retry publishes again.
+		return res, fmt.Errorf("the tables are published, but writing quality.json beside them failed (re-run the date): %w", err)
 	}
 	cfg.Logger.Info("published", "catalog", res.Published, "files", len(res.Files), "run", cfg.RunID)
 	if cfg.Maintain {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
@@ -142,12 +143,20 @@ func TestSnapshotsNameTheRun(t *testing.T) {
 // files, and neither run's commit removed a file the other one's snapshot
 // lists (files go only with maintenance).
 func TestTwoRunsOfOneDateAtOnce(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { twoRunsAtOnce(t, tablesAt(t, filepath.Join(t.TempDir(), "out"))) })
+	// The shared deployment: a PostgreSQL catalog, the warehouse on S3.
+	t.Run("postgres-s3", func(t *testing.T) {
+		env := devstack.Require(t, devstack.Postgres|devstack.S3)
+		twoRunsAtOnce(t, tables.Config{Catalog: env.NewPostgresSchema(t), Warehouse: "s3://" + env.NewBucket(t) + "/warehouse"})
+	})
+}
+
+func twoRunsAtOnce(t *testing.T, cfg tables.Config) {
 	dir := t.TempDir()
 	a := openStore(t, filepath.Join(dir, "a"), objstore.Options{})
 	land(t, a, handBuilt(), batchtest.Layout{})
 	b := openStore(t, filepath.Join(dir, "b"), objstore.Options{})
 	land(t, b, generated(500, 200), batchtest.Layout{PerObject: 50})
-	cfg := tablesAt(t, filepath.Join(dir, "out"))
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, in := range []objstore.Bucket{a, b} {

@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
@@ -18,9 +20,11 @@ import (
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -36,7 +40,9 @@ type Config struct {
 	// (embedded, one host), postgres://user@host:5432/db (shared),
 	// glue://[catalog-id] (AWS Glue, with the standard AWS configuration) or
 	// rest+https://host/path (the Iceberg REST protocol: S3 Tables, Unity
-	// Catalog, Polaris; rest+http:// too). Required.
+	// Catalog, Polaris; rest+http:// too), with the parameters warehouse=,
+	// credential=id:secret, scope=, token=, prefix= and sigv4=region/service
+	// (restParams). Required.
 	Catalog string
 	// Warehouse is where data and metadata files go: s3://bucket/prefix,
 	// file:///abs/dir or a path. Required, except for a REST catalog that
@@ -122,13 +128,23 @@ func Open(ctx context.Context, cfg Config) (*Catalog, error) {
 		c.io = addWarehouse("", nil, cfg.Store)
 		props[ioPropKey] = c.io.id
 	}
-	if err := c.openCatalog(ctx, cfg.Catalog, props); err != nil {
+	// Jobs starting at once on a new catalog race to create its tables and
+	// the namespace: the loser of such a race tries again (and then finds
+	// them made).
+	err := retry.Do(ctx, initRetry, func(ctx context.Context) error {
+		if c.cat == nil {
+			if err := c.openCatalog(ctx, cfg.Catalog, props); err != nil {
+				return initRace(err)
+			}
+		}
+		if err := c.cat.CreateNamespace(ctx, c.namespace, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+			return initRace(fmt.Errorf("catalog %s: creating namespace %s: %w", c.desc, cfg.Namespace, err))
+		}
+		return nil
+	})
+	if err != nil {
 		c.Close()
 		return nil, err
-	}
-	if err := c.cat.CreateNamespace(ctx, c.namespace, nil); err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
-		c.Close()
-		return nil, fmt.Errorf("catalog %s: creating namespace %s: %w", c.desc, cfg.Namespace, err)
 	}
 	return c, nil
 }
@@ -153,12 +169,22 @@ func warehouseURL(w string) (string, error) {
 func parseCatalogURL(raw string) (kind string, u *url.URL, err error) {
 	u, err = url.Parse(raw)
 	if err != nil {
+		// url.Parse's error quotes the URL, password included: keep only
+		// its reason, and not even that when the URL has a user part (the
+		// reason quotes a piece of it: an invalid escape, a port).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		if strings.Contains(raw, "@") {
+			err = errors.New("not a valid URL (percent-encode the special characters of its user and password)")
+		}
 		return "", nil, fmt.Errorf("catalog URL %q: %w", redact(raw), err)
 	}
 	switch u.Scheme {
 	case "sqlite":
 		if u.Host != "" || !strings.HasPrefix(u.Path, "/") {
-			return "", nil, fmt.Errorf("catalog URL %q: want sqlite:///abs/path/catalog.db (an absolute path)", raw)
+			return "", nil, fmt.Errorf("catalog URL %q: want sqlite:///abs/path/catalog.db (an absolute path)", redact(raw))
 		}
 		return "sqlite", u, nil
 	case "postgres", "postgresql":
@@ -167,15 +193,29 @@ func parseCatalogURL(raw string) (kind string, u *url.URL, err error) {
 		}
 		return "postgres", u, nil
 	case "glue":
+		if u.Opaque != "" || u.User != nil || (u.Path != "" && u.Path != "/") {
+			return "", nil, fmt.Errorf("catalog URL %q: want glue:// or glue://catalog-id", redact(raw))
+		}
+		if u.RawQuery != "" {
+			return "", nil, fmt.Errorf("catalog URL %q: glue:// takes no parameters (the region and credentials are the standard AWS configuration's)", redact(raw))
+		}
 		return "glue", u, nil
 	case "rest+http", "rest+https":
 		if u.Host == "" {
 			return "", nil, fmt.Errorf("catalog URL %q: want rest+https://host/path", redact(raw))
 		}
+		for k := range u.Query() {
+			if !slices.Contains(restParams, k) {
+				return "", nil, fmt.Errorf("catalog URL %q: unknown parameter %q (want %s)", redact(raw), k, strings.Join(restParams, ", "))
+			}
+		}
 		return "rest", u, nil
 	}
 	return "", nil, fmt.Errorf("catalog URL %q: unsupported scheme %q (want sqlite, postgres, glue, rest+http or rest+https)", redact(raw), u.Scheme)
 }
+
+// restParams are the parameters of a REST catalog URL.
+var restParams = []string{"warehouse", "credential", "token", "scope", "prefix", "sigv4"}
 
 // redact hides a URL's password and credential parameters.
 func redact(raw string) string {
@@ -243,6 +283,9 @@ func (c *Catalog) openCatalog(ctx context.Context, raw string, props iceberg.Pro
 		if v := q.Get("credential"); v != "" {
 			opts = append(opts, rest.WithCredential(v))
 		}
+		if v := q.Get("scope"); v != "" { // the OAuth scope of credential (Polaris: PRINCIPAL_ROLE:ALL); default "catalog"
+			opts = append(opts, rest.WithScope(v))
+		}
 		if v := q.Get("token"); v != "" {
 			opts = append(opts, rest.WithOAuthToken(v))
 		}
@@ -264,6 +307,25 @@ func (c *Catalog) openCatalog(ctx context.Context, raw string, props iceberg.Pro
 		return nil
 	}
 	return fmt.Errorf("catalog %s: unsupported", c.desc)
+}
+
+// initRetry bounds the retries of a catalog's initialisation races.
+var initRetry = retry.Policy{Initial: 50 * time.Millisecond, Max: time.Second, MaxAttempts: 8, Jitter: retry.FullJitter}
+
+// initRace returns err, marked permanent unless it is a race between
+// writers creating the same thing at once: SQLite busy (a database file
+// being set up by another process), or in PostgreSQL a unique violation
+// (CREATE TABLE IF NOT EXISTS run twice at once) or a serialization
+// failure or deadlock.
+func initRace(err error) error {
+	var pg *pgconn.PgError
+	switch {
+	case errors.As(err, &pg) && (pg.Code == "23505" || pg.Code == "40001" || pg.Code == "40P01"):
+		return err
+	case strings.Contains(err.Error(), "SQLITE_BUSY"), strings.Contains(err.Error(), "database is locked"):
+		return err
+	}
+	return retry.Permanent(err)
 }
 
 func (c *Catalog) openSQL(ctx context.Context, driver, dsn string, dialect sqlcat.SupportedDialect, props iceberg.Properties) error {

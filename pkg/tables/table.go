@@ -11,6 +11,7 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -55,17 +56,27 @@ func (c *Catalog) Ensure(ctx context.Context, def Def) (*Table, error) {
 		return nil, err
 	}
 	ident := c.Ident(def.Name)
-	tbl, err := c.cat.LoadTable(ctx, ident)
-	if errors.Is(err, catalog.ErrNoSuchTable) {
-		spec := def.Spec(schema)
-		tbl, err = c.cat.CreateTable(ctx, ident, schema, catalog.WithPartitionSpec(&spec), catalog.WithProperties(createProps))
-		if errors.Is(err, catalog.ErrTableAlreadyExists) { // created meanwhile by another job
-			tbl, err = c.cat.LoadTable(ctx, ident)
+	var tbl *table.Table
+	// Two jobs creating the table at once: the loser sees it exists (or, in
+	// the SQL catalogs, a unique violation or a busy database) and loads it.
+	err = retry.Do(ctx, initRetry, func(ctx context.Context) error {
+		var err error
+		tbl, err = c.cat.LoadTable(ctx, ident)
+		if errors.Is(err, catalog.ErrNoSuchTable) {
+			spec := def.Spec(schema)
+			tbl, err = c.cat.CreateTable(ctx, ident, schema, catalog.WithPartitionSpec(&spec), catalog.WithProperties(createProps))
+			if errors.Is(err, catalog.ErrTableAlreadyExists) { // created meanwhile by another job
+				tbl, err = c.cat.LoadTable(ctx, ident)
+			}
+			if err == nil {
+				c.log.Info("created table", "table", strings.Join(ident, "."), "location", tbl.Location())
+			}
 		}
-		if err == nil {
-			c.log.Info("created table", "table", strings.Join(ident, "."), "location", tbl.Location())
+		if err != nil {
+			return initRace(err)
 		}
-	}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: table %s: %w", c.desc, strings.Join(ident, "."), err)
 	}
