@@ -4,6 +4,8 @@
 # (3 objects each: pin, geo, user) under s3://$PINPIPE_S3_BUCKET/bench-s3-POSTS/topics
 # with pkg/batch/batchtest (once; kept for re-runs), then runs the batchjob
 # binary on them under /usr/bin/time -v and reports objects/s and peak RSS.
+# The tables go to s3://$PINPIPE_S3_BUCKET/bench-s3-POSTS/warehouse with a
+# fresh SQLite catalog per run (so each run creates its tables).
 #
 #   make stack-up && scripts/bench-batch-s3.sh [POSTS [CONCURRENCY]]   (defaults: 33334 64)
 #   REGEN=1 scripts/bench-batch-s3.sh      lays the objects out again
@@ -38,6 +40,6 @@ if [[ -n "${REGEN:-}" || ! -f "$MARK" ]]; then
 fi
 LOAD=$(cut -d" " -f1-3 /proc/loadavg)
 /usr/bin/time -v -o "$DIR/time.txt" "$DIR/batchjob" --input "$ROOT/topics" --prefix "$PREFIX" \
-  --output "$ROOT/out" --date 2026-11-24 --concurrency "$CONCURRENCY" --json --progress never >"$DIR/summary.json"
+  --warehouse "$ROOT/warehouse" --catalog "sqlite://$DIR/catalog.db" --date 2026-11-24 --concurrency "$CONCURRENCY" --json --progress never >"$DIR/summary.json"
 
 LOAD="$LOAD" python3 scripts/bench-report.py "$DIR/summary.json" "$DIR/time.txt" objects "posts=$POSTS" "concurrency=$CONCURRENCY"

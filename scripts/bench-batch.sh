@@ -8,6 +8,11 @@
 #   BENCH_DIR=/tmp/x KEEP=1 scripts/bench-batch.sh 3000000
 #   BATCHJOB_FLAGS="--gc-percent 100" scripts/bench-batch.sh     extra batchjob flags
 #   BATCHJOB_CPUPROFILE=/tmp/cpu.prof scripts/bench-batch.sh      a CPU profile of the run
+#   BATCHJOB=/path/to/batchjob OUT_FLAG=--output scripts/bench-batch.sh
+#       runs that binary (A/B comparisons with a version before the Iceberg
+#       tables, whose output flag was --output) instead of building one
+# The output is a warehouse directory with its SQLite catalog (the default
+# for a local warehouse); the run's publish and maintenance are timed.
 set -euo pipefail
 POSTS=${1:-1000000}
 PER_OBJECT=${2:-10000}
@@ -17,7 +22,11 @@ DIR=${BENCH_DIR:-$(mktemp -d /tmp/pinpipe-bench-batch.XXXXXX)}
 [[ -n "${KEEP:-}" ]] || trap 'rm -rf "$DIR"' EXIT
 mkdir -p "$DIR"
 
-go build -trimpath -o "$DIR/batchjob" ./cmd/batchjob
+if [[ -n "${BATCHJOB:-}" ]]; then
+  cp "$BATCHJOB" "$DIR/batchjob"
+else
+  go build -trimpath -o "$DIR/batchjob" ./cmd/batchjob
+fi
 if [[ ! -d "$DIR/topics-$POSTS-$PER_OBJECT" ]]; then
   go run ./pkg/batch/testdata/gen --out "$DIR/topics-$POSTS-$PER_OBJECT" --prefix "$PREFIX" \
     --posts "$POSTS" --per-object "$PER_OBJECT"
@@ -25,6 +34,6 @@ fi
 rm -rf "$DIR/out"
 LOAD=$(cut -d" " -f1-3 /proc/loadavg)
 /usr/bin/time -v -o "$DIR/time.txt" "$DIR/batchjob" --input "$DIR/topics-$POSTS-$PER_OBJECT" \
-  --prefix "$PREFIX" --output "$DIR/out" --date 2026-11-24 --json --progress never ${BATCHJOB_FLAGS:-} >"$DIR/summary.json"
+  --prefix "$PREFIX" "${OUT_FLAG:---warehouse}" "$DIR/out" --date 2026-11-24 --json --progress never ${BATCHJOB_FLAGS:-} >"$DIR/summary.json"
 
 LOAD="$LOAD" python3 scripts/bench-report.py "$DIR/summary.json" "$DIR/time.txt" lines "posts=$POSTS"

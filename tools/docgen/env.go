@@ -49,6 +49,12 @@ var serviceVars = map[string]EnvVar{
 var knownMeanings = map[string]string{
 	"PINPIPE_KAFKA_BROKERS": "default of --brokers: Kafka bootstrap brokers, HOST:PORT[,HOST:PORT]",
 	"PINPIPE_MYSQL_DSN":     "source MySQL DSN when --dsn is not given (go-sql-driver syntax)",
+	"PINPIPE_CATALOG":       "default of --catalog: the Iceberg catalog URL",
+	"PINPIPE_WAREHOUSE":     "default of --warehouse: where the tables' files go",
+	"PINPIPE_NAMESPACE":     "default of --namespace (else pinpipe)",
+	"BATCHJOB_CPUPROFILE":   "write a CPU profile of the run to this file (benchmarks)",
+	"BATCHJOB_MEMPROFILE":   "write a heap profile at the end of the run to this file (benchmarks)",
+	"GOMEMLIMIT":            "the Go runtime's soft memory limit; wins over --memory-limit-mib",
 }
 
 // pkgInfo is what `go list -deps` says of one package.
