@@ -41,11 +41,12 @@ fuzz-short:
 	@echo "fuzz FuzzKeyRoundTrip for $(FUZZTIME)"
 	$(GO) test -run='^$$' -fuzz='^FuzzKeyRoundTrip$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./pkg/landing
 
-## bench: every benchmark of BENCHMARKS.md, on the local stack (about 10 minutes).
+## bench: every benchmark of BENCHMARKS.md, on the local stack (about 17 minutes).
 bench: stack-up
 	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/clean ./pkg/sample ./pkg/parquetio ./pkg/insights
 	$(GO) test -run='^$$' -bench=CleanWrite -cpu=1 -benchtime=30x ./pkg/stream
 	$(GO) test -run='^$$' -bench='EndToEnd|Latency' -benchtime=1x ./pkg/stream
+	$(GO) test -run='^$$' -bench='Commits|CommitLatency' -benchtime=1x ./pkg/tables
 	$(GO) test -run='^$$' -bench=Land -benchtime=1x ./pkg/sink
 	$(GO) test -run='^$$' -bench='MySQLToKafka|SampleToKafka|SampleToRestProxy' -benchtime=200000x ./pkg/emit
 	$(GO) test -run='^$$' -bench=SampleToKinesis -benchtime=20000x ./pkg/emit
