@@ -197,7 +197,7 @@ func parseCatalogURL(raw string) (kind string, u *url.URL, err error) {
 			return "", nil, fmt.Errorf("catalog URL %q: want glue:// or glue://catalog-id", redact(raw))
 		}
 		if u.RawQuery != "" {
-			return "", nil, fmt.Errorf("catalog URL %q: glue:// takes no parameters (the region and credentials are the standard AWS configuration's)", redact(raw))
+			return "", nil, fmt.Errorf("catalog URL %q: glue:// takes no parameters (the region and credentials are the standard AWS configuration's)", withoutQuery(u))
 		}
 		return "glue", u, nil
 	case "rest+http", "rest+https":
@@ -206,7 +206,7 @@ func parseCatalogURL(raw string) (kind string, u *url.URL, err error) {
 		}
 		for k := range u.Query() {
 			if !slices.Contains(restParams, k) {
-				return "", nil, fmt.Errorf("catalog URL %q: unknown parameter %q (want %s)", redact(raw), k, strings.Join(restParams, ", "))
+				return "", nil, fmt.Errorf("catalog URL %q: unknown parameter %q (want %s)", withoutQuery(u), k, strings.Join(restParams, ", "))
 			}
 		}
 		return "rest", u, nil
@@ -216,6 +216,14 @@ func parseCatalogURL(raw string) (kind string, u *url.URL, err error) {
 
 // restParams are the parameters of a REST catalog URL.
 var restParams = []string{"warehouse", "credential", "token", "scope", "prefix", "sigv4"}
+
+// withoutQuery is u without its parameters (an unknown one may be a
+// misspelt secret) nor password.
+func withoutQuery(u *url.URL) string {
+	v := *u
+	v.RawQuery = ""
+	return redact(v.String())
+}
 
 // redact hides a URL's password and credential parameters.
 func redact(raw string) string {
