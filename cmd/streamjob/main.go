@@ -77,7 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.Maintenance.Interval, "maintain-interval", tables.DefaultMaintainInterval, "how often the tables' snapshots expire and orphan files are removed (negative: never)")
 	fs.IntVar(&c.FlushRecords, "flush-records", stream.DefaultFlushRecords, "flush a shard after this many records")
 	fs.DurationVar(&c.FlushInterval, "flush-interval", stream.DefaultFlushInterval, "flush a shard this long after its oldest unflushed record was read")
-	fs.DurationVar(&c.CommitInterval, "commit-interval", stream.DefaultCommitInterval, "how often each table commits the flushes of all shards (one snapshot)")
+	fs.DurationVar(&c.CommitInterval, "commit-interval", stream.DefaultCommitInterval, "the least time between two commits of a table (each commits the flushes of all shards that came, in one snapshot)")
 	fs.StringVar(&c.InitialPosition, "initial-position", "trim_horizon", "where shards with no committed position start: trim_horizon, latest or at_timestamp")
 	fs.StringVar(&c.AtTimestamp, "at-timestamp", "", "start time for at_timestamp (RFC 3339)")
 	fs.StringVar(&c.Metrics, "metrics", "", "serve /metrics, /healthz and /quality (running quality report, JSON) on this address (e.g. :9102)")

@@ -72,23 +72,47 @@ func (c *committer) submit(ctx context.Context, f *flush) error {
 }
 
 // run commits until ctx ends, then what is still queued, until stopCtx ends.
+// Commits start at most once per CommitInterval: a flush that comes when
+// the last commit started longer ago than that is committed at once (with
+// whatever else is queued), one that comes sooner waits for the interval's
+// end, with the flushes that come meanwhile.
 func (c *committer) run(ctx, stopCtx context.Context) {
 	var pending []*flush
-	tick := time.NewTicker(c.j.o.CommitInterval)
-	defer tick.Stop()
+	var last time.Time // when the last commit started
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed := false
+	defer timer.Stop()
 	for {
 		select {
 		case f := <-c.in:
 			pending = append(pending, f)
-			continue
-		case <-tick.C:
+		case <-timer.C:
+			armed = false
 		case <-ctx.Done():
 			c.finish(stopCtx, pending)
 			return
 		}
-		if len(pending) > 0 {
-			pending = c.commit(ctx, pending)
+		if len(pending) == 0 {
+			continue
 		}
+		if wait := c.j.o.CommitInterval - time.Since(last); wait > 0 {
+			if !armed {
+				timer.Reset(wait)
+				armed = true
+			}
+			continue
+		}
+		for drained := false; !drained; { // the flushes that came together
+			select {
+			case f := <-c.in:
+				pending = append(pending, f)
+			default:
+				drained = true
+			}
+		}
+		last = time.Now()
+		pending = c.commit(ctx, pending)
 	}
 }
 

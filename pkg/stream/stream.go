@@ -47,8 +47,10 @@ type Options struct {
 	// FlushInterval flushes a shard this long after its oldest unflushed
 	// record was read. Default: 10s.
 	FlushInterval time.Duration
-	// CommitInterval is how often each table's committer commits the
-	// flushes of all shards, in one snapshot. Default: 1s.
+	// CommitInterval is the least time between the starts of two commits
+	// of a table (each commits the flushes of all shards that came, in one
+	// snapshot); a flush that comes later than that after the last commit
+	// is committed at once. Default: 1s.
 	CommitInterval time.Duration
 	// IdleCommit: a flush that gives a table no file is committed to it only
 	// when the table had no flush of the shard for this long (its position

@@ -55,6 +55,7 @@ func (c *Config) Resolve() error {
 func (m *Maintenance) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&m.SnapshotAge, "snapshot-age", DefaultSnapshotAge, "table snapshots older than this expire (time travel reaches this far back)")
 	fs.IntVar(&m.KeepSnapshots, "keep-snapshots", DefaultKeepSnapshots, "the most recent snapshots kept whatever their age")
+	fs.IntVar(&m.MaxSnapshots, "max-snapshots", DefaultMaxSnapshots, "at most this many snapshots are kept: older ones expire even within --snapshot-age (bounds the metadata each commit rewrites)")
 	fs.DurationVar(&m.OrphanAge, "orphan-age", DefaultOrphanAge, "files no snapshot lists are deleted once older than this (at least 1h)")
 }
 

@@ -25,6 +25,12 @@ type Maintenance struct {
 	// KeepSnapshots is the number of most recent snapshots kept whatever
 	// their age. Default: 100.
 	KeepSnapshots int
+	// MaxSnapshots bounds the snapshots kept: beyond the MaxSnapshots most
+	// recent, snapshots expire even when younger than SnapshotAge. A stream
+	// table committing every second makes 86,400 snapshots a day; each
+	// commit rewrites the table's metadata, which lists them all, so their
+	// number bounds the commit's cost. Default: 1000.
+	MaxSnapshots int
 	// OrphanAge: a file in the table's location that no snapshot lists is
 	// deleted once older than this (a write that is still to be committed
 	// is younger). Default: 24h; at least 1h.
@@ -36,6 +42,7 @@ const (
 	DefaultMaintainInterval = 10 * time.Minute
 	DefaultSnapshotAge      = 24 * time.Hour
 	DefaultKeepSnapshots    = 100
+	DefaultMaxSnapshots     = 1000
 	DefaultOrphanAge        = 24 * time.Hour
 	// MinOrphanAge bounds OrphanAge from below: a data file is written
 	// before the commit that lists it, and a commit can be retried for a while.
@@ -49,6 +56,8 @@ func (m Maintenance) Validate() error {
 		return fmt.Errorf("snapshot age %s: want >= 0", m.SnapshotAge)
 	case m.KeepSnapshots < 0:
 		return fmt.Errorf("snapshots kept %d: want >= 1", m.KeepSnapshots)
+	case m.MaxSnapshots < 0, m.MaxSnapshots > 0 && m.MaxSnapshots < max(m.KeepSnapshots, 1):
+		return fmt.Errorf("at most %d snapshots, but %d are kept whatever their age: want a maximum >= the snapshots kept", m.MaxSnapshots, m.KeepSnapshots)
 	case m.OrphanAge != 0 && m.OrphanAge < MinOrphanAge:
 		return fmt.Errorf("orphan age %s: want at least %s (files are written before the commit that lists them)", m.OrphanAge, MinOrphanAge)
 	}
@@ -65,6 +74,9 @@ func (m Maintenance) WithDefaults() Maintenance {
 	}
 	if m.KeepSnapshots == 0 {
 		m.KeepSnapshots = DefaultKeepSnapshots
+	}
+	if m.MaxSnapshots == 0 {
+		m.MaxSnapshots = max(DefaultMaxSnapshots, m.KeepSnapshots)
 	}
 	if m.OrphanAge == 0 {
 		m.OrphanAge = DefaultOrphanAge
@@ -87,10 +99,26 @@ func (t *Table) Maintain(ctx context.Context, m Maintenance) (MaintainResult, er
 	if err := t.Refresh(ctx); err != nil {
 		return res, err
 	}
-	before := len(t.tbl.Metadata().Snapshots())
+	snaps := t.tbl.Metadata().Snapshots()
+	before := len(snaps)
 	if before > m.KeepSnapshots {
+		// Keep the KeepSnapshots most recent and those younger than
+		// SnapshotAge, but no more than MaxSnapshots: when more are young,
+		// keep exactly the MaxSnapshots most recent (age 0 expires every
+		// snapshot beyond the ones retained).
+		age, keep := m.SnapshotAge, m.KeepSnapshots
+		young := 0
+		cutoff := time.Now().Add(-m.SnapshotAge).UnixMilli()
+		for _, s := range snaps {
+			if s.TimestampMs >= cutoff {
+				young++
+			}
+		}
+		if young > m.MaxSnapshots {
+			age, keep = 0, m.MaxSnapshots
+		}
 		tx := t.tbl.NewTransaction()
-		if err := tx.ExpireSnapshots(table.WithOlderThan(m.SnapshotAge), table.WithRetainLast(m.KeepSnapshots)); err != nil {
+		if err := tx.ExpireSnapshots(table.WithOlderThan(age), table.WithRetainLast(keep)); err != nil {
 			return res, fmt.Errorf("table %s: expiring snapshots: %w", t.Name(), err)
 		}
 		tbl, err := tx.Commit(ctx)

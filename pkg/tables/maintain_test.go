@@ -1,8 +1,10 @@
 package tables
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +73,52 @@ func TestMaintain(t *testing.T) {
 	// listed by kept snapshots; fj is current; young stays.
 	if len(names) != 4 {
 		t.Errorf("data files left %v, want fh, fi, fj and young", names)
+	}
+}
+
+// TestMaintainMaxSnapshots bounds the snapshots of a table that commits
+// faster than they age: all are younger than SnapshotAge, and all but the
+// MaxSnapshots most recent expire.
+func TestMaintainMaxSnapshots(t *testing.T) {
+	ctx := t.Context()
+	c := openTest(t)
+	tbl, err := c.Ensure(ctx, StreamDef(clean.TablePin, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i := range 12 {
+		f := writePins(t, tbl, "2026-12-01", fmt.Sprint("f", i, ".parquet"), pins(i*10, 2))
+		if err := tbl.Commit(ctx, Change{Add: []File{f}}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tbl.Iceberg().CurrentSnapshot().SnapshotID)
+	}
+	m := Maintenance{SnapshotAge: time.Hour, KeepSnapshots: 2, MaxSnapshots: 5, OrphanAge: 24 * time.Hour}
+	// Within the maximum, nothing young expires.
+	res, err := tbl.Maintain(ctx, Maintenance{SnapshotAge: time.Hour, KeepSnapshots: 2, MaxSnapshots: 20})
+	if err != nil || res.ExpiredSnapshots != 0 {
+		t.Fatalf("Maintain with room for all = %+v, %v; want nothing expired", res, err)
+	}
+	res, err = tbl.Maintain(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []int64
+	for _, s := range tbl.Iceberg().Metadata().Snapshots() {
+		kept = append(kept, s.SnapshotID)
+	}
+	slices.Sort(kept)
+	want := slices.Clone(ids[len(ids)-5:])
+	slices.Sort(want)
+	if !slices.Equal(kept, want) || res.ExpiredSnapshots != 7 {
+		t.Errorf("kept snapshots %v (%d expired), want the 5 most recent %v (7)", kept, res.ExpiredSnapshots, want)
+	}
+	// Appends: every file is still live.
+	if got := readInds(t, c, tbl); len(got) != 24 {
+		t.Errorf("the current snapshot reads %d rows, want 24", len(got))
+	}
+	if err := (Maintenance{KeepSnapshots: 10, MaxSnapshots: 5}).Validate(); err == nil {
+		t.Error("Validate accepts a maximum below the snapshots kept")
 	}
 }
