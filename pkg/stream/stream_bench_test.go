@@ -3,6 +3,7 @@ package stream
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -124,14 +125,21 @@ func BenchmarkEndToEnd(b *testing.B) {
 }
 
 // BenchmarkLatency puts records one pair at a time (about 200 records/s per
-// stream) into three streams, pin, geo and user, while the job runs with a
-// 1s flush interval and a 1s commit interval: its three stream tables (and
-// the quarantine) commit every second. It reports the p50/p99/max time from
+// stream) into three streams of two shards, pin, geo and user, while the
+// job runs with a 1s flush interval and a 1s commit interval (the default):
+// its three stream tables (and the quarantine) commit every second; and
+// again with a 250ms commit interval. It reports the p50/p99/max time from
 // a row's arrival in Kinesis (ApproximateArrivalTimestamp, its source
 // column) to the commit of the snapshot that made it visible: the
 // timestamp-ms of the snapshot that added its file, found from the file's
 // manifest entry.
 func BenchmarkLatency(b *testing.B) {
+	for _, every := range []time.Duration{time.Second, 250 * time.Millisecond} {
+		b.Run(fmt.Sprint("commit=", every), func(b *testing.B) { latency(b, every) })
+	}
+}
+
+func latency(b *testing.B, commitInterval time.Duration) {
 	parquetio.UseFastSnappy() // as cmd/streamjob
 	env := devstack.Require(b, devstack.Kinesis)
 	api := streamtest.KinesisClient(env, env.KinesisEndpoint)
@@ -143,7 +151,7 @@ func BenchmarkLatency(b *testing.B) {
 	}
 	cat := tabletest.OpenSQLite(b, b.TempDir())
 	job, err := New(api, Options{Streams: streams, Tables: cat, FlushRecords: 100000, FlushInterval: time.Second,
-		CommitInterval: time.Second, SourceColumns: true, Start: kinesisx.Position{Type: kinesisx.TrimHorizon}})
+		CommitInterval: commitInterval, SourceColumns: true, Start: kinesisx.Position{Type: kinesisx.TrimHorizon}})
 	if err != nil {
 		b.Fatal(err)
 	}
