@@ -46,7 +46,7 @@ bench: stack-up
 	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/clean ./pkg/sample ./pkg/parquetio ./pkg/insights
 	$(GO) test -run='^$$' -bench=CleanWrite -cpu=1 -benchtime=30x ./pkg/stream
 	$(GO) test -run='^$$' -bench='EndToEnd|Latency' -benchtime=1x ./pkg/stream
-	$(GO) test -run='^$$' -bench='Commits|CommitLatency' -benchtime=1x ./pkg/tables
+	$(GO) test -run='^$$' -bench='Commits|CommitLatency' -benchtime=1x -timeout 40m ./pkg/tables
 	$(GO) test -run='^$$' -bench=Land -benchtime=1x ./pkg/sink
 	$(GO) test -run='^$$' -bench='MySQLToKafka|SampleToKafka|SampleToRestProxy' -benchtime=200000x ./pkg/emit
 	$(GO) test -run='^$$' -bench=SampleToKinesis -benchtime=20000x ./pkg/emit
