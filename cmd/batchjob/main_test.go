@@ -160,7 +160,7 @@ func TestSummaries(t *testing.T) {
 		t.Error(err)
 	}
 
-	stdout, stderr, code = runBinary(t, append(args, "--json")...)
+	stdout, stderr, code = runBinary(t, append(args, "--json", "--full")...) // --full: reads the input again
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

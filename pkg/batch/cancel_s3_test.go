@@ -26,7 +26,7 @@ import (
 // the tables are unchanged: no commit. The cancelled run deletes the files it
 // wrote; an upload it gave up on may still complete on the server, as a file
 // no snapshot lists (maintenance deletes it). The next run of the date
-// publishes the same content.
+// publishes the same content (both --full: they read the input again).
 func TestCancelledWhileWriting(t *testing.T) {
 	env := devstack.Require(t, devstack.S3)
 	bucket := env.NewBucket(t)
@@ -66,12 +66,12 @@ func TestCancelledWhileWriting(t *testing.T) {
 		cancel(stop)
 	}()
 	_, err = batch.Run(ctx, batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24",
-		Workers: 64, Store: objstore.Options{Endpoint: srv.URL}})
+		Full: true, Workers: 64, Store: objstore.Options{Endpoint: srv.URL}})
 	if !errors.Is(err, stop) {
 		t.Fatalf("err = %v, want the cancellation's cause", err)
 	}
 	unchanged(t, before, readOutput(t, tablesAt(t, outURL), "2026-11-24"))
 
-	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24"})
+	runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24", Full: true})
 	sameBytes(t, before, readOutput(t, tablesAt(t, outURL), "2026-11-24"))
 }

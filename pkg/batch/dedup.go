@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -98,10 +99,11 @@ func (d *dedup[R]) add(rows []R, ks []int64, obj object) {
 	}
 }
 
-// sorted returns the kept rows sorted by ind and the number of dropped
-// duplicates, and releases its storage. The rows are moved by workers
-// goroutines.
-func (d *dedup[R]) sorted(workers int) ([]R, int64) {
+// sorted returns the kept rows and their positions ordered by bucket (of
+// bucket, nb buckets), then ind, the bounds of the buckets (bucket b is
+// rows[bounds[b]:bounds[b+1]]) and the number of dropped duplicates, and
+// releases its storage. The rows are moved by workers goroutines.
+func (d *dedup[R]) sorted(workers int, bucket func(int64) int32, nb int) (rows []R, at []pos, bounds []int, dups int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.idx = indTable{} // large: let it go before the output is allocated
@@ -111,31 +113,46 @@ func (d *dedup[R]) sorted(workers int) ([]R, int64) {
 		order[j] = sortEntry{uint64(s.ind[o]) ^ 1<<63, int32(j)} // signed order as unsigned
 	}
 	radixSort(order)
+	// Then a stable counting sort by bucket: by bucket, then ind.
+	bounds = make([]int, nb+1)
+	bs := make([]int32, len(order))
+	for i, e := range order {
+		s, o := d.segs[e.j>>segBits], int(e.j)&(1<<segBits-1)
+		bs[i] = bucket(s.ind[o])
+		bounds[bs[i]+1]++
+	}
+	for b := range nb {
+		bounds[b+1] += bounds[b]
+	}
 	// rank[j] is the output position of row j. The rows are moved segment
 	// by segment, each segment released once moved, so that the collector
 	// can reuse its memory while the output fills.
 	rank := make([]int32, d.n)
+	next := slices.Clone(bounds[:nb])
 	for i, e := range order {
-		rank[e.j] = int32(i)
+		rank[e.j] = int32(next[bs[i]])
+		next[bs[i]]++
 	}
-	order = nil
-	rows := make([]R, d.n)
+	order, bs = nil, nil
+	rows = make([]R, d.n)
+	at = make([]pos, d.n)
 	var wg sync.WaitGroup
 	for w := range max(workers, 1) {
 		wg.Go(func() {
 			for si := w; si < len(d.segs); si += max(workers, 1) {
 				s, base := d.segs[si], si<<segBits
 				for o := range min(1<<segBits, int(d.n)-base) {
-					rows[rank[base+o]] = s.rows[o]
+					r := rank[base+o]
+					rows[r], at[r] = s.rows[o], s.at[o]
 				}
 				d.segs[si] = nil
 			}
 		})
 	}
 	wg.Wait()
-	dups := d.accepted - int64(len(rows))
+	dups = d.accepted - int64(len(rows))
 	d.segs, d.n = nil, 0
-	return rows, dups
+	return rows, at, bounds, dups
 }
 
 // sortEntry is a row number j and its sort key.

@@ -27,7 +27,7 @@ func BenchmarkDedup(b *testing.B) {
 		for lo := 0; lo < n; lo += chunk {
 			d.add(rows[lo:lo+chunk], ks, object{partition: 0, start: int64(lo)})
 		}
-		out, _ := d.sorted(2)
+		out, _, _, _ := d.sorted(2, func(int64) int32 { return 0 }, 1)
 		if len(out) == 0 {
 			b.Fatal("no rows")
 		}

@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -68,6 +69,43 @@ type output struct {
 	quality    batch.QualityReport
 	raw        map[string][]byte // every data file by its name in files
 	runs       map[string]string // the run id of each table's current snapshot
+	// origins of the clean tables' rows, in the rows' order (by ind).
+	origins map[clean.Table][]parquetio.Origin
+}
+
+// fileName is the name of a data file without the run id that starts it:
+// part-NNNNN.parquet, bNN-part-NNNNN.parquet (a clean table's bucket) or
+// {table}-part-NNNNN.parquet (a quarantine file).
+func fileName(name string) string {
+	i := strings.LastIndex(name, "part-")
+	head := name[:i]
+	for _, suffix := range []string{"-pin-", "-geo-", "-user-"} {
+		if strings.HasSuffix(head, suffix) {
+			return suffix[1:] + name[i:]
+		}
+	}
+	if len(head) >= 5 && head[len(head)-5:len(head)-3] == "-b" {
+		return head[len(head)-4:] + name[i:]
+	}
+	return name[i:]
+}
+
+// byInd sorts rows (and their origins) by ind.
+func byInd[R any](rows []R, org []parquetio.Origin, ind func(R) int64) {
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return int(min(max(ind(rows[a])-ind(rows[b]), -1), 1)) })
+	r2, o2 := make([]R, len(rows)), make([]parquetio.Origin, len(org))
+	for i, j := range idx {
+		r2[i] = rows[j]
+		if len(org) > 0 {
+			o2[i] = org[j]
+		}
+	}
+	copy(rows, r2)
+	copy(org, o2)
 }
 
 func get(t testing.TB, b objstore.Bucket, key string) []byte {
@@ -112,7 +150,7 @@ func readOutput(t testing.TB, cfg tables.Config, date string) output {
 	check(t, "opening the catalog", err)
 	defer cat.Close()
 	o := output{insights: map[string][][]string{}, quarantine: map[clean.Table][]parquetio.Rejected{}, raw: map[string][]byte{},
-		runs: map[string]string{}}
+		runs: map[string]string{}, origins: map[clean.Table][]parquetio.Origin{}}
 	for _, def := range batch.Defs() {
 		tbl, err := cat.Ensure(ctx, def)
 		check(t, def.Name, err)
@@ -130,23 +168,26 @@ func readOutput(t testing.TB, cfg tables.Config, date string) output {
 			check(t, loc, err)
 			data := get(t, b, key)
 			name := path.Base(loc)
-			name = def.Name + "/" + name[strings.Index(name, "part-"):]
+			name = def.Name + "/" + fileName(name)
 			o.files = append(o.files, name)
 			o.raw[name] = data
 			r := bytes.NewReader(data)
 			switch {
 			case def.Name == string(clean.TablePin):
-				rows, _, err := parquetio.ReadPins(r)
+				rows, org, err := parquetio.ReadPinState(r)
 				check(t, name, err)
 				o.pins = append(o.pins, rows...)
+				o.origins[clean.TablePin] = append(o.origins[clean.TablePin], org...)
 			case def.Name == string(clean.TableGeo):
-				rows, _, err := parquetio.ReadGeos(r)
+				rows, org, err := parquetio.ReadGeoState(r)
 				check(t, name, err)
 				o.geos = append(o.geos, rows...)
+				o.origins[clean.TableGeo] = append(o.origins[clean.TableGeo], org...)
 			case def.Name == string(clean.TableUser):
-				rows, _, err := parquetio.ReadUsers(r)
+				rows, org, err := parquetio.ReadUserState(r)
 				check(t, name, err)
 				o.users = append(o.users, rows...)
+				o.origins[clean.TableUser] = append(o.origins[clean.TableUser], org...)
 			case def.Name == tables.BatchQuarantine:
 				rows, err := parquetio.ReadRejected(r)
 				check(t, name, err)
@@ -160,6 +201,15 @@ func readOutput(t testing.TB, cfg tables.Config, date string) output {
 		}
 	}
 	slices.Sort(o.files)
+	// A clean table is a set of rows; its files are buckets of inds.
+	byInd(o.pins, o.origins[clean.TablePin], func(p clean.Pin) int64 { return p.Ind })
+	byInd(o.geos, o.origins[clean.TableGeo], func(g clean.Geo) int64 { return g.Ind })
+	byInd(o.users, o.origins[clean.TableUser], func(u clean.User) int64 { return u.Ind })
+	for _, rows := range o.quarantine {
+		slices.SortStableFunc(rows, func(a, b parquetio.Rejected) int {
+			return cmp.Or(strings.Compare(a.Source, b.Source), int(min(max(a.Line-b.Line, -1), 1)))
+		})
+	}
 	if b := cat.Warehouse(); b != nil {
 		data := get(t, b, batch.QualityFile(cat.Namespace(), date))
 		if err := json.Unmarshal(data, &o.quality); err != nil {

@@ -25,6 +25,7 @@ type object struct {
 	partition int32
 	start     int64 // offset of its first line
 	gz        bool
+	etag      string
 	id        int32 // its number in the listing (listing.key gives its key back)
 }
 
@@ -58,14 +59,22 @@ func openInput(ctx context.Context, cfg Config) (objstore.Bucket, error) {
 // listing lists the objects of the three topics and numbers them. Safe for
 // concurrent use.
 type listing struct {
+	// progress is the progress of each topic's state; a topic without is
+	// listed whole.
+	progress map[clean.Table]*TopicProgress
+
 	mu     sync.Mutex
 	keys   []string // by object id
+	objs   []object // by object id
 	counts map[clean.Table]Counts
+	// listed are the keys listed in the tail range of each partition of a
+	// topic with progress.
+	listed map[clean.Table]map[int32]map[string]bool
 	done   time.Duration // how long the listing took, once it is done
 }
 
-func newListing() *listing {
-	l := &listing{counts: make(map[clean.Table]Counts, len(clean.Tables))}
+func newListing(progress map[clean.Table]*TopicProgress) *listing {
+	l := &listing{progress: progress, counts: make(map[clean.Table]Counts, len(clean.Tables)), listed: map[clean.Table]map[int32]map[string]bool{}}
 	for _, t := range clean.Tables {
 		l.counts[t] = Counts{} // every table is reported, an empty one too
 	}
@@ -79,16 +88,17 @@ func (l *listing) key(id int32) string {
 	return l.keys[id]
 }
 
-// add numbers and counts an object of table t.
-func (l *listing) add(t clean.Table, key string, size int64) int32 {
+// add numbers and counts an object.
+func (l *listing) add(obj *object) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := l.counts[t]
+	c := l.counts[obj.table]
 	c.Objects++
-	c.Bytes += size
-	l.counts[t] = c
-	l.keys = append(l.keys, key)
-	return int32(len(l.keys) - 1)
+	c.Bytes += obj.size
+	l.counts[obj.table] = c
+	obj.id = int32(len(l.keys))
+	l.keys = append(l.keys, obj.key)
+	l.objs = append(l.objs, *obj)
 }
 
 func (l *listing) skip(t clean.Table) {
@@ -109,44 +119,95 @@ func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out c
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, t := range clean.Tables {
-		g.Go(func() error {
-			topic := landing.Topic(cfg.Prefix, t)
-			send := func(page []objstore.Object) error {
-				for _, o := range page {
-					k, err := landing.ParseKey(o.Key) // listed under the topic's directory: k.Topic is topic
-					if err != nil {
-						l.skip(t)
-						cfg.Logger.Warn("skipping an object that is not in the landing layout", "key", o.Key, "err", err)
-						continue
-					}
-					obj := object{key: o.Key, size: o.Size, table: t, partition: k.Partition, start: k.Start, gz: k.Gzip, id: l.add(t, o.Key, o.Size)}
-					cfg.Progress.ObjectsTotal.Add(1)
-					select {
-					case out <- obj:
-					case <-gctx.Done():
-						return context.Cause(gctx)
-					}
+		topic := landing.Topic(cfg.Prefix, t)
+		send := func(page []objstore.Object) error {
+			for _, o := range page {
+				k, err := landing.ParseKey(o.Key)
+				if err != nil || k.Topic != topic {
+					l.skip(t)
+					cfg.Logger.Warn("skipping an object that is not in the landing layout", "key", o.Key, "err", err)
+					continue
 				}
-				return nil
-			}
-			var err error
-			if pl, ok := in.(objstore.PageLister); ok {
-				err = pl.ListPages(gctx, landing.TopicDir(topic), send)
-			} else {
-				var list []objstore.Object
-				if list, err = in.List(gctx, landing.TopicDir(topic)); err == nil {
-					err = send(list)
+				obj := object{key: o.Key, size: o.Size, etag: o.ETag, table: t, partition: k.Partition, start: k.Start, gz: k.Gzip}
+				l.add(&obj)
+				cfg.Progress.ObjectsTotal.Add(1)
+				select {
+				case out <- obj:
+				case <-gctx.Done():
+					return context.Cause(gctx)
 				}
-			}
-			if err != nil {
-				return fmt.Errorf("listing topic %s: %w", topic, err)
 			}
 			return nil
-		})
+		}
+		prog := l.progress[t]
+		if prog == nil {
+			g.Go(func() error {
+				var err error
+				if pl, ok := in.(objstore.PageLister); ok {
+					err = pl.ListPages(gctx, landing.TopicDir(topic), send)
+				} else {
+					var list []objstore.Object
+					if list, err = in.List(gctx, landing.TopicDir(topic)); err == nil {
+						err = send(list)
+					}
+				}
+				if err != nil {
+					return fmt.Errorf("listing topic %s: %w", topic, err)
+				}
+				return nil
+			})
+			continue
+		}
+		// Incremental: each partition from its progress on.
+		dirs, err := objstore.ListDirs(gctx, in, landing.TopicDir(topic))
+		if err != nil {
+			return fmt.Errorf("listing the partitions of topic %s: %w", topic, err)
+		}
+		parts := map[int32]bool{}
+		for p := range prog.Partitions {
+			parts[p] = true
+		}
+		for _, d := range dirs {
+			if p, ok := parsePartitionDir(d); ok {
+				parts[p] = true
+			} else {
+				cfg.Logger.Warn("skipping a directory that is not a partition of the landing layout", "dir", landing.TopicDir(topic)+d)
+			}
+		}
+		l.mu.Lock()
+		l.listed[t] = map[int32]map[string]bool{}
+		l.mu.Unlock()
+		for part := range parts {
+			g.Go(func() error {
+				objs, listed, err := listPartition(gctx, in, topic, part, prog.Partitions[part])
+				if err != nil {
+					return fmt.Errorf("listing topic %s partition %d: %w", topic, part, err)
+				}
+				l.mu.Lock()
+				l.listed[t][part] = listed
+				l.mu.Unlock()
+				return send(objs)
+			})
+		}
 	}
 	err := g.Wait()
 	l.mu.Lock()
 	l.done = time.Since(start)
 	l.mu.Unlock()
 	return err
+}
+
+// read returns the objects of table t read, with their line counts (lines,
+// by object id), by partition.
+func (l *listing) read(t clean.Table, lines map[int32]int64) map[int32][]ReadObject {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[int32][]ReadObject{}
+	for _, o := range l.objs {
+		if o.table != t {
+			continue
+		}
+		out[o.partition] = append(out[o.partition], ReadObject{Key: o.key, Start: o.start, Lines: lines[o.id], Size: o.size, ETag: o.etag})
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
 // The read path. Config.Concurrency readers fetch objects (I/O) and cut them
@@ -40,28 +41,40 @@ type state struct {
 	mu       sync.Mutex // guards the fields below
 	rejected []parquetio.Rejected
 	lines    map[clean.Table]int64
+	objLines map[int32]int64 // lines of each object read, by id
 	// quality is the sum of the committed blocks' counts; complete after
 	// readAll.
 	quality clean.Quality
 }
 
-// cleanTables are the final clean tables, sorted by ind.
+// cleanTables are the rows of the objects read, one per ind, by bucket then ind.
 type cleanTables struct {
-	pins  []clean.Pin
-	geos  []clean.Geo
-	users []clean.User
+	pins  tableRows[clean.Pin]
+	geos  tableRows[clean.Geo]
+	users tableRows[clean.User]
 }
 
-// finish sorts the tables (moving the rows of each with workers goroutines), fills
-// duplicates and rows written into the quality report and sorts the rejected
-// lines by (table, source, line).
-func (st *state) finish(workers int) cleanTables {
+// finish sorts the tables by bucket, then ind (moving the rows of each with
+// workers goroutines), fills duplicates into the quality report and sorts the
+// rejected lines by (table, source, line). keys are the objects' keys, by id.
+func (st *state) finish(workers int, keys []string) cleanTables {
 	var t cleanTables
 	var dups [3]int64
+	nb := tables.StateBuckets
+	bucket := tables.CleanDef(clean.TablePin).BucketFunc()
 	var wg sync.WaitGroup
-	wg.Go(func() { t.pins, dups[0] = st.pins.sorted(workers) })
-	wg.Go(func() { t.geos, dups[1] = st.geos.sorted(workers) })
-	wg.Go(func() { t.users, dups[2] = st.users.sorted(workers) })
+	wg.Go(func() {
+		rows, at, bounds, d := st.pins.sorted(workers, bucket, nb)
+		t.pins, dups[0] = newRows(rows, at, bounds, keys), d
+	})
+	wg.Go(func() {
+		rows, at, bounds, d := st.geos.sorted(workers, bucket, nb)
+		t.geos, dups[1] = newRows(rows, at, bounds, keys), d
+	})
+	wg.Go(func() {
+		rows, at, bounds, d := st.users.sorted(workers, bucket, nb)
+		t.users, dups[2] = newRows(rows, at, bounds, keys), d
+	})
 	wg.Go(func() {
 		slices.SortFunc(st.rejected, func(a, b parquetio.Rejected) int {
 			if c := strings.Compare(a.Table, b.Table); c != 0 {
@@ -74,11 +87,8 @@ func (st *state) finish(workers int) cleanTables {
 		})
 	})
 	wg.Wait()
-	written := [3]int64{int64(len(t.pins)), int64(len(t.geos)), int64(len(t.users))}
 	for i, tb := range clean.Tables {
-		q := st.quality.Table(tb)
-		q.Duplicates = dups[i]
-		q.RowsWritten = written[i]
+		st.quality.Table(tb).Duplicates = dups[i]
 	}
 	st.quality.Normalize()
 	return t
@@ -120,10 +130,11 @@ const listAhead = 1 << 14
 // clean their blocks.
 func readAll(ctx context.Context, cfg Config, in objstore.Bucket, l *listing) (*state, error) {
 	st := &state{
-		pins:  newDedup(func(p *clean.Pin) int64 { return p.Ind }, l.key),
-		geos:  newDedup(func(g *clean.Geo) int64 { return g.Ind }, l.key),
-		users: newDedup(func(u *clean.User) int64 { return u.Ind }, l.key),
-		lines: make(map[clean.Table]int64, 3),
+		pins:     newDedup(func(p *clean.Pin) int64 { return p.Ind }, l.key),
+		geos:     newDedup(func(g *clean.Geo) int64 { return g.Ind }, l.key),
+		users:    newDedup(func(u *clean.User) int64 { return u.Ind }, l.key),
+		lines:    make(map[clean.Table]int64, 3),
+		objLines: map[int32]int64{},
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -477,6 +488,7 @@ func (st *state) commit(att *attempt, lines int64, progress *Progress) {
 		st.quality.Merge(p.q)
 	}
 	st.lines[obj.table] += lines
+	st.objLines[obj.id] = lines
 	st.mu.Unlock()
 	progress.ObjectsDone.Add(1)
 	progress.Lines.Add(lines)

@@ -49,9 +49,9 @@ func TestS3(t *testing.T) {
 			first := readOutput(t, tablesAt(t, outURL), "2026-11-24")
 			sameRows(t, want, first)
 
-			// A re-run with larger files replaces the previous run: the
-			// part files it does not write any more are deleted.
-			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24"})
+			// A --full re-run with larger files replaces the previous run:
+			// the part files it does not write any more are deleted.
+			runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: tablesAt(t, outURL), Date: "2026-11-24", Full: true})
 			second := readOutput(t, tablesAt(t, outURL), "2026-11-24")
 			sameRows(t, want, second)
 			for _, f := range second.files {

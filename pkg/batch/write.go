@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/insights"
+	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/tables"
@@ -63,8 +65,41 @@ type writer struct {
 	insights   map[string]*tables.Table
 	quarantine *tables.Table
 
+	// state is what the run read of each clean table's state.
+	state map[clean.Table]*tableState
+	// quarantined are the locations of batch_quarantine's current files,
+	// as the run found them.
+	quarantined map[string]bool
+
 	mu      sync.Mutex
 	written map[*tables.Table][]tables.File
+	// qfiles are the quarantine files of each table's rejected lines.
+	qfiles map[clean.Table][]tables.File
+}
+
+// tableState is what a run read of a clean table's state, and what it
+// commits with the table.
+type tableState struct {
+	snapshot int64          // the snapshot the run read; 0: none
+	progress *TopicProgress // nil: the topic is listed whole
+	totals   clean.TableQuality
+	pending  []PendingFile
+
+	// Set by the run before publishing.
+	newProgress *TopicProgress
+	remove      []string // files of the buckets the run rewrote
+}
+
+// PendingFile is a quarantine file that a run committed with a clean table
+// (PropPendingQuarantine) and then adds to batch_quarantine.
+type PendingFile struct {
+	Location string `json:"location"`
+	Date     string `json:"date"`
+	Rows     int64  `json:"rows"`
+	Size     int64  `json:"size"`
+	// Full marks the files of a --full run: batch_quarantine is replaced
+	// by them (and the files of later runs), not added to.
+	Full bool `json:"full,omitempty"`
 }
 
 // openWriter opens the catalog and the run's tables, creating those that
@@ -82,7 +117,8 @@ func openWriter(ctx context.Context, cfg Config) (*writer, error) {
 	}
 	w := &writer{cat: cat, runID: cfg.RunID, date: cfg.Date, rowsPerFile: cfg.RowsPerFile, logger: cfg.Logger,
 		encoders: make(chan struct{}, cfg.Workers), clean: map[clean.Table]*tables.Table{},
-		insights: map[string]*tables.Table{}, written: map[*tables.Table][]tables.File{}}
+		insights: map[string]*tables.Table{}, written: map[*tables.Table][]tables.File{},
+		state: map[clean.Table]*tableState{}, qfiles: map[clean.Table][]tables.File{}}
 	if b := cat.Warehouse(); b != nil {
 		if err := objstore.Check(ctx, b); err != nil {
 			cat.Close()
@@ -96,6 +132,14 @@ func openWriter(ctx context.Context, cfg Config) (*writer, error) {
 	}
 	for _, def := range Defs() {
 		tbl, err := cat.Ensure(ctx, def)
+		if errors.Is(err, tables.ErrOldVersion) && !def.ByDay {
+			if !cfg.Full {
+				cat.Close()
+				return nil, fmt.Errorf("%w: run the batch job once with --full to rebuild the clean tables from everything landed", err)
+			}
+			cfg.Logger.Warn("rebuilding a clean table an older version of pinpipe made", "err", err)
+			tbl, err = cat.Recreate(ctx, def)
+		}
 		if err != nil {
 			cat.Close()
 			return nil, err
@@ -127,14 +171,73 @@ func Defs() []tables.Def {
 
 // put writes one data file of tbl (of partition date, for a table by day).
 func (w *writer) put(ctx context.Context, tbl *tables.Table, date, name string, rows int, write func(io.Writer) error) error {
-	f, err := tbl.WriteFile(ctx, tbl.FileLocation(date, name), date, int64(rows), write)
+	return w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation(date, name), Date: date}, rows, write)
+}
+
+// putFile writes the data file f of tbl.
+func (w *writer) putFile(ctx context.Context, tbl *tables.Table, f tables.File, rows int, write func(io.Writer) error) error {
+	written, err := tbl.WriteFile(ctx, f.Location, f.Date, int64(rows), write)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", name, err)
+		return fmt.Errorf("writing %s: %w", path.Base(f.Location), err)
 	}
+	written.Bucket = f.Bucket
 	w.mu.Lock()
-	w.written[tbl] = append(w.written[tbl], f)
+	w.written[tbl] = append(w.written[tbl], written)
 	w.mu.Unlock()
 	return nil
+}
+
+// loadState reads the progress, running totals and pending quarantine files
+// of the clean tables, and the files of batch_quarantine. A --full run
+// starts from no progress.
+func (w *writer) loadState(ctx context.Context, cfg Config) error {
+	qf, err := w.quarantine.Files(ctx)
+	if err != nil {
+		return err
+	}
+	w.quarantined = map[string]bool{}
+	for _, f := range qf {
+		w.quarantined[f.Location] = true
+	}
+	for _, t := range clean.Tables {
+		tbl := w.clean[t]
+		ts := &tableState{}
+		if s := tbl.Iceberg().CurrentSnapshot(); s != nil {
+			ts.snapshot = s.SnapshotID
+		}
+		props := tbl.Properties()
+		if !cfg.Full {
+			if ts.progress, err = parseProgress(tbl.Name(), props[PropProgress], landing.Topic(cfg.Prefix, t)); err != nil {
+				return err
+			}
+			if ts.progress == nil && ts.snapshot != 0 {
+				cfg.Logger.Warn("the clean table has no progress: its topic is read whole, and merged into the table", "table", tbl.Name())
+			}
+			if raw := props[PropQualityTotal]; raw != "" {
+				if err := json.Unmarshal([]byte(raw), &ts.totals); err != nil {
+					return fmt.Errorf("table %s: property %s: %w (run with --full to rebuild the state)", tbl.Name(), PropQualityTotal, err)
+				}
+			}
+		}
+		if raw := props[PropPendingQuarantine]; raw != "" {
+			if err := json.Unmarshal([]byte(raw), &ts.pending); err != nil {
+				return fmt.Errorf("table %s: property %s: %w (run with --full to rebuild the state)", tbl.Name(), PropPendingQuarantine, err)
+			}
+		}
+		w.state[t] = ts
+	}
+	return nil
+}
+
+// progress returns the progress of each topic (nil entries: list whole).
+func (w *writer) progress() map[clean.Table]*TopicProgress {
+	out := map[clean.Table]*TopicProgress{}
+	for t, ts := range w.state {
+		if ts.progress != nil {
+			out[t] = ts.progress
+		}
+	}
+	return out
 }
 
 // writeSplit writes rows in files of at most rowsPerFile rows (one file, maybe
@@ -158,14 +261,15 @@ func writeSplit[R any](ctx context.Context, w *writer, tbl *tables.Table, date s
 	return g.Wait()
 }
 
-// writeAll writes the clean tables, the quarantine and the insight tables,
-// all at the same time. The insight tables are computed by compute while the
-// clean tables are being written; writeAll returns them.
-func (w *writer) writeAll(ctx context.Context, t cleanTables, rejected []parquetio.Rejected, compute func() insights.Tables) (insights.Tables, error) {
+// writeAll writes the touched buckets of the clean tables, the quarantine
+// and the insight tables, all at the same time. The insight tables are
+// computed by compute while the clean tables are being written; writeAll
+// returns them.
+func (w *writer) writeAll(ctx context.Context, t cleanTables, touched map[clean.Table][]bool, rejected []parquetio.Rejected, compute func() insights.Tables) (insights.Tables, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	// The largest first: the pins take the longest to encode.
 	g.Go(func() error {
-		return writeSplit(ctx, w, w.clean[clean.TablePin], "", t.pins, func(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
+		return writeState(ctx, w, w.clean[clean.TablePin], t.pins, touched[clean.TablePin], func(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
 			return parquetio.WritePins(out, rows, nil, o)
 		})
 	})
@@ -192,22 +296,46 @@ func (w *writer) writeAll(ctx context.Context, t cleanTables, rejected []parquet
 		return gi.Wait()
 	})
 	g.Go(func() error {
-		return writeSplit(ctx, w, w.clean[clean.TableGeo], "", t.geos, func(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
+		return writeState(ctx, w, w.clean[clean.TableGeo], t.geos, touched[clean.TableGeo], func(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
 			return parquetio.WriteGeos(out, rows, nil, o)
 		})
 	})
 	g.Go(func() error {
-		return writeSplit(ctx, w, w.clean[clean.TableUser], "", t.users, func(out io.Writer, rows []clean.User, o parquetio.Options) error {
+		return writeState(ctx, w, w.clean[clean.TableUser], t.users, touched[clean.TableUser], func(out io.Writer, rows []clean.User, o parquetio.Options) error {
 			return parquetio.WriteUsers(out, rows, nil, o)
 		})
 	})
-	// rejected is sorted by table, then source and line: one quarantine
-	// table holds the three tables' rejects, in that order.
-	g.Go(func() error {
-		return writeSplit(ctx, w, w.quarantine, w.date, rejected, func(out io.Writer, rows []parquetio.Rejected, o parquetio.Options) error {
-			return parquetio.WriteRejected(out, rows, o)
-		})
-	})
+	// rejected is sorted by table, then source and line: each table's
+	// rejected lines go to files of their own, committed with its state.
+	for _, tb := range clean.Tables {
+		lo := slices.IndexFunc(rejected, func(r parquetio.Rejected) bool { return r.Table == string(tb) })
+		if lo < 0 {
+			continue
+		}
+		hi := lo
+		for hi < len(rejected) && rejected[hi].Table == string(tb) {
+			hi++
+		}
+		rows := rejected[lo:hi]
+		for i, at := 0, 0; at < len(rows); i, at = i+1, at+w.rowsPerFile {
+			part := rows[at:min(at+w.rowsPerFile, len(rows))]
+			g.Go(func() error {
+				name := PartName(w.runID+"-"+string(tb), i)
+				loc := w.quarantine.FileLocation(w.date, name)
+				f, err := w.quarantine.WriteFile(ctx, loc, w.date, int64(len(part)), func(out io.Writer) error {
+					return parquetio.WriteRejected(out, part, parquetio.Options{Date: w.date})
+				})
+				if err != nil {
+					return fmt.Errorf("writing %s: %w", name, err)
+				}
+				w.mu.Lock()
+				w.qfiles[tb] = append(w.qfiles[tb], f)
+				w.written[w.quarantine] = append(w.written[w.quarantine], f)
+				w.mu.Unlock()
+				return nil
+			})
+		}
+	}
 	err := g.Wait()
 	return ins, err
 }
@@ -238,44 +366,176 @@ func (w *writer) files() []string {
 	return out
 }
 
-// publish commits each table in turn: its files replace the clean table's
-// (or the day's partition of an insight table and the quarantine). A commit
-// that meets another writer's is made again on the reloaded table. It
-// returns the snapshot ids, by table.
-func (w *writer) publish(ctx context.Context, res Result) (map[string]int64, error) {
+// ErrConcurrentRun is wrapped by the error of a run that found a clean table
+// changed by another run between reading its state and committing.
+var ErrConcurrentRun = errors.New("another run committed the table meanwhile")
+
+// publish commits each table in turn: the clean tables (their rewritten
+// buckets, progress, totals and pending quarantine files, in one commit
+// each), the day's partition of each insight table, then the pending
+// quarantine files to batch_quarantine. It returns the snapshot ids, by table.
+func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string]int64, error) {
 	q, err := json.Marshal(qualityReport(res))
 	if err != nil {
 		return nil, fmt.Errorf("encoding the quality report: %w", err)
 	}
 	summary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date, SummaryQuality: string(q)}
 	snaps := map[string]int64{}
-	for _, tbl := range w.order() {
-		files := slices.Clone(w.written[tbl])
-		slices.SortFunc(files, func(a, b tables.File) int { return strings.Compare(a.Location, b.Location) })
-		ch := tables.Change{Add: files, Summary: summary}
-		if tbl.Def().ByDay {
-			ch.ReplaceDay = w.date
-		} else {
-			ch.ReplaceAll = true
+	for _, t := range clean.Tables {
+		tbl, ts := w.clean[t], w.state[t]
+		ch, err := w.cleanChange(t, res, full, summary)
+		if err != nil {
+			return snaps, err
 		}
-		err := retry.Do(ctx, retry.Policy{Initial: 50 * time.Millisecond, MaxAttempts: publishAttempts,
-			Notify: func(err error, attempt int, wait time.Duration) {
-				w.logger.Warn("committing, will reload the table and commit again", "table", tbl.Name(), "attempt", attempt, "err", err)
-			}}, func(ctx context.Context) error {
-			if err := tbl.Commit(ctx, ch); err != nil {
-				if rerr := tbl.Refresh(ctx); rerr != nil {
-					return fmt.Errorf("%w; reloading: %w", err, rerr)
-				}
-				return err
+		err = w.commit(ctx, tbl, func() (tables.Change, error) {
+			if full {
+				return ch, nil
 			}
-			return nil
+			// The change was made from the state as the run read it: it
+			// applies only to that snapshot.
+			var cur int64
+			if s := tbl.Iceberg().CurrentSnapshot(); s != nil {
+				cur = s.SnapshotID
+			}
+			if cur != ts.snapshot {
+				return ch, fmt.Errorf("table %s: %w (snapshot %d, read %d): this run committed nothing to it; run it again", tbl.Name(), ErrConcurrentRun, cur, ts.snapshot)
+			}
+			return ch, nil
 		})
 		if err != nil {
 			return snaps, fmt.Errorf("publishing %s (the tables committed before it hold this run): %w", tbl.Name(), err)
 		}
 		snaps[tbl.Def().Name] = tbl.Iceberg().CurrentSnapshot().SnapshotID
 	}
+	for _, name := range insights.Names() {
+		tbl := w.insights[name]
+		files := w.sortedWritten(tbl)
+		err := w.commit(ctx, tbl, func() (tables.Change, error) {
+			return tables.Change{Add: files, ReplaceDay: w.date, Summary: summary}, nil
+		})
+		if err != nil {
+			return snaps, fmt.Errorf("publishing %s (the tables committed before it hold this run): %w", tbl.Name(), err)
+		}
+		snaps[tbl.Def().Name] = tbl.Iceberg().CurrentSnapshot().SnapshotID
+	}
+	if err := w.publishQuarantine(ctx, summary); err != nil {
+		return snaps, fmt.Errorf("publishing %s (the other tables hold this run; the next run adds its rejected lines): %w", w.quarantine.Name(), err)
+	}
+	if s := w.quarantine.Iceberg().CurrentSnapshot(); s != nil {
+		snaps[w.quarantine.Def().Name] = s.SnapshotID
+	}
 	return snaps, nil
+}
+
+// cleanChange is the commit of clean table t: its rewritten buckets, and
+// the properties that go with them.
+func (w *writer) cleanChange(t clean.Table, res Result, full bool, summary iceberg.Properties) (tables.Change, error) {
+	tbl, ts := w.clean[t], w.state[t]
+	prog, err := json.Marshal(ts.newProgress)
+	if err != nil {
+		return tables.Change{}, err
+	}
+	totals := ts.totals
+	rq := *res.Quality.Table(t)
+	mergeTable(&totals, rq)
+	tot, err := json.Marshal(totals)
+	if err != nil {
+		return tables.Change{}, err
+	}
+	var pending []PendingFile
+	if !full {
+		for _, p := range ts.pending {
+			if !w.quarantined[p.Location] {
+				pending = append(pending, p)
+			}
+		}
+	}
+	for _, f := range w.qfiles[t] {
+		pending = append(pending, PendingFile{Location: f.Location, Date: f.Date, Rows: f.Rows, Size: f.Size, Full: full})
+	}
+	slices.SortStableFunc(pending, func(a, b PendingFile) int { return strings.Compare(a.Date, b.Date) })
+	pend, err := json.Marshal(pending)
+	if err != nil {
+		return tables.Change{}, err
+	}
+	return tables.Change{
+		Add: w.sortedWritten(tbl), Remove: ts.remove, ReplaceAll: full, Summary: summary,
+		Properties: iceberg.Properties{PropProgress: string(prog), PropQualityTotal: string(tot), PropPendingQuarantine: string(pend)},
+	}, nil
+}
+
+// mergeTable adds the counts of q to total; rows written is the table's size
+// after the run, not a sum.
+func mergeTable(total *clean.TableQuality, q clean.TableQuality) {
+	var a, b clean.Quality
+	a.Pin, b.Pin = *total, q
+	a.Merge(b)
+	a.Normalize()
+	*total = a.Pin
+	total.RowsWritten = q.RowsWritten
+}
+
+// publishQuarantine adds to batch_quarantine the pending quarantine files of
+// the three clean tables (as committed) that it does not hold yet; when one
+// of them is a --full run's, they replace the table's files.
+func (w *writer) publishQuarantine(ctx context.Context, summary iceberg.Properties) error {
+	return w.commit(ctx, w.quarantine, func() (tables.Change, error) {
+		cur, err := w.quarantine.Files(ctx)
+		if err != nil {
+			return tables.Change{}, err
+		}
+		have := map[string]bool{}
+		for _, f := range cur {
+			have[f.Location] = true
+		}
+		var add []tables.File
+		full := false
+		for _, t := range clean.Tables {
+			var pending []PendingFile
+			if raw := w.clean[t].Properties()[PropPendingQuarantine]; raw != "" {
+				if err := json.Unmarshal([]byte(raw), &pending); err != nil {
+					return tables.Change{}, fmt.Errorf("table %s: property %s: %w", w.clean[t].Name(), PropPendingQuarantine, err)
+				}
+			}
+			for _, p := range pending {
+				if !have[p.Location] {
+					add = append(add, tables.File{Location: p.Location, Date: p.Date, Rows: p.Rows, Size: p.Size})
+					full = full || p.Full
+				}
+			}
+		}
+		slices.SortFunc(add, func(a, b tables.File) int { return strings.Compare(a.Location, b.Location) })
+		return tables.Change{Add: add, ReplaceAll: full, Summary: summary}, nil
+	})
+}
+
+// sortedWritten returns the files written for tbl, sorted by location.
+func (w *writer) sortedWritten(tbl *tables.Table) []tables.File {
+	files := slices.Clone(w.written[tbl])
+	slices.SortFunc(files, func(a, b tables.File) int { return strings.Compare(a.Location, b.Location) })
+	return files
+}
+
+// commit commits the change that change makes from tbl as last loaded; a
+// commit that fails (another writer came first, or the catalog failed) is
+// made again on the reloaded table, unless change refuses it.
+func (w *writer) commit(ctx context.Context, tbl *tables.Table, change func() (tables.Change, error)) error {
+	return retry.Do(ctx, retry.Policy{Initial: 50 * time.Millisecond, MaxAttempts: publishAttempts,
+		Notify: func(err error, attempt int, wait time.Duration) {
+			w.logger.Warn("committing, will reload the table and commit again", "table", tbl.Name(), "attempt", attempt, "err", err)
+		}}, func(ctx context.Context) error {
+		ch, err := change()
+		if err != nil {
+			return retry.Permanent(err)
+		}
+		if err := tbl.Commit(ctx, ch); err != nil {
+			if rerr := tbl.Refresh(ctx); rerr != nil {
+				return fmt.Errorf("%w; reloading: %w", err, rerr)
+			}
+			return err
+		}
+		return nil
+	})
 }
 
 // writeQuality writes quality.json beside the tables (when the warehouse is

@@ -432,3 +432,22 @@ func TestURL(t *testing.T) {
 		}
 	})
 }
+
+func TestListDirs(t *testing.T) {
+	forEachStore(t, func(t *testing.T, b Bucket, putOutside func(string)) {
+		for _, k := range []string{"t/partition=0/a", "t/partition=0/b", "t/partition=10/a", "t/partition=2/x/y", "t/file", "u/partition=5/a"} {
+			mustPut(t, b, k, k)
+		}
+		putOutside("t/partition=9/a")
+		got, err := ListDirs(t.Context(), b, "t/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"partition=0", "partition=10", "partition=2"}; !slices.Equal(got, want) {
+			t.Errorf("ListDirs(t/) = %q, want %q", got, want)
+		}
+		if got, err := ListDirs(t.Context(), b, "missing/"); err != nil || len(got) != 0 {
+			t.Errorf("ListDirs(missing/) = %q, %v; want none, no error", got, err)
+		}
+	})
+}

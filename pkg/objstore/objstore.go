@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -136,4 +137,32 @@ func SweepTemp(ctx context.Context, b Bucket, prefix string) (int, error) {
 		return s.Sweep(ctx, prefix, TempMaxAge)
 	}
 	return 0, nil
+}
+
+// DirLister lists the "directories" right under a prefix (S3 common
+// prefixes with the delimiter "/"), without listing the objects in them.
+type DirLister interface {
+	// ListDirs returns the names (without prefix or trailing slash) of the
+	// directories right under prefix, which ends with "/", sorted.
+	ListDirs(ctx context.Context, prefix string) ([]string, error)
+}
+
+// ListDirs lists the directories right under prefix with r's ListDirs when
+// it has one, else from the keys of List.
+func ListDirs(ctx context.Context, r Reader, prefix string) ([]string, error) {
+	if dl, ok := r.(DirLister); ok {
+		return dl.ListDirs(ctx, prefix)
+	}
+	objs, err := r.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for _, o := range objs {
+		rest := strings.TrimPrefix(o.Key, prefix)
+		if i := strings.IndexByte(rest, '/'); i > 0 && (len(dirs) == 0 || dirs[len(dirs)-1] != rest[:i]) {
+			dirs = append(dirs, rest[:i])
+		}
+	}
+	return dirs, nil
 }

@@ -624,3 +624,31 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// ListDirs implements DirLister: the subdirectories of prefix's directory.
+func (b *fileBucket) ListDirs(ctx context.Context, prefix string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir := b.root
+	if p := strings.TrimSuffix(prefix, "/"); p != "" {
+		var err error
+		if dir, err = b.path(p); err != nil {
+			return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), tmpPrefix) {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	return dirs, nil // os.ReadDir sorts by name
+}

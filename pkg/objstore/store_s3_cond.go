@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -249,4 +250,27 @@ func mapCondErr(err error) error {
 		return fmt.Errorf("%w: %v", ErrPrecondition, err)
 	}
 	return mapNotFound(err)
+}
+
+// ListDirs implements DirLister with ListObjectsV2's delimiter "/".
+func (b *s3Bucket) ListDirs(ctx context.Context, prefix string) ([]string, error) {
+	full := b.fullKey(prefix)
+	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{
+		Bucket: aws.String(b.bucket), Prefix: aws.String(full), Delimiter: aws.String("/"),
+	})
+	var dirs []string
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			d := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), full), "/")
+			if d != "" {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	sort.Strings(dirs)
+	return dirs, nil
 }

@@ -55,6 +55,10 @@ type Options struct {
 	// (date, non-null) with this value on every row: the files of an
 	// Iceberg table partitioned by day. Default: none.
 	Date string
+	// Origins, when not nil, holds one Origin per row written: the file
+	// gets the origin columns (WithOrigins) after the table's own and before
+	// dt. The batch job's clean tables are written so. Default: none.
+	Origins []Origin
 }
 
 // ErrOptions is returned (wrapped) for invalid Options.
@@ -141,6 +145,14 @@ func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, enc en
 		return err
 	}
 	o := opts.withDefaults()
+	if err := checkOrigins("rows", n, o.Origins); err != nil {
+		return err
+	}
+	own := schema.NumFields()
+	if o.Origins != nil {
+		schema = WithOrigins(schema)
+		enc = encodings{plain: append(slices.Clip(enc.plain), originEncodings.plain...), dict: append(slices.Clip(enc.dict), originEncodings.dict...)}
+	}
 	schema = FileSchema(schema, o)
 	fw, err := newFileWriter(w, schema, o, enc)
 	if err != nil {
@@ -153,6 +165,9 @@ func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, enc en
 		hi := min(lo+o.RowGroupRows, n)
 		cols.reserve(hi - lo)
 		fill(cols, lo, hi)
+		if o.Origins != nil {
+			putOrigins(cols, own, o.Origins[lo:hi])
+		}
 		if o.Date != "" {
 			appendDate(cols.dense[len(cols.dense)-1], date, hi-lo)
 		}

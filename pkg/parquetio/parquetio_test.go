@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -118,7 +119,7 @@ func TestRoundTripPins(t *testing.T) {
 			if err := WritePins(&buf, rows, sourcesFor(tc), opts); err != nil {
 				t.Fatalf("WritePins: %v", err)
 			}
-			got, src, err := readPins(bytes.NewReader(buf.Bytes()), mem)
+			got, src, _, err := readPins(bytes.NewReader(buf.Bytes()), mem)
 			if err != nil {
 				t.Fatalf("readPins: %v", err)
 			}
@@ -141,7 +142,7 @@ func TestRoundTripGeos(t *testing.T) {
 			if err := WriteGeos(&buf, rows, sourcesFor(tc), opts); err != nil {
 				t.Fatalf("WriteGeos: %v", err)
 			}
-			got, src, err := readGeos(bytes.NewReader(buf.Bytes()), mem)
+			got, src, _, err := readGeos(bytes.NewReader(buf.Bytes()), mem)
 			if err != nil {
 				t.Fatalf("readGeos: %v", err)
 			}
@@ -164,7 +165,7 @@ func TestRoundTripUsers(t *testing.T) {
 			if err := WriteUsers(&buf, rows, sourcesFor(tc), opts); err != nil {
 				t.Fatalf("WriteUsers: %v", err)
 			}
-			got, src, err := readUsers(bytes.NewReader(buf.Bytes()), mem)
+			got, src, _, err := readUsers(bytes.NewReader(buf.Bytes()), mem)
 			if err != nil {
 				t.Fatalf("readUsers: %v", err)
 			}
@@ -220,7 +221,7 @@ func TestRoundTripManyRows(t *testing.T) {
 	if err := WritePins(&buf, pins, testSources(n), opts); err != nil {
 		t.Fatalf("WritePins: %v", err)
 	}
-	got, src, err := readPins(bytes.NewReader(buf.Bytes()), mem)
+	got, src, _, err := readPins(bytes.NewReader(buf.Bytes()), mem)
 	if err != nil {
 		t.Fatalf("readPins: %v", err)
 	}
@@ -467,5 +468,35 @@ func TestWriterNotClosed(t *testing.T) {
 	}
 	if _, _, err := ReadUsers(bytes.NewReader(w.Bytes())); err != nil {
 		t.Errorf("ReadUsers: %v", err)
+	}
+}
+
+// TestOriginsRoundTrip writes clean rows with origins (the batch job's
+// clean tables) and reads them back, rows and origins in order.
+func TestOriginsRoundTrip(t *testing.T) {
+	pins := []clean.Pin{{Ind: 1, UniqueID: "a"}, {Ind: 2, UniqueID: "b"}, {Ind: 3, UniqueID: "c"}}
+	org := []Origin{{0, 10, "t/partition=0/t+0+0000000010.json"}, {1, 3, "t/partition=1/t+1+0000000000.json"}, {0, 11, "t/partition=0/t+0+0000000010.json"}}
+	var buf bytes.Buffer
+	if err := WritePins(&buf, pins, nil, Options{Origins: org, RowGroupRows: 2}); err != nil {
+		t.Fatal(err)
+	}
+	got, gotOrg, err := ReadPinState(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[2].UniqueID != "c" || !slices.Equal(gotOrg, org) {
+		t.Fatalf("read back %v %v, want %v %v", got, gotOrg, pins, org)
+	}
+	// A plain reader reads the rows of such a file too.
+	if rows, src, err := ReadPins(bytes.NewReader(buf.Bytes())); err != nil || len(rows) != 3 || src != nil {
+		t.Fatalf("ReadPins: %v rows, sources %v, err %v", len(rows), src, err)
+	}
+	users := []clean.User{{Ind: 5}}
+	buf.Reset()
+	if err := WriteUsers(&buf, users, nil, Options{Origins: org}); err == nil {
+		t.Fatal("WriteUsers with 3 origins for 1 row: no error")
+	}
+	if !org[0].Less(org[2]) || org[2].Less(org[0]) || !org[0].Less(org[1]) {
+		t.Fatal("Origin.Less does not order by partition, offset, object")
 	}
 }

@@ -84,40 +84,51 @@ func describe(s *arrow.Schema) string {
 // readRecords reads a file of the schema want(false), or want(true) when it
 // carries source columns, and calls each for every record batch. The record
 // is released after each returns.
+//
+// A file with the origin columns (Options.Origins) after want(false)'s is
+// read too; hasOrigins then says so, and each is told.
 func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, want func(withSource bool) *arrow.Schema,
-	each func(rec arrow.RecordBatch, withSource bool) error) (withSource bool, err error) {
+	each func(rec arrow.RecordBatch, x extra) error) (x extra, err error) {
 	fr, err := openReader(r, mem)
 	if err != nil {
-		return false, err
+		return x, err
 	}
 	sc, err := fr.Schema()
 	if err != nil {
-		return false, fmt.Errorf("reading arrow schema: %w", err)
+		return x, fmt.Errorf("reading arrow schema: %w", err)
 	}
 	switch {
 	case matches(sc, want(false)):
 	case matches(sc, want(true)):
-		withSource = true
+		x.sources = true
+	case matches(sc, WithOrigins(want(false))):
+		x.origins = true
 	default:
-		return false, fmt.Errorf("%w: %s file has columns (%s), want (%s)", ErrSchema, what, describe(sc), describe(want(false)))
+		return x, fmt.Errorf("%w: %s file has columns (%s), want (%s)", ErrSchema, what, describe(sc), describe(want(false)))
 	}
 	if fr.ParquetReader().NumRowGroups() == 0 {
-		return withSource, nil
+		return x, nil
 	}
 	rr, err := fr.GetRecordReader(contextBackground(), nil, nil)
 	if err != nil {
-		return false, fmt.Errorf("reading %s rows: %w", what, err)
+		return x, fmt.Errorf("reading %s rows: %w", what, err)
 	}
 	defer rr.Release()
 	for rr.Next() {
-		if err := each(rr.RecordBatch(), withSource); err != nil {
-			return false, err
+		if err := each(rr.RecordBatch(), x); err != nil {
+			return x, err
 		}
 	}
 	if err := rr.Err(); err != nil {
-		return false, fmt.Errorf("reading %s rows: %w", what, err)
+		return x, fmt.Errorf("reading %s rows: %w", what, err)
 	}
-	return withSource, nil
+	return x, nil
+}
+
+// extra says which columns a file has after its table's own.
+type extra struct {
+	sources bool // the stream job's source columns
+	origins bool // the batch job's origin columns
 }
 
 // Column accessors. Strings are copied out of Arrow buffers, which are freed

@@ -227,15 +227,24 @@ func requireInd(a *array.Int64, i int, what string) (int64, error) {
 // ReadPins reads a pin file written by WritePins (or any file with the
 // columns of PinSchema). The sources are nil when the file has no source columns.
 func ReadPins(r parquet.ReaderAtSeeker) ([]clean.Pin, []Source, error) {
-	return readPins(r, memory.DefaultAllocator)
+	rows, src, _, err := readPins(r, memory.DefaultAllocator)
+	return rows, src, err
 }
 
-func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Pin, []Source, error) {
+// ReadPinState reads a file of the batch job's clean table pin: pins with
+// their origins (nil when the file has none).
+func ReadPinState(r parquet.ReaderAtSeeker) ([]clean.Pin, []Origin, error) {
+	rows, _, org, err := readPins(r, memory.DefaultAllocator)
+	return rows, org, err
+}
+
+func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Pin, []Source, []Origin, error) {
 	var (
 		rows []clean.Pin
 		src  []Source
+		org  []Origin
 	)
-	withSource, err := readRecords(r, mem, "pin", PinSchema, func(rec arrow.RecordBatch, hasSource bool) error {
+	x, err := readRecords(r, mem, "pin", PinSchema, func(rec arrow.RecordBatch, x extra) error {
 		ind := rec.Column(0).(*array.Int64)
 		uid := newStrCol(rec.Column(1))
 		title := newStrCol(rec.Column(2))
@@ -266,32 +275,47 @@ func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Pin, []So
 				Category:       cat.get(i),
 			})
 		}
-		if hasSource {
+		if x.sources {
 			src = getSources(rec, pinCols, src)
+		}
+		if x.origins {
+			org = getOrigins(rec, pinCols, org)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading pins: %w", err)
+		return nil, nil, nil, fmt.Errorf("reading pins: %w", err)
 	}
-	if withSource && src == nil {
+	if x.sources && src == nil {
 		src = []Source{}
 	}
-	return rows, src, nil
+	if x.origins && org == nil {
+		org = []Origin{}
+	}
+	return rows, src, org, nil
 }
 
 // ReadGeos reads a geo file written by WriteGeos (or any file with the
 // columns of GeoSchema). The sources are nil when the file has no source columns.
 func ReadGeos(r parquet.ReaderAtSeeker) ([]clean.Geo, []Source, error) {
-	return readGeos(r, memory.DefaultAllocator)
+	rows, src, _, err := readGeos(r, memory.DefaultAllocator)
+	return rows, src, err
 }
 
-func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Geo, []Source, error) {
+// ReadGeoState reads a file of the batch job's clean table geo: geos with
+// their origins (nil when the file has none).
+func ReadGeoState(r parquet.ReaderAtSeeker) ([]clean.Geo, []Origin, error) {
+	rows, _, org, err := readGeos(r, memory.DefaultAllocator)
+	return rows, org, err
+}
+
+func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Geo, []Source, []Origin, error) {
 	var (
 		rows []clean.Geo
 		src  []Source
+		org  []Origin
 	)
-	withSource, err := readRecords(r, mem, "geo", GeoSchema, func(rec arrow.RecordBatch, hasSource bool) error {
+	x, err := readRecords(r, mem, "geo", GeoSchema, func(rec arrow.RecordBatch, x extra) error {
 		ind := rec.Column(0).(*array.Int64)
 		country := newStrCol(rec.Column(1))
 		coords := rec.Column(2).(*array.List)
@@ -307,32 +331,47 @@ func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Geo, []So
 			}
 			rows = append(rows, clean.Geo{Ind: id, Country: country.get(i), Coordinates: c, Timestamp: getTime(ts, i)})
 		}
-		if hasSource {
+		if x.sources {
 			src = getSources(rec, geoCols, src)
+		}
+		if x.origins {
+			org = getOrigins(rec, geoCols, org)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading geos: %w", err)
+		return nil, nil, nil, fmt.Errorf("reading geos: %w", err)
 	}
-	if withSource && src == nil {
+	if x.sources && src == nil {
 		src = []Source{}
 	}
-	return rows, src, nil
+	if x.origins && org == nil {
+		org = []Origin{}
+	}
+	return rows, src, org, nil
 }
 
 // ReadUsers reads a user file written by WriteUsers (or any file with the
 // columns of UserSchema). The sources are nil when the file has no source columns.
 func ReadUsers(r parquet.ReaderAtSeeker) ([]clean.User, []Source, error) {
-	return readUsers(r, memory.DefaultAllocator)
+	rows, src, _, err := readUsers(r, memory.DefaultAllocator)
+	return rows, src, err
 }
 
-func readUsers(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.User, []Source, error) {
+// ReadUserState reads a file of the batch job's clean table user: users with
+// their origins (nil when the file has none).
+func ReadUserState(r parquet.ReaderAtSeeker) ([]clean.User, []Origin, error) {
+	rows, _, org, err := readUsers(r, memory.DefaultAllocator)
+	return rows, org, err
+}
+
+func readUsers(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.User, []Source, []Origin, error) {
 	var (
 		rows []clean.User
 		src  []Source
+		org  []Origin
 	)
-	withSource, err := readRecords(r, mem, "user", UserSchema, func(rec arrow.RecordBatch, hasSource bool) error {
+	x, err := readRecords(r, mem, "user", UserSchema, func(rec arrow.RecordBatch, x extra) error {
 		ind := rec.Column(0).(*array.Int64)
 		name := newStrCol(rec.Column(1))
 		age := rec.Column(2).(*array.Int32)
@@ -344,16 +383,22 @@ func readUsers(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.User, []
 			}
 			rows = append(rows, clean.User{Ind: id, UserName: name.get(i), Age: getInt32(age, i), DateJoined: getTime(joined, i)})
 		}
-		if hasSource {
+		if x.sources {
 			src = getSources(rec, userCols, src)
+		}
+		if x.origins {
+			org = getOrigins(rec, userCols, org)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading users: %w", err)
+		return nil, nil, nil, fmt.Errorf("reading users: %w", err)
 	}
-	if withSource && src == nil {
+	if x.sources && src == nil {
 		src = []Source{}
 	}
-	return rows, src, nil
+	if x.origins && org == nil {
+		org = []Origin{}
+	}
+	return rows, src, org, nil
 }

@@ -370,8 +370,13 @@ func checkCreate(t *testing.T, body []byte, def Def) {
 			spec.Fields[0].Name != "dt" || spec.Fields[0].Transform != "identity" {
 			t.Errorf("partition spec %s, want identity(dt) of source %d, field %d", *req.PartitionSpec, dt.ID, partitionFieldID)
 		}
+	} else if def.Buckets > 0 {
+		ind, _ := want.FindFieldByName("ind")
+		if len(spec.Fields) != 1 || spec.Fields[0].SourceID != ind.ID || spec.Fields[0].Transform != fmt.Sprintf("bucket[%d]", def.Buckets) {
+			t.Errorf("partition spec %s, want bucket[%d](ind)", *req.PartitionSpec, def.Buckets)
+		}
 	} else if len(spec.Fields) != 0 {
-		t.Errorf("partition spec %s of a table not by day", *req.PartitionSpec)
+		t.Errorf("partition spec %s of a table not partitioned", *req.PartitionSpec)
 	}
 	for k, v := range createProps {
 		if req.Properties[k] != v {

@@ -2,7 +2,10 @@ package tables
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -20,6 +23,10 @@ type Change struct {
 	ReplaceDay string
 	// ReplaceAll removes every data file of the table from the snapshot.
 	ReplaceAll bool
+	// Remove are locations of data files of the current snapshot that the
+	// snapshot removes (Table.Files lists them). A location the snapshot
+	// does not hold fails the commit: the table changed since it was read.
+	Remove []string
 	// Properties are table properties set by the commit: they change
 	// together with the data, or not at all.
 	Properties iceberg.Properties
@@ -49,6 +56,22 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 		if remove, err = t.currentFiles(ctx, ch.ReplaceDay); err != nil {
 			return err
 		}
+	} else if len(ch.Remove) > 0 {
+		cur, err := t.currentFiles(ctx, "")
+		if err != nil {
+			return err
+		}
+		byLoc := make(map[string]iceberg.DataFile, len(cur))
+		for _, f := range cur {
+			byLoc[f.FilePath()] = f
+		}
+		for _, loc := range ch.Remove {
+			f, ok := byLoc[loc]
+			if !ok {
+				return fmt.Errorf("table %s: %w: file %s to remove is not in its current snapshot", t.Name(), ErrChanged, loc)
+			}
+			remove = append(remove, f)
+		}
 	}
 	switch {
 	case len(remove) > 0:
@@ -72,6 +95,41 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 	}
 	t.tbl = tbl
 	return nil
+}
+
+// ErrChanged is wrapped by Commit's error when the change does not apply to
+// the table as last loaded.
+var ErrChanged = errors.New("the table changed")
+
+// CurrentFile is a data file of the table's current snapshot.
+type CurrentFile struct {
+	Location string
+	Bucket   int32 // its bucket, in a table with Def.Buckets
+	Rows     int64
+	Size     int64
+}
+
+// Files lists the data files of the table's current snapshot (as last
+// loaded), sorted by location.
+func (t *Table) Files(ctx context.Context) ([]CurrentFile, error) {
+	cur, err := t.currentFiles(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CurrentFile, 0, len(cur))
+	for _, f := range cur {
+		cf := CurrentFile{Location: f.FilePath(), Rows: f.Count(), Size: f.FileSizeBytes()}
+		if t.def.Buckets > 0 {
+			b, ok := f.Partition()[partitionFieldID].(int32)
+			if !ok {
+				return nil, fmt.Errorf("table %s: file %s has no bucket in its partition (%v)", t.Name(), cf.Location, f.Partition())
+			}
+			cf.Bucket = b
+		}
+		out = append(out, cf)
+	}
+	slices.SortFunc(out, func(a, b CurrentFile) int { return strings.Compare(a.Location, b.Location) })
+	return out, nil
 }
 
 // currentFiles returns the data files of the current snapshot, of

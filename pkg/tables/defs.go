@@ -22,7 +22,44 @@ type Def struct {
 	Columns *arrow.Schema
 	// ByDay adds the column dt (date) and partitions by identity(dt).
 	ByDay bool
+	// Buckets, when not 0, partitions the table by bucket(ind, Buckets)
+	// (Iceberg's bucket transform), so that a writer replaces the files of
+	// the buckets its rows fall in and keeps the others.
+	Buckets int
+	// Version is the version of pinpipe's definition of the table, kept in
+	// its properties (SchemaVersionKey). Default: "1".
+	Version string
 }
+
+// StateBuckets is the number of buckets of the batch job's clean tables.
+const StateBuckets = 16
+
+// CleanVersion is the version of the clean tables' definition: 2 added the
+// origin columns and the buckets (the incremental batch job's state).
+const CleanVersion = "2"
+
+// version is the definition's version, "1" unless set.
+func (d Def) version() string {
+	if d.Version == "" {
+		return SchemaVersion
+	}
+	return d.Version
+}
+
+// Bucket returns the bucket of ind in a table of d.Buckets buckets: Iceberg's
+// bucket transform of a long (murmur3 of its 8 little-endian bytes).
+func (d Def) Bucket(ind int64) int32 {
+	return bucketOf(d.Buckets)(ind)
+}
+
+// bucketOf returns the bucket function of n buckets.
+func bucketOf(n int) func(int64) int32 {
+	f := iceberg.BucketTransform{NumBuckets: n}.Transformer(iceberg.PrimitiveTypes.Int64)
+	return func(ind int64) int32 { return f(ind).Val }
+}
+
+// BucketFunc returns d.Bucket as a function made once (faster for many inds).
+func (d Def) BucketFunc() func(int64) int32 { return bucketOf(d.Buckets) }
 
 // Names of the batch and stream tables besides the clean and insight ones.
 const (
@@ -30,9 +67,10 @@ const (
 	StreamQuarantine = "stream_quarantine"
 )
 
-// CleanDef is the clean table t of the batch job: pin, geo or user.
+// CleanDef is the clean table t of the batch job: pin, geo or user, with the
+// origin of each row (parquetio.Origin), bucketed by ind.
 func CleanDef(t clean.Table) Def {
-	return Def{Name: string(t), Columns: cleanColumns(t, false)}
+	return Def{Name: string(t), Columns: parquetio.WithOrigins(cleanColumns(t, false)), Buckets: StateBuckets, Version: CleanVersion}
 }
 
 // InsightDef is the insight table name (insights.Names), partitioned by the
@@ -99,14 +137,19 @@ func (d Def) Schema() (*iceberg.Schema, error) {
 // partition field ids at 1000).
 const partitionFieldID = 1000
 
-// Spec is the table's partition spec: identity(dt) or none.
+// Spec is the table's partition spec: identity(dt), bucket(ind) or none.
 func (d Def) Spec(s *iceberg.Schema) iceberg.PartitionSpec {
-	if !d.ByDay {
-		return *iceberg.UnpartitionedSpec
+	switch {
+	case d.ByDay:
+		f, _ := s.FindFieldByName(parquetio.ColDT)
+		return iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{f.ID}, FieldID: partitionFieldID,
+			Name: parquetio.ColDT, Transform: iceberg.IdentityTransform{}})
+	case d.Buckets > 0:
+		f, _ := s.FindFieldByName("ind")
+		return iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{f.ID}, FieldID: partitionFieldID,
+			Name: "ind_bucket", Transform: iceberg.BucketTransform{NumBuckets: d.Buckets}})
 	}
-	f, _ := s.FindFieldByName(parquetio.ColDT)
-	return iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{f.ID}, FieldID: partitionFieldID,
-		Name: parquetio.ColDT, Transform: iceberg.IdentityTransform{}})
+	return *iceberg.UnpartitionedSpec
 }
 
 // dayValue is the partition value of a date YYYY-MM-DD.

@@ -1,10 +1,12 @@
 package tables
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 
 	"github.com/apache/iceberg-go"
@@ -20,7 +22,7 @@ import (
 // newer version made.
 const SchemaVersionKey = "pinpipe.schema-version"
 
-// SchemaVersion is the version of the definitions of this package.
+// SchemaVersion is the version of a definition that sets none (Def.Version).
 const SchemaVersion = "1"
 
 // createProps are the properties of a new table.
@@ -38,8 +40,11 @@ var createProps = iceberg.Properties{
 	table.MetadataDeleteAfterCommitEnabledKey: "true",
 	table.MetadataPreviousVersionsMaxKey:      "20",
 	"write.parquet.compression-codec":         "snappy",
-	SchemaVersionKey:                          SchemaVersion,
 }
+
+// ErrOldVersion is wrapped by Ensure's error for a table that an older
+// version of pinpipe's definition made: Recreate replaces it.
+var ErrOldVersion = errors.New("table made by an older version of pinpipe")
 
 // Table is one of pinpipe's tables in the catalog.
 type Table struct {
@@ -64,7 +69,9 @@ func (c *Catalog) Ensure(ctx context.Context, def Def) (*Table, error) {
 		tbl, err = c.cat.LoadTable(ctx, ident)
 		if errors.Is(err, catalog.ErrNoSuchTable) {
 			spec := def.Spec(schema)
-			tbl, err = c.cat.CreateTable(ctx, ident, schema, catalog.WithPartitionSpec(&spec), catalog.WithProperties(createProps))
+			props := maps.Clone(createProps)
+			props[SchemaVersionKey] = def.version()
+			tbl, err = c.cat.CreateTable(ctx, ident, schema, catalog.WithPartitionSpec(&spec), catalog.WithProperties(props))
 			if errors.Is(err, catalog.ErrTableAlreadyExists) { // created meanwhile by another job
 				tbl, err = c.cat.LoadTable(ctx, ident)
 			}
@@ -91,17 +98,33 @@ func (c *Catalog) Ensure(ctx context.Context, def Def) (*Table, error) {
 func (t *Table) check(want *iceberg.Schema) error {
 	name := t.Name()
 	have := t.tbl.Schema()
-	if v := t.tbl.Properties()[SchemaVersionKey]; v != "" && v != SchemaVersion {
-		return fmt.Errorf("table %s was made by schema version %s of pinpipe, this is version %s", name, v, SchemaVersion)
+	v := cmp.Or(t.tbl.Properties()[SchemaVersionKey], SchemaVersion)
+	if v != t.def.version() {
+		if v < t.def.version() {
+			return fmt.Errorf("%w: table %s was made by version %s of pinpipe's definition of it, this is version %s", ErrOldVersion, name, v, t.def.version())
+		}
+		return fmt.Errorf("table %s was made by version %s of pinpipe's definition of it, newer than this pinpipe's %s: upgrade pinpipe", name, v, t.def.version())
 	}
 	if !have.Equals(want) {
 		return fmt.Errorf("table %s has columns %s, want %s (drop it, or use another namespace)", name, have, want)
 	}
 	spec := t.tbl.Spec()
-	if t.def.ByDay != (spec.NumFields() == 1) {
-		return fmt.Errorf("table %s: partitioned by %s, want %s", name, spec, t.def.Spec(want))
+	if wantSpec := t.def.Spec(want); !spec.Equals(wantSpec) {
+		return fmt.Errorf("table %s: partitioned by %s, want %s", name, spec, wantSpec)
 	}
 	return nil
+}
+
+// Recreate drops table def and creates it anew, empty: for a table that an
+// older version of pinpipe made (ErrOldVersion), which a job rebuilds. Its
+// files stay where they are (the catalog forgets them).
+func (c *Catalog) Recreate(ctx context.Context, def Def) (*Table, error) {
+	ident := c.Ident(def.Name)
+	if err := c.cat.DropTable(ctx, ident); err != nil && !errors.Is(err, catalog.ErrNoSuchTable) {
+		return nil, fmt.Errorf("catalog %s: dropping %s: %w", c.desc, strings.Join(ident, "."), err)
+	}
+	c.log.Info("dropped table, to create it anew", "table", strings.Join(ident, "."))
+	return c.Ensure(ctx, def)
 }
 
 // Name is the table's qualified name, namespace.table.
@@ -160,6 +183,7 @@ func (t *Table) Properties() iceberg.Properties { return t.tbl.Properties() }
 type File struct {
 	Location string // URL of the file
 	Date     string // its dt partition (tables by day), YYYY-MM-DD
+	Bucket   int32  // its bucket (tables with Def.Buckets)
 	Rows     int64
 	Size     int64
 }
@@ -208,6 +232,11 @@ func (t *Table) DataFile(f File) (iceberg.DataFile, error) {
 		part = map[int]any{partitionFieldID: d}
 	} else if f.Date != "" {
 		return nil, fmt.Errorf("table %s is not partitioned by day: file %s has date %s", t.Name(), f.Location, f.Date)
+	} else if t.def.Buckets > 0 {
+		if f.Bucket < 0 || int(f.Bucket) >= t.def.Buckets {
+			return nil, fmt.Errorf("table %s: file %s: bucket %d, want 0 to %d", t.Name(), f.Location, f.Bucket, t.def.Buckets-1)
+		}
+		part = map[int]any{partitionFieldID: f.Bucket}
 	}
 	b, err := iceberg.NewDataFileBuilder(t.tbl.Spec(), iceberg.EntryContentData, f.Location, iceberg.ParquetFile, part, nil, nil, f.Rows, f.Size)
 	if err != nil {
