@@ -405,11 +405,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Quality = st.quality
 	res.Totals = clean.NewQuality()
 	for _, t := range clean.Tables {
-		tq := w.state[t].totals
-		mergeTable(&tq, *st.quality.Table(t))
-		*res.Totals.Table(t) = tq
+		*res.Totals.Table(t) = runningTotal(t, w.state[t].totals, *st.quality.Table(t))
 	}
-	res.Totals.Normalize()
 	mergeMS := time.Since(t0).Milliseconds()
 
 	t0 = time.Now()

@@ -435,10 +435,7 @@ func (w *writer) cleanChange(t clean.Table, res Result, full bool, summary icebe
 	if err != nil {
 		return tables.Change{}, err
 	}
-	totals := ts.totals
-	rq := *res.Quality.Table(t)
-	mergeTable(&totals, rq)
-	tot, err := json.Marshal(totals)
+	tot, err := json.Marshal(runningTotal(t, ts.totals, *res.Quality.Table(t)))
 	if err != nil {
 		return tables.Change{}, err
 	}
@@ -464,15 +461,18 @@ func (w *writer) cleanChange(t clean.Table, res Result, full bool, summary icebe
 	}, nil
 }
 
-// mergeTable adds the counts of q to total; rows written is the table's size
-// after the run, not a sum.
-func mergeTable(total *clean.TableQuality, q clean.TableQuality) {
-	var a, b clean.Quality
-	a.Pin, b.Pin = *total, q
-	a.Merge(b)
-	a.Normalize()
-	*total = a.Pin
-	total.RowsWritten = q.RowsWritten
+// runningTotal returns total plus the counts of q, the report of table t;
+// rows written is the table's size after the run, not a sum. total is not
+// modified.
+func runningTotal(t clean.Table, total, q clean.TableQuality) clean.TableQuality {
+	var sum clean.TableQuality
+	sum.Merge(total)
+	sum.Merge(q)
+	sum.RowsWritten = q.RowsWritten
+	var norm clean.Quality
+	*norm.Table(t) = sum
+	norm.Normalize()
+	return *norm.Table(t)
 }
 
 // publishQuarantine adds to batch_quarantine the pending quarantine files of

@@ -1,0 +1,338 @@
+package batch_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pinpipe/pinpipe/pkg/batch"
+	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/tables"
+)
+
+// staged lands in under a staging directory and returns the store and its
+// objects: a test copies them to the input a few at a time.
+func staged(t *testing.T, in topics, layout batchtest.Layout) (objstore.Bucket, []objstore.Object) {
+	t.Helper()
+	st := openStore(t, filepath.Join(t.TempDir(), "staging"), objstore.Options{})
+	land(t, st, in, layout)
+	objs, err := st.List(t.Context(), "")
+	check(t, "listing the staging store", err)
+	return st, objs
+}
+
+// copyObjects copies the objects keys of src to dst.
+func copyObjects(t *testing.T, src, dst objstore.Bucket, objs []objstore.Object) {
+	t.Helper()
+	for _, o := range objs {
+		rc, err := src.Get(t.Context(), o.Key)
+		check(t, o.Key, err)
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		check(t, o.Key, err)
+		check(t, o.Key, dst.Put(t.Context(), o.Key, strings.NewReader(string(data))))
+	}
+}
+
+func day(i int) string { return fmt.Sprintf("2026-11-%02d", i) }
+
+// allQuarantine reads the rejected lines of every date up to last.
+func allQuarantine(t *testing.T, cfg tables.Config, last int) []string {
+	var keys []string
+	for d := 1; d <= last; d++ {
+		o := readOutputNoQuality(t, cfg, day(d))
+		keys = append(keys, quarantineKeys(o)...)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// readOutputNoQuality is readOutput for a date that may have no
+// quality.json (no run of that date).
+func readOutputNoQuality(t *testing.T, cfg tables.Config, date string) output {
+	t.Helper()
+	o := output{quarantine: map[clean.Table][]parquetio.Rejected{}}
+	check(t, "tables", cfg.Resolve())
+	cat, err := tables.Open(t.Context(), cfg)
+	check(t, "catalog", err)
+	defer cat.Close()
+	tbl, err := cat.Ensure(t.Context(), tables.BatchQuarantineDef())
+	check(t, "quarantine", err)
+	files, err := tbl.LiveFiles(t.Context())
+	check(t, "quarantine", err)
+	for _, df := range files {
+		if !strings.Contains(df.FilePath(), "/dt="+date+"/") {
+			continue
+		}
+		b, key, err := cat.Store(t.Context(), df.FilePath())
+		check(t, df.FilePath(), err)
+		rows, err := parquetio.ReadRejected(strings.NewReader(string(get(t, b, key))))
+		check(t, df.FilePath(), err)
+		for _, r := range rows {
+			o.quarantine[clean.Table(r.Table)] = append(o.quarantine[clean.Table(r.Table)], r)
+		}
+	}
+	return o
+}
+
+// sameState compares the clean tables (rows and origins) and insight
+// tables of two outputs.
+func sameState(t *testing.T, want, got output) {
+	t.Helper()
+	if !reflect.DeepEqual(got.pins, want.pins) || !reflect.DeepEqual(got.geos, want.geos) || !reflect.DeepEqual(got.users, want.users) {
+		t.Errorf("clean tables differ: %d/%d/%d rows, want %d/%d/%d", len(got.pins), len(got.geos), len(got.users), len(want.pins), len(want.geos), len(want.users))
+	}
+	for _, tb := range clean.Tables {
+		if !slices.Equal(got.origins[tb], want.origins[tb]) {
+			t.Errorf("origins of %s differ", tb)
+		}
+	}
+	if !reflect.DeepEqual(got.insights, want.insights) {
+		t.Errorf("insights differ:\n got %v\nwant %v", got.insights, want.insights)
+	}
+}
+
+// TestIncrementalEqualsFull lands generated dirty data in five parts, in a
+// random order (so objects land after objects of higher offsets of their
+// partition, leaving gaps that later runs fill), with a daily run after each
+// part. Every object is read exactly once across the runs, and the state,
+// the last day's insight tables, the quarantine of all days and the
+// running quality totals equal those of one --full run over all objects.
+func TestIncrementalEqualsFull(t *testing.T) {
+	in := generated(3000, 700)
+	src, objs := staged(t, in, batchtest.Layout{PerObject: 17, Partitions: 3})
+	rand.New(rand.NewPCG(7, 7)).Shuffle(len(objs), func(i, j int) { objs[i], objs[j] = objs[j], objs[i] })
+	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+
+	const runs = 5
+	var read int64
+	var gaps int
+	var last batch.Result
+	for i := range runs {
+		copyObjects(t, src, dst, objs[i*len(objs)/runs:(i+1)*len(objs)/runs])
+		last = runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(i + 1)})
+		if last.Full != (i == 0) {
+			t.Errorf("run %d: Full = %v", i+1, last.Full)
+		}
+		read += last.Objects()
+		gaps += len(last.Gaps)
+	}
+	// One more run with nothing new reads nothing.
+	again := runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(runs)})
+	if again.Objects() != 0 || again.Lines() != 0 {
+		t.Errorf("a run with nothing new read %d objects, %d lines", again.Objects(), again.Lines())
+	}
+	if read != int64(len(objs)) {
+		t.Errorf("the runs read %d objects in all, want each of the %d once", read, len(objs))
+	}
+	if gaps == 0 {
+		t.Error("no run saw a gap: the test does not land objects out of order")
+	}
+
+	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
+	full := runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
+	got, want := readOutput(t, cfg, day(runs)), readOutput(t, fullCfg, day(runs))
+	sameState(t, want, got)
+	if !reflect.DeepEqual(again.Totals, full.Quality) {
+		t.Errorf("running totals differ from the full run's quality:\n got %+v\nwant %+v", again.Totals, full.Quality)
+	}
+	if g, w := allQuarantine(t, cfg, runs), quarantineKeys(want); !slices.Equal(g, w) {
+		t.Errorf("quarantine of the runs: %d lines, want the full run's %d", len(g), len(w))
+	}
+	if len(want.pins) == 0 || len(quarantineKeys(want)) == 0 {
+		t.Fatal("the data has no pins or no rejected lines: the test checks nothing")
+	}
+}
+
+// TestLateAndRelandedObjects: an object that lands after a later one of its
+// partition is read by the next run, exactly once; an object stored again
+// under its key (a sink re-cutting an object it had not committed) is read
+// again; nothing else is.
+func TestLateAndRelandedObjects(t *testing.T) {
+	topic := landing.Topic(testPrefix, clean.TablePin)
+	put := func(b objstore.Bucket, start int64, inds ...int) objstore.Object {
+		var sb strings.Builder
+		for _, i := range inds {
+			sb.WriteString(pinLine(i, "art", fmt.Sprint("p", start), "5") + "\n")
+		}
+		key := landing.Key{Topic: topic, Partition: 0, Start: start}.String()
+		check(t, key, b.Put(t.Context(), key, strings.NewReader(sb.String())))
+		return objstore.Object{Key: key}
+	}
+	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+	run := func(d int) batch.Result {
+		return runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(d)})
+	}
+	put(dst, 0, 1, 2)
+	put(dst, 4, 1, 3) // offsets 2-3 not landed yet
+	res := run(1)
+	if res.Counts[clean.TablePin].Objects != 2 || len(res.Gaps) != 1 || res.Gaps[0].From != 2 || res.Gaps[0].To != 4 {
+		t.Fatalf("run 1: %d objects, gaps %v; want 2 and [2, 4)", res.Counts[clean.TablePin].Objects, res.Gaps)
+	}
+	put(dst, 2, 2, 4) // the late object: offsets 2, 3
+	res = run(2)
+	if res.Counts[clean.TablePin].Objects != 1 || len(res.Gaps) != 0 {
+		t.Fatalf("run 2: %d objects, gaps %v; want the late object only, no gap", res.Counts[clean.TablePin].Objects, res.Gaps)
+	}
+	o := readOutput(t, cfg, day(2))
+	// ind 1: offsets 0 and 4 -> 4 (object +4); ind 2: offsets 1 and 2 -> 2 (the late object).
+	if len(o.pins) != 4 || o.pins[0].PosterName.V != "p4" || o.pins[1].PosterName.V != "p2" {
+		t.Errorf("pins %+v: want ind 1 from the object at 4 and ind 2 from the late one at 2", o.pins)
+	}
+	if res := run(3); res.Objects() != 0 {
+		t.Errorf("run 3 read %d objects, want none", res.Objects())
+	}
+	put(dst, 4, 1, 3, 5) // stored again with one more record
+	res = run(4)
+	if res.Counts[clean.TablePin].Objects != 1 || res.Counts[clean.TablePin].Lines != 3 {
+		t.Errorf("run 4: %+v, want the object stored again, read once (3 lines)", res.Counts[clean.TablePin])
+	}
+	if o := readOutput(t, cfg, day(4)); len(o.pins) != 5 {
+		t.Errorf("%d pins after the object was stored again, want 5", len(o.pins))
+	}
+}
+
+// errCrash stands for a process killed before a commit.
+var errCrash = errors.New("crashed before this commit")
+
+// TestCrashBetweenSteps stops a run before each of its commits in turn (as
+// a kill would), then runs the date again: the tables end as after two
+// runs that did not stop, and the running totals count every line once.
+func TestCrashBetweenSteps(t *testing.T) {
+	in := generated(600, 300)
+	src, objs := staged(t, in, batchtest.Layout{PerObject: 20, Partitions: 2})
+	half := len(objs) / 2
+	ref := func() (output, batch.Result, tables.Config) {
+		dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+		cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+		copyObjects(t, src, dst, objs[:half])
+		runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1)})
+		copyObjects(t, src, dst, objs[half:])
+		res := runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(2)})
+		return readOutput(t, cfg, day(2)), res, cfg
+	}
+	want, wantRes, refCfg := ref()
+	wantQ := allQuarantine(t, refCfg, 2)
+	if len(wantQ) == 0 {
+		t.Fatal("no rejected lines: the quarantine is not checked")
+	}
+	for _, stop := range []string{"pin", "geo", "user", "popular_category_by_country", "users_joined_by_year", tables.BatchQuarantine} {
+		t.Run(stop, func(t *testing.T) {
+			dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+			cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+			copyObjects(t, src, dst, objs[:half])
+			runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1)})
+			copyObjects(t, src, dst, objs[half:])
+			crashing := cfg
+			crashing.CommitHook = func(table string, commit func() error) error {
+				if strings.HasSuffix(table, "."+stop) {
+					return errCrash
+				}
+				return commit()
+			}
+			_, err := batch.Run(t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: crashing, Date: day(2)})
+			if !errors.Is(err, errCrash) {
+				t.Fatalf("the stopped run: err = %v", err)
+			}
+			res := runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(2)})
+			got := readOutput(t, cfg, day(2))
+			sameState(t, want, got)
+			if !reflect.DeepEqual(res.Totals, wantRes.Totals) {
+				t.Errorf("running totals:\n got %+v\nwant %+v", res.Totals, wantRes.Totals)
+			}
+			if g := allQuarantine(t, cfg, 2); !slices.Equal(g, wantQ) {
+				t.Errorf("quarantine: %d lines, want %d, each once", len(g), len(wantQ))
+			}
+		})
+	}
+}
+
+// TestStateOfAnOlderVersion: clean tables made by an older pinpipe (no
+// origin columns, no buckets) or progress of another version are refused
+// with an error that says what to do; --full rebuilds them.
+func TestStateOfAnOlderVersion(t *testing.T) {
+	dir := t.TempDir()
+	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
+	land(t, in, handBuilt(), batchtest.Layout{PerObject: 3})
+	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	check(t, "tables", cfg.Resolve())
+	cat, err := tables.Open(t.Context(), cfg)
+	check(t, "catalog", err)
+	// The clean table pin as version 1 made it.
+	_, err = cat.Ensure(t.Context(), tables.Def{Name: string(clean.TablePin), Columns: parquetio.PinSchema(false)})
+	check(t, "a version 1 pin table", err)
+	cat.Close()
+
+	_, err = batch.Run(t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1)})
+	if !errors.Is(err, tables.ErrOldVersion) || !strings.Contains(err.Error(), "--full") {
+		t.Fatalf("run over a version 1 table: err = %v, want ErrOldVersion and a hint to run with --full", err)
+	}
+	runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1), Full: true})
+	want := fileRun(t, handBuilt(), batchtest.Layout{})
+	if got := readOutput(t, cfg, day(1)); !reflect.DeepEqual(got.pins, want.pins) {
+		t.Errorf("pins after --full differ from a fresh run's")
+	}
+
+	// Progress of a newer version.
+	cat, err = tables.Open(t.Context(), cfg)
+	check(t, "catalog", err)
+	pin, err := cat.Ensure(t.Context(), tables.CleanDef(clean.TablePin))
+	check(t, "pin", err)
+	check(t, "setting progress", pin.Commit(t.Context(), tables.Change{Properties: map[string]string{batch.PropProgress: `{"version":99}`}}))
+	cat.Close()
+	_, err = batch.Run(t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(2)})
+	if err == nil || !strings.Contains(err.Error(), "version 99") || !strings.Contains(err.Error(), "--full") {
+		t.Fatalf("run over progress of version 99: err = %v, want a clear error", err)
+	}
+	runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(2), Full: true})
+}
+
+// TestTwoIncrementalRunsAtOnce: two runs over the same new objects at the
+// same time. A table's commit that meets the other run's fails that run
+// (ErrConcurrentRun) and commits nothing of it to the table; the next run
+// goes on from what was committed. Nothing is counted or kept twice.
+func TestTwoIncrementalRunsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
+	land(t, in, generated(800, 300), batchtest.Layout{PerObject: 25, Partitions: 2})
+	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = batch.Run(t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1), RunID: fmt.Sprint("run-", i)})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, batch.ErrConcurrentRun) {
+			t.Errorf("run %d: %v, want success or ErrConcurrentRun", i, err)
+		}
+	}
+	if errs[0] != nil && errs[1] != nil && !strings.Contains(errs[0].Error()+errs[1].Error(), "pinpipe.pin") {
+		t.Logf("both runs failed (each lost a table): %v; %v", errs[0], errs[1])
+	}
+	res := runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1)})
+	fullCfg := tablesAt(t, filepath.Join(dir, "full"))
+	full := runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(1), Full: true})
+	sameState(t, readOutput(t, fullCfg, day(1)), readOutput(t, cfg, day(1)))
+	if !reflect.DeepEqual(res.Totals, full.Quality) {
+		t.Errorf("running totals differ from one full run's quality:\n got %+v\nwant %+v", res.Totals, full.Quality)
+	}
+	if g, w := allQuarantine(t, cfg, 1), quarantineKeys(readOutput(t, fullCfg, day(1))); !slices.Equal(g, w) {
+		t.Errorf("quarantine: %d lines, want %d", len(g), len(w))
+	}
+}
