@@ -17,12 +17,18 @@ The BashOperator fails the task when batchjob exits non-zero; Airflow then retri
 twice, two minutes apart, as the original job did. Readers read the tables' current
 snapshots: a run is visible once committed, table by table.
 
-Runs of one DAG never overlap (max_active_runs=1): a run replaces the clean tables
-with its state, so two dates at once would race. catchup is off: a new deployment
-starts with today's run; a past date is re-run on purpose with
-``airflow dags backfill -s D -e D pinpipe_batch_daily``, which replaces that date's
-partition of the insight tables and of batch_quarantine (the clean tables take that
-run's state).
+Runs of one DAG never overlap (max_active_runs=1): each run merges what landed
+since the previous run into the clean tables (the state), so runs build on each
+other; a second run at once would fail its commits (another run committed the
+table meanwhile) and be retried. catchup is off: with incremental state, the runs
+a catchup would start for missed dates would all read what landed since the last
+run (the first of them) and nothing (the others), and publish the insight tables
+of the current state under each date. A backfill of a past date
+(``airflow dags backfill -s D -e D pinpipe_batch_daily``) likewise reads only
+what is new and republishes partition dt=D from the current state: it does not
+recompute that date as it was. To rebuild everything (after changing the
+cleaning rules, or once for tables of an older pinpipe), run batchjob with
+--full; set the Variable pinpipe_batch_flags to "--full" for one run.
 """
 
 from datetime import datetime, timedelta
@@ -50,7 +56,7 @@ def batch_command():
         "--catalog", setting("pinpipe_catalog", "PINPIPE_CATALOG"),
         "--warehouse", setting("pinpipe_warehouse", "PINPIPE_WAREHOUSE"),
     ]
-    return " ".join(args) + " --date {{ ds }}"
+    return " ".join(args) + " --date {{ ds }} {{ var.value.get('pinpipe_batch_flags', '') }}"
 
 
 default_args = {

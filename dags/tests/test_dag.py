@@ -89,10 +89,12 @@ class TestDag(unittest.TestCase):
             "pinpipe_batch_bin": "/opt/bin/batchjob", "pinpipe_input": "s3://landing/topics",
             "pinpipe_prefix": "abc", "pinpipe_catalog": "postgres://pinpipe@db/lake",
             "pinpipe_warehouse": "s3://lake/warehouse"})
-        self.assertEqual(
-            task.render(DS),
-            '"/opt/bin/batchjob" --input "s3://landing/topics" --prefix "abc" --catalog "postgres://pinpipe@db/lake"'
-            ' --warehouse "s3://lake/warehouse" --date 2026-11-24')
+        want = ('"/opt/bin/batchjob" --input "s3://landing/topics" --prefix "abc" --catalog "postgres://pinpipe@db/lake"'
+                ' --warehouse "s3://lake/warehouse" --date 2026-11-24')
+        self.assertEqual(task.render(DS).rstrip(), want)
+        airflow.models._variables["pinpipe_batch_flags"] = "--full"  # one rebuild
+        self.assertEqual(task.render(DS), want + " --full")
+        del airflow.models._variables["pinpipe_batch_flags"]
 
     def test_command_runs_against_real_data(self):
         task = self.dag_module().dag.tasks[0]

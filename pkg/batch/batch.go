@@ -2,11 +2,19 @@
 // landing layout of data.md §5 for the three topics of a prefix, cleans every
 // line with pkg/clean, keeps one row per ind per table (the last by partition,
 // then offset), computes the nine insight tables of insights.md and publishes
-// them to Apache Iceberg tables (tables.md): the clean tables pin, geo and
-// user replaced by the run's rows, partition dt={date} of the insight tables
-// and of batch_quarantine replaced by the run's, one commit per table, with
-// the quality report in the snapshots' summaries and in a quality.json
-// beside the tables.
+// them to Apache Iceberg tables (tables.md).
+//
+// # State and incremental runs
+//
+// The clean tables pin, geo and user are the state: one row per ind with
+// the origin of the row that won (partition, offset, object key), bucketed
+// by ind. Each topic's progress (progress.go) is a property of its clean
+// table, set in the same commit as the rows. A run lists only what landed
+// since (state.go, progress.go), merges the rows of the new objects into the
+// state by the same rule, rewrites the buckets they fall in, recomputes the
+// insight tables from the whole state as partition dt={date}, and adds its
+// rejected lines to batch_quarantine. Config.Full (or no state yet) reads
+// everything and replaces the state.
 //
 // # Offsets
 //
