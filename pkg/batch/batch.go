@@ -58,6 +58,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
@@ -380,25 +381,45 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	// Merge into the state: the rows read win over the state's by the
 	// de-duplication rule; only the buckets they fall in are rewritten.
 	t0 = time.Now()
-	var touched [3][]bool
+	var touched [3][]bool // buckets writeAll writes (those of a full run)
 	var collisions [3]int64
+	input := insights.Input{Pins: rows.pins.rows, Geos: rows.geos.rows, Users: rows.users.rows}
 	if !cfg.Full {
+		// The clean tables' buckets are written here, as they are merged.
 		pin, geo, user := w.state[clean.TablePin], w.state[clean.TableGeo], w.state[clean.TableUser]
 		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() (err error) {
-			rows.pins, touched[0], collisions[0], pin.remove, err = mergeState(gctx, w, w.clean[clean.TablePin], rows.pins, parquetio.ReadPinState, pinInd)
+		g.Go(func() error {
+			m, err := mergeState(gctx, w, w.clean[clean.TablePin], rows.pins, stateOps[clean.Pin]{pinInd, parquetio.ReadPinState,
+				func(r parquet.ReaderAtSeeker) ([]clean.Pin, error) {
+					return parquetio.ReadPinColumns(r, insights.PinColumns)
+				},
+				insights.TrimPin, writePins})
+			input.Pins, collisions[0], pin.remove = m.insight, m.collisions, m.remove
 			return err
 		})
-		g.Go(func() (err error) {
-			rows.geos, touched[1], collisions[1], geo.remove, err = mergeState(gctx, w, w.clean[clean.TableGeo], rows.geos, parquetio.ReadGeoState, geoInd)
+		g.Go(func() error {
+			m, err := mergeState(gctx, w, w.clean[clean.TableGeo], rows.geos, stateOps[clean.Geo]{geoInd, parquetio.ReadGeoState,
+				func(r parquet.ReaderAtSeeker) ([]clean.Geo, error) {
+					return parquetio.ReadGeoColumns(r, insights.GeoColumns)
+				},
+				insights.TrimGeo, writeGeos})
+			input.Geos, collisions[1], geo.remove = m.insight, m.collisions, m.remove
 			return err
 		})
-		g.Go(func() (err error) {
-			rows.users, touched[2], collisions[2], user.remove, err = mergeState(gctx, w, w.clean[clean.TableUser], rows.users, parquetio.ReadUserState, userInd)
+		g.Go(func() error {
+			m, err := mergeState(gctx, w, w.clean[clean.TableUser], rows.users, stateOps[clean.User]{userInd, parquetio.ReadUserState,
+				func(r parquet.ReaderAtSeeker) ([]clean.User, error) {
+					return parquetio.ReadUserColumns(r, insights.UserColumns)
+				},
+				insights.TrimUser, writeUsers})
+			input.Users, collisions[2], user.remove = m.insight, m.collisions, m.remove
 			return err
 		})
-		if err := g.Wait(); err != nil {
-			return res, err
+		err := g.Wait()
+		rows = cleanTables{} // the rows read are in the state now
+		if err != nil {
+			w.cleanup(ctx)
+			return res, cmp.Or(context.Cause(ctx), err)
 		}
 	} else {
 		touched = [3][]bool{allBuckets(rows.pins.bounds), allBuckets(rows.geos.bounds), allBuckets(rows.users.bounds)}
@@ -407,9 +428,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		q := st.quality.Table(t)
 		q.Duplicates += collisions[i]
 	}
-	st.quality.Pin.RowsWritten = int64(len(rows.pins.rows))
-	st.quality.Geo.RowsWritten = int64(len(rows.geos.rows))
-	st.quality.User.RowsWritten = int64(len(rows.users.rows))
+	st.quality.Pin.RowsWritten = int64(len(input.Pins))
+	st.quality.Geo.RowsWritten = int64(len(input.Geos))
+	st.quality.User.RowsWritten = int64(len(input.Users))
 	res.Quality = st.quality
 	res.Totals = clean.NewQuality()
 	for _, t := range clean.Tables {
@@ -422,7 +443,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Insights, err = w.writeAll(ctx, rows, map[clean.Table][]bool{clean.TablePin: touched[0], clean.TableGeo: touched[1], clean.TableUser: touched[2]}, st.rejected, func() insights.Tables {
 		t := time.Now()
 		defer func() { computeMS = time.Since(t).Milliseconds() }()
-		return insights.Compute(insights.Input{Pins: rows.pins.rows, Geos: rows.geos.rows, Users: rows.users.rows})
+		return insights.Compute(input)
 	})
 	if err != nil {
 		w.cleanup(ctx)

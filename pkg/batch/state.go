@@ -3,9 +3,11 @@ package batch
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"golang.org/x/sync/errgroup"
@@ -33,79 +35,6 @@ type tableRows[R any] struct {
 func (t tableRows[R]) bucket(b int) ([]R, []parquetio.Origin) {
 	lo, hi := t.bounds[b], t.bounds[b+1]
 	return t.rows[lo:hi], t.org[lo:hi]
-}
-
-// stateRows reads the state of a clean table: its current files (as last
-// loaded), grouped by bucket. files gives the locations of each bucket's
-// files.
-func stateRows[R any](ctx context.Context, w *writer, tbl *tables.Table, read func(parquet.ReaderAtSeeker) ([]R, []parquetio.Origin, error),
-	ind func(*R) int64) (st tableRows[R], files map[int32][]string, err error) {
-	nb := tbl.Def().Buckets
-	cur, err := tbl.Files(ctx)
-	if err != nil {
-		return st, nil, err
-	}
-	type part struct {
-		rows []R
-		org  []parquetio.Origin
-	}
-	got := make([]part, len(cur))
-	files = map[int32][]string{}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, f := range cur {
-		files[f.Bucket] = append(files[f.Bucket], f.Location)
-		g.Go(func() error {
-			b, key, err := w.cat.Store(gctx, f.Location)
-			if err != nil {
-				return err
-			}
-			rc, err := b.Get(gctx, key)
-			if err != nil {
-				return fmt.Errorf("reading the state of %s: %w", tbl.Name(), err)
-			}
-			data, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				return fmt.Errorf("reading the state of %s: %s: %w", tbl.Name(), f.Location, err)
-			}
-			rows, org, err := read(bytes.NewReader(data))
-			if err == nil && org == nil {
-				err = fmt.Errorf("the file has no origin columns")
-			}
-			if err != nil {
-				return fmt.Errorf("reading the state of %s: %s: %w (run with --full to rebuild the state)", tbl.Name(), f.Location, err)
-			}
-			got[i] = part{rows, org}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return st, nil, err
-	}
-	// Files are sorted by location, and the parts of a bucket's files are
-	// named in ind order; order the buckets.
-	byBucket := make([][]int, nb)
-	total := 0
-	for i, f := range cur {
-		byBucket[f.Bucket] = append(byBucket[f.Bucket], i)
-		total += len(got[i].rows)
-	}
-	st = tableRows[R]{rows: make([]R, 0, total), org: make([]parquetio.Origin, 0, total), bounds: make([]int, nb+1)}
-	for b := range nb {
-		lo := len(st.rows)
-		for _, i := range byBucket[b] {
-			st.rows = append(st.rows, got[i].rows...)
-			st.org = append(st.org, got[i].org...)
-			got[i] = part{}
-		}
-		rows, org := st.rows[lo:], st.org[lo:]
-		if !slices.IsSortedFunc(rows, func(a, b R) int { return cmpInd(ind(&a), ind(&b)) }) {
-			sortByInd(rows, org, ind)
-		}
-		st.bounds[b+1] = len(st.rows)
-	}
-	return st, files, nil
 }
 
 func cmpInd(a, b int64) int {
@@ -226,23 +155,138 @@ func pinInd(p *clean.Pin) int64   { return p.Ind }
 func geoInd(g *clean.Geo) int64   { return g.Ind }
 func userInd(u *clean.User) int64 { return u.Ind }
 
-// mergeState reads the state of tbl and merges add into it; it returns the
-// new state, the buckets that changed, the collisions and the files of the
-// changed buckets (which the commit replaces).
-func mergeState[R any](ctx context.Context, w *writer, tbl *tables.Table, add tableRows[R], read func(parquet.ReaderAtSeeker) ([]R, []parquetio.Origin, error),
-	ind func(*R) int64) (tableRows[R], []bool, int64, []string, error) {
-	old, files, err := stateRows(ctx, w, tbl, read, ind)
+// stateOps are what mergeState does with the rows of one clean table.
+type stateOps[R any] struct {
+	ind       func(*R) int64
+	readState func(parquet.ReaderAtSeeker) ([]R, []parquetio.Origin, error)
+	// readInsight reads the columns the insight tables need
+	// (insights.PinColumns, ...), trim keeps those fields of a row.
+	readInsight func(parquet.ReaderAtSeeker) ([]R, error)
+	trim        func(R) R
+	write       func(io.Writer, []R, parquetio.Options) error
+}
+
+// merged is what mergeState did to a clean table.
+type merged[R any] struct {
+	insight    []R      // every row of the new state, with the fields the insight tables need
+	rows       int64    // rows of the new state
+	touched    int      // buckets rewritten
+	collisions int64    // rows read that met a row of the state
+	remove     []string // the files of the rewritten buckets
+}
+
+// mergeState merges add, the rows a run read, into the state of tbl, one
+// bucket at a time: a bucket that add has rows in is read whole, merged,
+// and written anew; the others are read only for the columns of the insight
+// tables. So a run reads (whole) and writes only the buckets its rows fall
+// in, and holds whole rows only for those in flight.
+func mergeState[R any](ctx context.Context, w *writer, tbl *tables.Table, add tableRows[R], ops stateOps[R]) (merged[R], error) {
+	var m merged[R]
+	cur, err := tbl.Files(ctx)
 	if err != nil {
-		return add, nil, 0, nil, err
+		return m, err
 	}
-	out, touched, collisions := merge(old, add, ind)
-	var remove []string
-	for b, t := range touched {
-		if t {
-			remove = append(remove, files[int32(b)]...)
-		}
+	nb := tbl.Def().Buckets
+	files := make([][]string, nb) // by bucket, in location order: the parts in ind order
+	for _, f := range cur {
+		files[f.Bucket] = append(files[f.Bucket], f.Location)
 	}
-	return out, touched, collisions, remove, nil
+	out := make([][]R, nb)
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(2, cap(w.encoders)))
+	for b := range nb {
+		g.Go(func() error {
+			newRows, newOrg := add.bucket(b)
+			if len(newRows) == 0 {
+				var rows []R
+				for _, loc := range files[b] {
+					data, err := readFile(gctx, w, tbl, loc)
+					if err != nil {
+						return err
+					}
+					part, err := ops.readInsight(bytes.NewReader(data))
+					if err != nil {
+						return fmt.Errorf("reading the state of %s: %s: %w (run with --full to rebuild the state)", tbl.Name(), loc, err)
+					}
+					rows = append(rows, part...)
+				}
+				out[b] = rows
+				return nil
+			}
+			var old tableRows[R]
+			for _, loc := range files[b] {
+				data, err := readFile(gctx, w, tbl, loc)
+				if err != nil {
+					return err
+				}
+				rows, org, err := ops.readState(bytes.NewReader(data))
+				if err == nil && org == nil {
+					err = errors.New("the file has no origin columns")
+				}
+				if err != nil {
+					return fmt.Errorf("reading the state of %s: %s: %w (run with --full to rebuild the state)", tbl.Name(), loc, err)
+				}
+				old.rows, old.org = append(old.rows, rows...), append(old.org, org...)
+			}
+			if !slices.IsSortedFunc(old.rows, func(a, b R) int { return cmpInd(ops.ind(&a), ops.ind(&b)) }) {
+				sortByInd(old.rows, old.org, ops.ind)
+			}
+			old.bounds = []int{0, len(old.rows)}
+			res, _, coll := merge(old, tableRows[R]{rows: newRows, org: newOrg, bounds: []int{0, len(newRows)}}, ops.ind)
+			touched := make([]bool, nb)
+			touched[b] = true
+			full := tableRows[R]{rows: res.rows, org: res.org, bounds: make([]int, nb+1)}
+			for i := b + 1; i <= nb; i++ {
+				full.bounds[i] = len(res.rows)
+			}
+			if err := writeState(gctx, w, tbl, full, touched, ops.write); err != nil {
+				return err
+			}
+			trimmed := make([]R, len(res.rows))
+			for i, r := range res.rows {
+				trimmed[i] = ops.trim(r)
+			}
+			out[b] = trimmed
+			mu.Lock()
+			m.collisions += coll
+			m.touched++
+			m.remove = append(m.remove, files[b]...)
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return m, err
+	}
+	for _, rows := range out {
+		m.rows += int64(len(rows))
+	}
+	m.insight = make([]R, 0, m.rows)
+	for b := range out {
+		m.insight = append(m.insight, out[b]...)
+		out[b] = nil
+	}
+	slices.Sort(m.remove)
+	return m, nil
+}
+
+// readFile reads a data file of tbl whole.
+func readFile(ctx context.Context, w *writer, tbl *tables.Table, location string) ([]byte, error) {
+	b, key, err := w.cat.Store(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := b.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("reading the state of %s: %w", tbl.Name(), err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("reading the state of %s: %s: %w", tbl.Name(), location, err)
+	}
+	return data, nil
 }
 
 // allBuckets marks every bucket touched (a full run rewrites the table).

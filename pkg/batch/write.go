@@ -269,9 +269,7 @@ func (w *writer) writeAll(ctx context.Context, t cleanTables, touched map[clean.
 	g, ctx := errgroup.WithContext(ctx)
 	// The largest first: the pins take the longest to encode.
 	g.Go(func() error {
-		return writeState(ctx, w, w.clean[clean.TablePin], t.pins, touched[clean.TablePin], func(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
-			return parquetio.WritePins(out, rows, nil, o)
-		})
+		return writeState(ctx, w, w.clean[clean.TablePin], t.pins, touched[clean.TablePin], writePins)
 	})
 	var ins insights.Tables
 	g.Go(func() error {
@@ -296,14 +294,10 @@ func (w *writer) writeAll(ctx context.Context, t cleanTables, touched map[clean.
 		return gi.Wait()
 	})
 	g.Go(func() error {
-		return writeState(ctx, w, w.clean[clean.TableGeo], t.geos, touched[clean.TableGeo], func(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
-			return parquetio.WriteGeos(out, rows, nil, o)
-		})
+		return writeState(ctx, w, w.clean[clean.TableGeo], t.geos, touched[clean.TableGeo], writeGeos)
 	})
 	g.Go(func() error {
-		return writeState(ctx, w, w.clean[clean.TableUser], t.users, touched[clean.TableUser], func(out io.Writer, rows []clean.User, o parquetio.Options) error {
-			return parquetio.WriteUsers(out, rows, nil, o)
-		})
+		return writeState(ctx, w, w.clean[clean.TableUser], t.users, touched[clean.TableUser], writeUsers)
 	})
 	// rejected is sorted by table, then source and line: each table's
 	// rejected lines go to files of their own, committed with its state.
@@ -338,6 +332,19 @@ func (w *writer) writeAll(ctx context.Context, t cleanTables, touched map[clean.
 	}
 	err := g.Wait()
 	return ins, err
+}
+
+// The writers of the clean tables' files (with origins, Options.Origins).
+func writePins(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
+	return parquetio.WritePins(out, rows, nil, o)
+}
+
+func writeGeos(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
+	return parquetio.WriteGeos(out, rows, nil, o)
+}
+
+func writeUsers(out io.Writer, rows []clean.User, o parquetio.Options) error {
+	return parquetio.WriteUsers(out, rows, nil, o)
 }
 
 // order is the tables in commit order.

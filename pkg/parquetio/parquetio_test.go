@@ -119,7 +119,7 @@ func TestRoundTripPins(t *testing.T) {
 			if err := WritePins(&buf, rows, sourcesFor(tc), opts); err != nil {
 				t.Fatalf("WritePins: %v", err)
 			}
-			got, src, _, err := readPins(bytes.NewReader(buf.Bytes()), mem)
+			got, src, _, err := readPins(bytes.NewReader(buf.Bytes()), mem, nil)
 			if err != nil {
 				t.Fatalf("readPins: %v", err)
 			}
@@ -142,7 +142,7 @@ func TestRoundTripGeos(t *testing.T) {
 			if err := WriteGeos(&buf, rows, sourcesFor(tc), opts); err != nil {
 				t.Fatalf("WriteGeos: %v", err)
 			}
-			got, src, _, err := readGeos(bytes.NewReader(buf.Bytes()), mem)
+			got, src, _, err := readGeos(bytes.NewReader(buf.Bytes()), mem, nil)
 			if err != nil {
 				t.Fatalf("readGeos: %v", err)
 			}
@@ -165,7 +165,7 @@ func TestRoundTripUsers(t *testing.T) {
 			if err := WriteUsers(&buf, rows, sourcesFor(tc), opts); err != nil {
 				t.Fatalf("WriteUsers: %v", err)
 			}
-			got, src, _, err := readUsers(bytes.NewReader(buf.Bytes()), mem)
+			got, src, _, err := readUsers(bytes.NewReader(buf.Bytes()), mem, nil)
 			if err != nil {
 				t.Fatalf("readUsers: %v", err)
 			}
@@ -221,7 +221,7 @@ func TestRoundTripManyRows(t *testing.T) {
 	if err := WritePins(&buf, pins, testSources(n), opts); err != nil {
 		t.Fatalf("WritePins: %v", err)
 	}
-	got, src, _, err := readPins(bytes.NewReader(buf.Bytes()), mem)
+	got, src, _, err := readPins(bytes.NewReader(buf.Bytes()), mem, nil)
 	if err != nil {
 		t.Fatalf("readPins: %v", err)
 	}

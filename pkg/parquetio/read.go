@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -87,8 +88,11 @@ func describe(s *arrow.Schema) string {
 //
 // A file with the origin columns (Options.Origins) after want(false)'s is
 // read too; hasOrigins then says so, and each is told.
+//
+// only, when not nil, names the columns to read: the others are not
+// decoded, and each sees them as all null (and no extra columns).
 func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, want func(withSource bool) *arrow.Schema,
-	each func(rec arrow.RecordBatch, x extra) error) (x extra, err error) {
+	only []string, each func(rec arrow.RecordBatch, x extra) error) (x extra, err error) {
 	fr, err := openReader(r, mem)
 	if err != nil {
 		return x, err
@@ -109,13 +113,36 @@ func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, wa
 	if fr.ParquetReader().NumRowGroups() == 0 {
 		return x, nil
 	}
-	rr, err := fr.GetRecordReader(contextBackground(), nil, nil)
+	var cols []int // leaf columns to read; nil: all
+	if only != nil {
+		x = extra{}
+		for _, name := range only {
+			if len(sc.FieldIndices(name)) != 1 {
+				return x, fmt.Errorf("%w: %s file has no column %s", ErrSchema, what, name)
+			}
+		}
+		descr := fr.ParquetReader().MetaData().Schema
+		for i := range descr.NumColumns() {
+			if slices.Contains(only, descr.ColumnRoot(i).Name()) {
+				cols = append(cols, i)
+			}
+		}
+	}
+	rr, err := fr.GetRecordReader(contextBackground(), cols, nil)
 	if err != nil {
 		return x, fmt.Errorf("reading %s rows: %w", what, err)
 	}
 	defer rr.Release()
 	for rr.Next() {
-		if err := each(rr.RecordBatch(), x); err != nil {
+		rec := rr.RecordBatch()
+		if only != nil {
+			rec = widen(mem, sc, rec)
+		}
+		err := each(rec, x)
+		if only != nil {
+			rec.Release()
+		}
+		if err != nil {
 			return x, err
 		}
 	}
@@ -123,6 +150,26 @@ func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, wa
 		return x, fmt.Errorf("reading %s rows: %w", what, err)
 	}
 	return x, nil
+}
+
+// widen returns rec, a record of some of the columns of schema, as a record
+// of schema, the columns it lacks all null. The caller releases it.
+func widen(mem memory.Allocator, schema *arrow.Schema, rec arrow.RecordBatch) arrow.RecordBatch {
+	n := int(rec.NumRows())
+	cols := make([]arrow.Array, schema.NumFields())
+	for i, f := range schema.Fields() {
+		if j := rec.Schema().FieldIndices(f.Name); len(j) == 1 {
+			cols[i] = rec.Column(j[0])
+			cols[i].Retain()
+		} else {
+			cols[i] = array.MakeArrayOfNull(mem, f.Type, n)
+		}
+	}
+	out := array.NewRecordBatch(schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return out
 }
 
 // extra says which columns a file has after its table's own.

@@ -81,7 +81,7 @@ func ReadRejected(r parquet.ReaderAtSeeker) ([]Rejected, error) {
 func readRejected(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]Rejected, error) {
 	var rows []Rejected
 	schema := func(bool) *arrow.Schema { return RejectedSchema() }
-	_, err := readRecords(r, mem, "rejected", schema, func(rec arrow.RecordBatch, _ extra) error {
+	_, err := readRecords(r, mem, "rejected", schema, nil, func(rec arrow.RecordBatch, _ extra) error {
 		var cols [8]strCol
 		for c := range cols {
 			if c != 4 {

@@ -40,7 +40,7 @@ func TestUseFastSnappy(t *testing.T) {
 	}
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
 	defer mem.AssertSize(t, 0)
-	got, _, _, err := readPins(bytes.NewReader(a), mem)
+	got, _, _, err := readPins(bytes.NewReader(a), mem, nil)
 	if err != nil {
 		t.Fatalf("readPins: %v", err)
 	}

@@ -227,24 +227,31 @@ func requireInd(a *array.Int64, i int, what string) (int64, error) {
 // ReadPins reads a pin file written by WritePins (or any file with the
 // columns of PinSchema). The sources are nil when the file has no source columns.
 func ReadPins(r parquet.ReaderAtSeeker) ([]clean.Pin, []Source, error) {
-	rows, src, _, err := readPins(r, memory.DefaultAllocator)
+	rows, src, _, err := readPins(r, memory.DefaultAllocator, nil)
 	return rows, src, err
+}
+
+// ReadPinColumns reads only the columns named of a pin file (of
+// PinSchema's, ind among them): the other fields of the rows are null.
+func ReadPinColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Pin, error) {
+	rows, _, _, err := readPins(r, memory.DefaultAllocator, columns)
+	return rows, err
 }
 
 // ReadPinState reads a file of the batch job's clean table pin: pins with
 // their origins (nil when the file has none).
 func ReadPinState(r parquet.ReaderAtSeeker) ([]clean.Pin, []Origin, error) {
-	rows, _, org, err := readPins(r, memory.DefaultAllocator)
+	rows, _, org, err := readPins(r, memory.DefaultAllocator, nil)
 	return rows, org, err
 }
 
-func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Pin, []Source, []Origin, error) {
+func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.Pin, []Source, []Origin, error) {
 	var (
 		rows []clean.Pin
 		src  []Source
 		org  []Origin
 	)
-	x, err := readRecords(r, mem, "pin", PinSchema, func(rec arrow.RecordBatch, x extra) error {
+	x, err := readRecords(r, mem, "pin", PinSchema, only, func(rec arrow.RecordBatch, x extra) error {
 		ind := rec.Column(0).(*array.Int64)
 		uid := newStrCol(rec.Column(1))
 		title := newStrCol(rec.Column(2))
@@ -298,24 +305,31 @@ func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Pin, []So
 // ReadGeos reads a geo file written by WriteGeos (or any file with the
 // columns of GeoSchema). The sources are nil when the file has no source columns.
 func ReadGeos(r parquet.ReaderAtSeeker) ([]clean.Geo, []Source, error) {
-	rows, src, _, err := readGeos(r, memory.DefaultAllocator)
+	rows, src, _, err := readGeos(r, memory.DefaultAllocator, nil)
 	return rows, src, err
+}
+
+// ReadGeoColumns reads only the columns named of a geo file (of
+// GeoSchema's, ind among them): the other fields of the rows are null.
+func ReadGeoColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Geo, error) {
+	rows, _, _, err := readGeos(r, memory.DefaultAllocator, columns)
+	return rows, err
 }
 
 // ReadGeoState reads a file of the batch job's clean table geo: geos with
 // their origins (nil when the file has none).
 func ReadGeoState(r parquet.ReaderAtSeeker) ([]clean.Geo, []Origin, error) {
-	rows, _, org, err := readGeos(r, memory.DefaultAllocator)
+	rows, _, org, err := readGeos(r, memory.DefaultAllocator, nil)
 	return rows, org, err
 }
 
-func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Geo, []Source, []Origin, error) {
+func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.Geo, []Source, []Origin, error) {
 	var (
 		rows []clean.Geo
 		src  []Source
 		org  []Origin
 	)
-	x, err := readRecords(r, mem, "geo", GeoSchema, func(rec arrow.RecordBatch, x extra) error {
+	x, err := readRecords(r, mem, "geo", GeoSchema, only, func(rec arrow.RecordBatch, x extra) error {
 		ind := rec.Column(0).(*array.Int64)
 		country := newStrCol(rec.Column(1))
 		coords := rec.Column(2).(*array.List)
@@ -354,24 +368,31 @@ func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.Geo, []So
 // ReadUsers reads a user file written by WriteUsers (or any file with the
 // columns of UserSchema). The sources are nil when the file has no source columns.
 func ReadUsers(r parquet.ReaderAtSeeker) ([]clean.User, []Source, error) {
-	rows, src, _, err := readUsers(r, memory.DefaultAllocator)
+	rows, src, _, err := readUsers(r, memory.DefaultAllocator, nil)
 	return rows, src, err
+}
+
+// ReadUserColumns reads only the columns named of a user file (of
+// UserSchema's, ind among them): the other fields of the rows are null.
+func ReadUserColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.User, error) {
+	rows, _, _, err := readUsers(r, memory.DefaultAllocator, columns)
+	return rows, err
 }
 
 // ReadUserState reads a file of the batch job's clean table user: users with
 // their origins (nil when the file has none).
 func ReadUserState(r parquet.ReaderAtSeeker) ([]clean.User, []Origin, error) {
-	rows, _, org, err := readUsers(r, memory.DefaultAllocator)
+	rows, _, org, err := readUsers(r, memory.DefaultAllocator, nil)
 	return rows, org, err
 }
 
-func readUsers(r parquet.ReaderAtSeeker, mem memory.Allocator) ([]clean.User, []Source, []Origin, error) {
+func readUsers(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.User, []Source, []Origin, error) {
 	var (
 		rows []clean.User
 		src  []Source
 		org  []Origin
 	)
-	x, err := readRecords(r, mem, "user", UserSchema, func(rec arrow.RecordBatch, x extra) error {
+	x, err := readRecords(r, mem, "user", UserSchema, only, func(rec arrow.RecordBatch, x extra) error {
 		ind := rec.Column(0).(*array.Int64)
 		name := newStrCol(rec.Column(1))
 		age := rec.Column(2).(*array.Int32)
