@@ -357,7 +357,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for _, t := range clean.Tables {
 		ts := w.state[t]
 		var gaps []Gap
-		ts.newProgress, gaps = ts.progress.advance(landing.Topic(cfg.Prefix, t), l.read(t, st.objLines), l.listed[t])
+		ts.newProgress, gaps = ts.progress.advance(landing.Topic(cfg.Prefix, t), l.read(t, st.objLines))
 		for _, g := range gaps {
 			cfg.Logger.Warn("offsets not landed yet: the objects after them are listed again by each run until they land", "gap", g.String())
 		}

@@ -67,14 +67,11 @@ type listing struct {
 	keys   []string // by object id
 	objs   []object // by object id
 	counts map[clean.Table]Counts
-	// listed are the keys listed in the tail range of each partition of a
-	// topic with progress.
-	listed map[clean.Table]map[int32]map[string]bool
 	done   time.Duration // how long the listing took, once it is done
 }
 
 func newListing(progress map[clean.Table]*TopicProgress) *listing {
-	l := &listing{progress: progress, counts: make(map[clean.Table]Counts, len(clean.Tables)), listed: map[clean.Table]map[int32]map[string]bool{}}
+	l := &listing{progress: progress, counts: make(map[clean.Table]Counts, len(clean.Tables))}
 	for _, t := range clean.Tables {
 		l.counts[t] = Counts{} // every table is reported, an empty one too
 	}
@@ -159,36 +156,35 @@ func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out c
 			continue
 		}
 		// Incremental: each partition from its progress on.
-		dirs, err := objstore.ListDirs(gctx, in, landing.TopicDir(topic))
-		if err != nil {
-			return fmt.Errorf("listing the partitions of topic %s: %w", topic, err)
-		}
-		parts := map[int32]bool{}
-		for p := range prog.Partitions {
-			parts[p] = true
-		}
-		for _, d := range dirs {
-			if p, ok := parsePartitionDir(d); ok {
-				parts[p] = true
-			} else {
-				cfg.Logger.Warn("skipping a directory that is not a partition of the landing layout", "dir", landing.TopicDir(topic)+d)
+		g.Go(func() error {
+			dirs, err := objstore.ListDirs(gctx, in, landing.TopicDir(topic))
+			if err != nil {
+				return fmt.Errorf("listing the partitions of topic %s: %w", topic, err)
 			}
-		}
-		l.mu.Lock()
-		l.listed[t] = map[int32]map[string]bool{}
-		l.mu.Unlock()
-		for part := range parts {
-			g.Go(func() error {
-				objs, listed, err := listPartition(gctx, in, topic, part, prog.Partitions[part])
-				if err != nil {
-					return fmt.Errorf("listing topic %s partition %d: %w", topic, part, err)
+			parts := map[int32]bool{}
+			for p := range prog.Partitions {
+				parts[p] = true
+			}
+			for _, d := range dirs {
+				if p, ok := parsePartitionDir(d); ok {
+					parts[p] = true
+				} else {
+					cfg.Logger.Warn("skipping a directory that is not a partition of the landing layout", "dir", landing.TopicDir(topic)+d)
 				}
-				l.mu.Lock()
-				l.listed[t][part] = listed
-				l.mu.Unlock()
-				return send(objs)
-			})
-		}
+			}
+			pg, pctx := errgroup.WithContext(gctx)
+			pg.SetLimit(16) // listings at once
+			for part := range parts {
+				pg.Go(func() error {
+					objs, err := listPartition(pctx, in, topic, part, prog.Partitions[part])
+					if err != nil {
+						return fmt.Errorf("listing topic %s partition %d: %w", topic, part, err)
+					}
+					return send(objs)
+				})
+			}
+			return pg.Wait()
+		})
 	}
 	err := g.Wait()
 	l.mu.Lock()

@@ -106,9 +106,8 @@ func (g Gap) String() string {
 }
 
 // advance returns the progress of the topic after a run read the objects
-// read (with their line counts), of which listed are the objects it listed
-// in each partition's tail range (to drop from the tail the ones deleted).
-func (p *TopicProgress) advance(topic string, read map[int32][]ReadObject, listed map[int32]map[string]bool) (*TopicProgress, []Gap) {
+// read (with their line counts).
+func (p *TopicProgress) advance(topic string, read map[int32][]ReadObject) (*TopicProgress, []Gap) {
 	out := &TopicProgress{Version: progressVersion, Topic: topic, Partitions: map[int32]*PartProgress{}}
 	var gaps []Gap
 	parts := map[int32]bool{}
@@ -125,7 +124,7 @@ func (p *TopicProgress) advance(topic string, read map[int32][]ReadObject, liste
 		if p != nil {
 			old = p.Partitions[part]
 		}
-		np, gap := old.advance(read[part], listed[part])
+		np, gap := old.advance(read[part])
 		if np == nil {
 			continue
 		}
@@ -139,9 +138,10 @@ func (p *TopicProgress) advance(topic string, read map[int32][]ReadObject, liste
 }
 
 // advance returns the progress of a partition after a run read objects read
-// (pp is nil for a partition no run read before). listed are the keys the
-// run listed in the tail's range: tail objects missing from it were deleted.
-func (pp *PartProgress) advance(read []ReadObject, listed map[string]bool) (*PartProgress, *Gap) {
+// (pp is nil for a partition no run read before). The tail keeps objects
+// deleted from the store since: the next listing starts from them all the
+// same.
+func (pp *PartProgress) advance(read []ReadObject) (*PartProgress, *Gap) {
 	if pp == nil && len(read) == 0 {
 		return nil, nil
 	}
@@ -151,9 +151,7 @@ func (pp *PartProgress) advance(read []ReadObject, listed map[string]bool) (*Par
 	if pp != nil {
 		*np = PartProgress{Base: pp.Base, Next: pp.Next}
 		for _, o := range pp.Tail {
-			if listed[o.Key] {
-				byKey[o.Key] = o
-			}
+			byKey[o.Key] = o
 		}
 		below = slices.Clone(pp.Below)
 	}
@@ -194,12 +192,11 @@ var errEnough = errors.New("listed enough")
 // everything when pp is nil; else the objects from the first of the tail on
 // (keys sort by start offset) and those starting below Base. keep reports
 // the objects already read (unchanged), which are not returned; listed gets
-// every key listed in the tail's range.
-func listPartition(ctx context.Context, in objstore.Reader, topic string, part int32, pp *PartProgress) (objs []objstore.Object, listed map[string]bool, err error) {
+// nothing else.
+func listPartition(ctx context.Context, in objstore.Reader, topic string, part int32, pp *PartProgress) (objs []objstore.Object, err error) {
 	dir := landing.PartitionDir(topic, part)
 	if pp == nil || len(pp.Tail) == 0 {
-		objs, err := objstore.ListAfter(ctx, in, dir, "")
-		return objs, nil, err
+		return objstore.ListAfter(ctx, in, dir, "")
 	}
 	from := pp.Tail[0].Start
 	after, ok := landing.StartAfter(topic, part, from)
@@ -208,7 +205,7 @@ func listPartition(ctx context.Context, in objstore.Reader, topic string, part i
 	}
 	tail, err := objstore.ListAfter(ctx, in, dir, after)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	read := map[string]ReadObject{}
 	for _, o := range pp.Tail {
@@ -217,12 +214,10 @@ func listPartition(ctx context.Context, in objstore.Reader, topic string, part i
 	for _, o := range pp.Below {
 		read[o.Key] = o
 	}
-	listed = map[string]bool{}
 	for _, o := range tail {
 		if k, err := landing.ParseKey(o.Key); err == nil && k.Start < from {
 			continue // only when the offsets outgrow the key's digits
 		}
-		listed[o.Key] = true
 		if r, ok := read[o.Key]; ok && r.same(o) {
 			continue
 		}
@@ -256,10 +251,10 @@ func listPartition(ctx context.Context, in objstore.Reader, topic string, part i
 			}
 		}
 		if err != nil && !errors.Is(err, errEnough) {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return objs, listed, nil
+	return objs, nil
 }
 
 // parsePartitionDir returns the partition of a directory name "partition=N".
