@@ -24,7 +24,11 @@ const smallTable = 20
 func writeSummary(w io.Writer, res batch.Result) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "published %s (run %s, %.1fs)\n", res.Published, res.RunID, float64(res.Timings.TotalMS)/1000)
-	fmt.Fprintf(ew, "read %d objects, %d lines\n", res.Objects(), res.Lines())
+	mode := "new since the last run"
+	if res.Full {
+		mode = "everything landed: the state rebuilt"
+	}
+	fmt.Fprintf(ew, "read %d objects, %d lines (%s)\n", res.Objects(), res.Lines(), mode)
 	for _, t := range clean.Tables {
 		c := res.Counts[t]
 		fmt.Fprintf(ew, "  %-24s %8d objects %12d bytes %10d lines", landing.Topic(res.Prefix, t), c.Objects, c.Bytes, c.Lines)
@@ -35,6 +39,9 @@ func writeSummary(w io.Writer, res batch.Result) error {
 	}
 	if len(res.EmptyTopics) > 0 {
 		fmt.Fprintf(ew, "no objects for %s: their tables are empty\n", strings.Join(res.EmptyTopics, ", "))
+	}
+	for _, g := range res.Gaps {
+		fmt.Fprintf(ew, "not landed yet: %s (later objects were read; the next runs read these when they land)\n", g)
 	}
 
 	recs, err := res.Insights.Records(nil)
@@ -55,19 +62,13 @@ func writeSummary(w io.Writer, res batch.Result) error {
 		}
 	}
 
-	fmt.Fprintln(ew, "\nquality")
+	fmt.Fprintln(ew, "\nquality of the lines this run read (and running totals since the last full run)")
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "table\trows read\tblank\trejected\tduplicates\trows written\tnulls\t")
+	fmt.Fprintln(tw, "table\trows read\tblank\trejected\tduplicates\trows in the table\tnulls\t")
 	for _, t := range clean.Tables {
-		q := res.Quality.Table(t)
-		var rej, nulls int64
-		for _, n := range q.Rejected {
-			rej += n
-		}
-		for _, n := range q.Nulls {
-			nulls += n.Total()
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t, q.RowsRead, q.BlankLines, rej, q.Duplicates, q.RowsWritten, nulls)
+		q, tot := res.Quality.Table(t), res.Totals.Table(t)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t, q.RowsRead, q.BlankLines, rejected(q), q.Duplicates, q.RowsWritten, nulls(q))
+		fmt.Fprintf(tw, "  total\t%d\t%d\t%d\t%d\t\t%d\t\n", tot.RowsRead, tot.BlankLines, rejected(tot), tot.Duplicates, nulls(tot))
 	}
 	tw.Flush()
 	for _, t := range clean.Tables {
@@ -82,6 +83,22 @@ func writeSummary(w io.Writer, res batch.Result) error {
 		}
 	}
 	return ew.err
+}
+
+func rejected(q *clean.TableQuality) int64 {
+	var n int64
+	for _, c := range q.Rejected {
+		n += c
+	}
+	return n
+}
+
+func nulls(q *clean.TableQuality) int64 {
+	var n int64
+	for _, c := range q.Nulls {
+		n += c.Total()
+	}
+	return n
 }
 
 // printRecord prints the first n rows of rec as an aligned table.

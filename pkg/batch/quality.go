@@ -14,8 +14,14 @@ type QualityReport struct {
 	Prefix      string                 `json:"prefix"`
 	Counts      map[clean.Table]Counts `json:"counts"`
 	EmptyTopics []string               `json:"empty_topics"`
-	Quality     clean.Quality          `json:"quality"`
-	Run         RunInfo                `json:"run,omitzero"`
+	// Full: the run read everything landed and rebuilt the state.
+	Full bool `json:"full"`
+	// Quality counts the lines the run read; Totals those of every run
+	// since the last full one, this one included.
+	Quality clean.Quality `json:"quality"`
+	Totals  clean.Quality `json:"totals"`
+	Gaps    []Gap         `json:"gaps,omitempty"`
+	Run     RunInfo       `json:"run,omitzero"`
 }
 
 // RunInfo is the part of quality.json that differs from run to run.
@@ -33,7 +39,10 @@ func qualityReport(res Result) QualityReport {
 		Prefix:      res.Prefix,
 		Counts:      res.Counts,
 		EmptyTopics: res.EmptyTopics,
+		Full:        res.Full,
 		Quality:     res.Quality,
+		Totals:      res.Totals,
+		Gaps:        res.Gaps,
 	}
 	if rep.EmptyTopics == nil {
 		rep.EmptyTopics = []string{}
