@@ -33,6 +33,7 @@ type Config struct {
 	Prefix      string             // --prefix, required
 	Tables      tables.Config      // --catalog, --warehouse, --namespace
 	Full        bool               // --full: rebuild the clean tables from everything landed
+	CloseGaps   bool               // --close-gaps: stop waiting for offsets not landed yet
 	Maintain    bool               // --maintain: expire snapshots and remove orphan files after publishing
 	Maintenance tables.Maintenance // --snapshot-age, --keep-snapshots, --orphan-age
 	Date        string             // --date; default: today, UTC
@@ -130,6 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Prefix, "prefix", "", "deployment prefix P; the topics are P.pin, P.geo, P.user (required)")
 	cfg.Tables.Flags(fs)
 	fs.BoolVar(&cfg.Full, "full", false, "rebuild the clean tables from everything landed, not only what landed since the last run (also needed once for tables of an older pinpipe)")
+	fs.BoolVar(&cfg.CloseGaps, "close-gaps", false, "take the offsets reported as not landed yet as never to land (an object that lands there later is not read)")
 	fs.BoolVar(&cfg.Maintain, "maintain", true, "after publishing, expire old snapshots and remove orphan files of the tables")
 	cfg.Maintenance.Flags(fs)
 	fs.StringVar(&cfg.Date, "date", "", "run date YYYY-MM-DD (default today, UTC)")
@@ -190,6 +192,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Prefix:      cfg.Prefix,
 		Tables:      cfg.Tables,
 		Full:        cfg.Full,
+		CloseGaps:   cfg.CloseGaps,
 		Maintain:    cfg.Maintain,
 		Maintenance: cfg.Maintenance,
 		Date:        cfg.Date,

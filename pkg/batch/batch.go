@@ -102,6 +102,10 @@ type Config struct {
 	// then holds this run's rejected lines only. A run with no state yet is
 	// a full one anyway.
 	Full bool
+	// CloseGaps takes the offsets not landed yet (Result.Gaps) as never to
+	// land: later runs do not wait for them. For offsets the sink skipped
+	// for good; an object that lands there later is not read.
+	CloseGaps bool
 	// Maintain runs the tables' maintenance after publishing (snapshot
 	// expiry, orphan files). Default: false; batchjob's --maintain is on.
 	Maintain bool
@@ -357,9 +361,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for _, t := range clean.Tables {
 		ts := w.state[t]
 		var gaps []Gap
-		ts.newProgress, gaps = ts.progress.advance(landing.Topic(cfg.Prefix, t), l.read(t, st.objLines))
+		ts.newProgress, gaps = ts.progress.advance(landing.Topic(cfg.Prefix, t), l.read(t, st.objLines), cfg.CloseGaps)
 		for _, g := range gaps {
-			cfg.Logger.Warn("offsets not landed yet: the objects after them are listed again by each run until they land", "gap", g.String())
+			if cfg.CloseGaps {
+				cfg.Logger.Warn("closing a gap: its offsets are taken as never to land", "gap", g.String())
+			} else {
+				cfg.Logger.Warn("offsets not landed yet: the objects after them are listed again by each run until they land", "gap", g.String())
+			}
 		}
 		res.Gaps = append(res.Gaps, gaps...)
 	}

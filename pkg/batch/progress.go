@@ -107,7 +107,9 @@ func (g Gap) String() string {
 
 // advance returns the progress of the topic after a run read the objects
 // read (with their line counts).
-func (p *TopicProgress) advance(topic string, read map[int32][]ReadObject) (*TopicProgress, []Gap) {
+// With closeGaps, the gaps found are closed: their offsets are taken as
+// never to land, and are reported all the same.
+func (p *TopicProgress) advance(topic string, read map[int32][]ReadObject, closeGaps bool) (*TopicProgress, []Gap) {
 	out := &TopicProgress{Version: progressVersion, Topic: topic, Partitions: map[int32]*PartProgress{}}
 	var gaps []Gap
 	parts := map[int32]bool{}
@@ -124,7 +126,7 @@ func (p *TopicProgress) advance(topic string, read map[int32][]ReadObject) (*Top
 		if p != nil {
 			old = p.Partitions[part]
 		}
-		np, gap := old.advance(read[part])
+		np, gap := old.advance(read[part], closeGaps)
 		if np == nil {
 			continue
 		}
@@ -141,7 +143,7 @@ func (p *TopicProgress) advance(topic string, read map[int32][]ReadObject) (*Top
 // (pp is nil for a partition no run read before). The tail keeps objects
 // deleted from the store since: the next listing starts from them all the
 // same.
-func (pp *PartProgress) advance(read []ReadObject) (*PartProgress, *Gap) {
+func (pp *PartProgress) advance(read []ReadObject, closeGaps bool) (*PartProgress, *Gap) {
 	if pp == nil && len(read) == 0 {
 		return nil, nil
 	}
@@ -169,9 +171,15 @@ func (pp *PartProgress) advance(read []ReadObject) (*PartProgress, *Gap) {
 		np.Base, np.Next = all[0].Start, all[0].Start
 	}
 	n := 0 // objects at or below Next: contiguous
+	var gap *Gap
 	for _, o := range all {
 		if o.Start > np.Next {
-			break
+			if !closeGaps {
+				break
+			}
+			if gap == nil {
+				gap = &Gap{From: np.Next, To: o.Start}
+			}
 		}
 		np.Next = max(np.Next, o.Start+o.Lines)
 		n++
@@ -182,7 +190,7 @@ func (pp *PartProgress) advance(read []ReadObject) (*PartProgress, *Gap) {
 	if n < len(all) {
 		return np, &Gap{From: np.Next, To: all[n].Start}
 	}
-	return np, nil
+	return np, gap
 }
 
 // errEnough stops a listing early.
