@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Benchmarks the incremental batch job (issue #14): DAYS daily runs
+# (--date 2026-11-01, -02, ...) of the batchjob binary over a landing root to
+# which, before each run, N new one-record objects (flush.size=1) are added
+# across the three topics: the sample generator's dirty records, post after
+# post (pin, geo, user), drawn with replacement from ROWS sample rows, in
+# PARTITIONS partitions per topic (by ind, as Kafka keyed by ind), the offsets
+# of each partition continuing day after day. Each day prints the objects the
+# incremental run read, its wall and CPU time and peak RSS; on FULL_DAYS a --full run over
+# everything landed so far, into a separate warehouse, is timed too. Once on
+# the local file system (landing root and warehouses are directories) and once
+# on the local stack's S3 (versitygw: landing root s3://$PINPIPE_S3_BUCKET/
+# bench-inc-STAMP/topics, warehouses beside it, SQLite catalogs in a local
+# temporary directory). The summary gives day DAYS / day 1 of the incremental
+# runs (issue #14: within 1.5x) and the full runs' times.
+#
+#   scripts/bench-incremental.sh [N [DAYS]]            (defaults: 2000 30; 5-6 minutes on two busy cores)
+#   STORES=file scripts/bench-incremental.sh           only the file store (STORES="file s3" by default)
+#   FULL_DAYS="1 30" PARTITIONS=1 ROWS=11000 scripts/bench-incremental.sh     (FULL_DAYS="": no --full runs)
+#   BATCHJOB=/path/to/batchjob scripts/bench-incremental.sh    runs that binary instead of building one
+#   KEEP=1 scripts/bench-incremental.sh                keeps the data (the temporary directory and
+#                                                      the S3 prefix are printed)
+# The S3 part needs the local stack (make stack-up). Every run goes under
+# /usr/bin/time; the load average before it is printed with it.
+set -euo pipefail
+N=${1:-2000}
+DAYS=${2:-30}
+STORES=${STORES:-file s3}
+FULL_DAYS=${FULL_DAYS-1 10 20 30}
+PARTITIONS=${PARTITIONS:-3}
+ROWS=${ROWS:-1000000}
+PREFIX=124a514b9149
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+DIR=$(mktemp -d /tmp/pinpipe-bench-incremental.XXXXXX)
+S3ROOT=""
+cleanup() {
+  if [[ -n "$S3ROOT" && -x "$DIR/genday" ]]; then "$DIR/genday" --out "$S3ROOT" --delete || true; fi
+  rm -rf "$DIR"
+}
+if [[ -n "${KEEP:-}" ]]; then echo "data kept in $DIR" >&2; else trap cleanup EXIT; fi
+
+if [[ -n "${BATCHJOB:-}" ]]; then
+  cp "$BATCHJOB" "$DIR/batchjob"
+else
+  go build -trimpath -o "$DIR/batchjob" ./cmd/batchjob
+fi
+
+# genday lays out the objects of one day: it replays the posts of days 1..DAY
+# (cheap) to know each partition's next offset, and stores only day DAY's.
+mkdir -p "$DIR/genday-src"
+cat >"$DIR/genday-src/go.mod" <<'EOF'
+module genday
+
+go 1.26.0
+EOF
+printf 'go 1.26.0\n\nuse (\n\t.\n\t%s\n)\n' "$REPO" >"$DIR/genday-src/go.work"
+cat >"$DIR/genday-src/main.go" <<'EOF'
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/landing"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
+	"github.com/pinpipe/pinpipe/pkg/sample"
+)
+
+func main() {
+	out := flag.String("out", "", "landing root: a directory or s3://bucket/prefix")
+	prefix := flag.String("prefix", "124a514b9149", "deployment prefix P")
+	day := flag.Int("day", 1, "day (1-based): stores objects [(day-1)*per-day, day*per-day)")
+	perDay := flag.Int("per-day", 2000, "objects per day, across the three topics")
+	rows := flag.Int("rows", 1000000, "sample rows the posts are drawn from")
+	parts := flag.Int("partitions", 3, "partitions per topic")
+	con := flag.Int("concurrency", 64, "objects stored at the same time")
+	seed := flag.Int64("seed", 42, "generator seed")
+	del := flag.Bool("delete", false, "delete everything under --out instead")
+	flag.Parse()
+	ctx := context.Background()
+	b, err := objstore.Open(ctx, *out, objstore.Options{})
+	if err != nil {
+		fail(err)
+	}
+	if *del {
+		objs, err := b.List(ctx, "")
+		if err != nil {
+			fail(err)
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(*con)
+		for _, o := range objs {
+			g.Go(func() error { return b.Delete(gctx, o.Key) })
+		}
+		if err := g.Wait(); err != nil {
+			fail(err)
+		}
+		fmt.Fprintf(os.Stderr, "genday: deleted %d objects under %s\n", len(objs), b.URL(""))
+		return
+	}
+	start := time.Now()
+	total, from := *day**perDay, (*day-1)**perDay
+	g := sample.New(*seed)
+	next := map[[2]int]int64{} // (table, partition) -> next offset
+	type put struct {
+		key  string
+		body []byte
+	}
+	var puts []put
+	for k, i := range sample.Posts(*seed, *rows, (total+2)/3) {
+		pin, geo, user := g.DirtyRecords(i)
+		for t, rec := range [][]byte{pin, geo, user} {
+			n := 3*k + t
+			if n >= total {
+				break
+			}
+			p := batchtest.PartitionOf(rec, *parts)
+			off := next[[2]int{t, p}]
+			next[[2]int{t, p}] += int64(bytes.Count(rec, []byte{'\n'})) + 1
+			if n < from {
+				continue
+			}
+			key := landing.Key{Topic: landing.Topic(*prefix, clean.Tables[t]), Partition: int32(p), Start: off}.String()
+			puts = append(puts, put{key, append(bytes.Clone(rec), '\n')})
+		}
+	}
+	eg, gctx := errgroup.WithContext(ctx)
+	eg.SetLimit(*con)
+	for _, p := range puts {
+		if !strings.Contains(*out, "://") {
+			// A directory: plain writes, without the file store's fsyncs
+			// (the job does not run meanwhile).
+			eg.Go(func() error {
+				path := filepath.Join(*out, filepath.FromSlash(p.key))
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					return err
+				}
+				return os.WriteFile(path, p.body, 0o644)
+			})
+			continue
+		}
+		eg.Go(func() error { return b.Put(gctx, p.key, bytes.NewReader(p.body)) })
+	}
+	if err := eg.Wait(); err != nil {
+		fail(err)
+	}
+	fmt.Fprintf(os.Stderr, "genday: day %d: %d objects under %s in %.1fs\n", *day, len(puts), b.URL(""), time.Since(start).Seconds())
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "genday:", err)
+	os.Exit(1)
+}
+EOF
+(cd "$DIR/genday-src" && GOWORK="$DIR/genday-src/go.work" go build -o "$DIR/genday" .)
+
+# job KIND STORE DAY INPUT WAREHOUSE CATALOG [FLAGS...]: one timed run, one
+# line printed and appended to $DIR/results.tsv.
+job() {
+  local kind=$1 store=$2 day=$3 input=$4 wh=$5 cat=$6
+  shift 6
+  local date load catflag=()
+  date=$(printf '2026-11-%02d' "$day")
+  load=$(cut -d" " -f1-3 /proc/loadavg)
+  [[ -n "$cat" ]] && catflag=(--catalog "$cat")
+  if ! /usr/bin/time -f '%e %M %U %S' -o "$DIR/time.txt" "$DIR/batchjob" --input "$input" --prefix "$PREFIX" \
+    --warehouse "$wh" "${catflag[@]}" --date "$date" --json --progress never "$@" >"$DIR/summary.json" 2>"$DIR/stderr.txt"; then
+    echo "batchjob failed ($kind, $store, day $day):" >&2
+    cat "$DIR/stderr.txt" >&2
+    exit 1
+  fi
+  python3 - "$DIR/summary.json" "$DIR/time.txt" "$kind" "$store" "$day" "$load" "$N" >>"$DIR/results.tsv" <<'EOF'
+import json, sys
+summary, timefile, kind, store, day, load, n = sys.argv[1:]
+s = json.load(open(summary))
+wall, rss_kb, user, sys_ = open(timefile).read().split()[-4:]
+c = s["counts"]
+per = "/".join(str(c[t]["objects"]) for t in ("pin", "geo", "user"))
+tm = s["timings"]
+gaps = len(s.get("gaps") or [])
+print("\t".join(map(str, [kind, store, day, s["objects"], per, s["lines"], wall, f"{float(user)+float(sys_):.1f}",
+      int(rss_kb)//1024, s["full"], tm["list_ms"], tm["read_ms"], tm.get("merge_ms", 0), tm["compute_ms"],
+      tm["write_ms"], tm["publish_ms"], gaps, load])))
+EOF
+  tail -n 1 "$DIR/results.tsv" | awk -F'\t' '{printf "%-11s %-4s day %2d  objects %6d (%s)  lines %6d  wall %6.2fs  cpu %5.1fs  rss %4d MiB  full=%s  list %s read %s merge %s compute %s write %s publish %s ms  gaps %s  load %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18}'
+}
+
+is_full_day() { [[ " $FULL_DAYS " == *" $1 "* ]]; }
+
+for store in $STORES; do
+  case $store in
+  file)
+    input="$DIR/file/topics"
+    inc_wh="$DIR/file/warehouse" inc_cat=""
+    full_wh="$DIR/file/warehouse-full" full_cat=""
+    mkdir -p "$input"
+    ;;
+  s3)
+    [[ -f .stack/env ]] || { echo "no .stack/env: run make stack-up first" >&2; exit 1; }
+    # shellcheck disable=SC1091
+    . .stack/env
+    S3ROOT="s3://${PINPIPE_S3_BUCKET:-pinpipe}/bench-inc-$(date -u +%Y%m%dT%H%M%S)-$$"
+    [[ -z "${KEEP:-}" ]] || echo "S3 data kept under $S3ROOT" >&2
+    input="$S3ROOT/topics"
+    inc_wh="$S3ROOT/warehouse" inc_cat="sqlite://$DIR/s3-catalog.db"
+    full_wh="$S3ROOT/warehouse-full" full_cat="sqlite://$DIR/s3-catalog-full.db"
+    ;;
+  *) echo "unknown store $store (want file or s3)" >&2; exit 1 ;;
+  esac
+  echo "== $store: $N new one-record objects per day, $DAYS days, $PARTITIONS partitions per topic, posts drawn from $ROWS rows; --full on days $FULL_DAYS"
+  for day in $(seq 1 "$DAYS"); do
+    "$DIR/genday" --out "$input" --prefix "$PREFIX" --day "$day" --per-day "$N" --rows "$ROWS" --partitions "$PARTITIONS" 2>>"$DIR/gen.log"
+    job incremental "$store" "$day" "$input" "$inc_wh" "$inc_cat"
+    if is_full_day "$day"; then
+      job full "$store" "$day" "$input" "$full_wh" "$full_cat" --full
+    fi
+  done
+done
+
+if [[ -n "${BATCHJOB:-}" ]]; then code="binary $BATCHJOB"; else
+  code="commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- cmd pkg go.mod go.sum || echo ' with uncommitted changes')"
+fi
+echo "== summary (N=$N objects per day, $code, $(nproc) cores)"
+python3 - "$DIR/results.tsv" "$N" "$DAYS" <<'EOF'
+import sys
+from collections import defaultdict
+path, n, days = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rows = [l.rstrip("\n").split("\t") for l in open(path)]
+by = defaultdict(dict)
+for r in rows:
+    by[(r[0], r[1])][int(r[2])] = r
+for store in dict.fromkeys(r[1] for r in rows):
+    inc = by[("incremental", store)]
+    odd = [d for d, r in sorted(inc.items()) if int(r[3]) != n]
+    if 1 in inc and days in inc:
+        t1, tn = float(inc[1][6]), float(inc[days][6])
+        ok = "within" if tn <= 1.5 * t1 else "NOT within"
+        c1, cn = float(inc[1][7]), float(inc[days][7])
+        print(f"{store}: incremental day {days} {tn:.2f}s / day 1 {t1:.2f}s = {tn/t1:.2f}x ({ok} 1.5x); "
+              f"days 2-{days}: {min(float(r[6]) for d, r in inc.items() if d > 1):.2f}-{max(float(r[6]) for d, r in inc.items() if d > 1):.2f}s; "
+              f"CPU-s day {days} {cn:.1f} / day 1 {c1:.1f} = {cn/c1:.2f}x")
+    print(f"{store}: incremental runs reading other than {n} objects: {', '.join(f'day {d} ({inc[d][3]})' for d in odd) or 'none'}")
+    full = by[("full", store)]
+    print(f"{store}: --full: " + ", ".join(f"day {d} {r[3]} objects {float(r[6]):.2f}s" for d, r in sorted(full.items())))
+EOF
