@@ -24,17 +24,36 @@ import (
 // buckets its rows fall in.
 
 // tableRows are the rows of a clean table ordered by bucket, then ind:
-// bucket b is rows[bounds[b]:bounds[b+1]], and org[i] is the origin of
-// rows[i].
+// bucket b is rows[bounds[b]:bounds[b+1]]. The origin of rows[i] is org[i];
+// for the rows a run read, org is nil and the origins are made when needed
+// from at[i] and keys, the objects' keys by id (16 bytes a row, not 32: a
+// million posts' rows are held until written).
 type tableRows[R any] struct {
 	rows   []R
 	org    []parquetio.Origin
+	at     []pos
+	keys   []string
 	bounds []int
 }
 
+// bucket returns the rows of bucket b and their origins.
 func (t tableRows[R]) bucket(b int) ([]R, []parquetio.Origin) {
-	lo, hi := t.bounds[b], t.bounds[b+1]
-	return t.rows[lo:hi], t.org[lo:hi]
+	return t.span(t.bounds[b], t.bounds[b+1])
+}
+
+// span returns rows[lo:hi] and their origins.
+func (t tableRows[R]) span(lo, hi int) ([]R, []parquetio.Origin) {
+	if t.org != nil {
+		return t.rows[lo:hi], t.org[lo:hi]
+	}
+	if lo == hi {
+		return nil, nil
+	}
+	org := make([]parquetio.Origin, hi-lo)
+	for i, p := range t.at[lo:hi] {
+		org[i] = parquetio.Origin{Partition: p.partition, Offset: p.offset, Object: t.keys[p.obj]}
+	}
+	return t.rows[lo:hi], org
 }
 
 func cmpInd(a, b int64) int {
@@ -117,12 +136,9 @@ func writeState[R any](ctx context.Context, w *writer, tbl *tables.Table, st tab
 		if !t {
 			continue
 		}
-		rows, org := st.bucket(b)
-		if len(rows) == 0 {
-			continue
-		}
-		for i, lo := 0, 0; lo < len(rows); i, lo = i+1, lo+w.rowsPerFile {
-			hi := min(lo+w.rowsPerFile, len(rows))
+		first, end := st.bounds[b], st.bounds[b+1]
+		for i, lo := 0, first; lo < end; i, lo = i+1, lo+w.rowsPerFile {
+			hi := min(lo+w.rowsPerFile, end)
 			g.Go(func() error {
 				select {
 				case w.encoders <- struct{}{}:
@@ -130,9 +146,12 @@ func writeState[R any](ctx context.Context, w *writer, tbl *tables.Table, st tab
 					return context.Cause(ctx)
 				}
 				defer func() { <-w.encoders }()
+				// The origins are made here, for the files being encoded
+				// only: all of them at once would raise the peak memory.
+				rows, org := st.span(lo, hi)
 				name := PartName(fmt.Sprintf("%s-b%02d", w.runID, b), i)
 				return w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation("", name), Bucket: int32(b)}, hi-lo, func(out io.Writer) error {
-					return write(out, rows[lo:hi], parquetio.Options{Origins: org[lo:hi]})
+					return write(out, rows, parquetio.Options{Origins: org})
 				})
 			})
 		}
@@ -143,11 +162,7 @@ func writeState[R any](ctx context.Context, w *writer, tbl *tables.Table, st tab
 // newRows turns the rows a dedup kept into tableRows, their positions into
 // origins (the object keys shared with the listing).
 func newRows[R any](rows []R, at []pos, bounds []int, keys []string) tableRows[R] {
-	org := make([]parquetio.Origin, len(at))
-	for i, p := range at {
-		org[i] = parquetio.Origin{Partition: p.partition, Offset: p.offset, Object: keys[p.obj]}
-	}
-	return tableRows[R]{rows: rows, org: org, bounds: bounds}
+	return tableRows[R]{rows: rows, at: at, keys: keys, bounds: bounds}
 }
 
 // inds of the clean rows.
