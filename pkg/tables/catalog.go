@@ -323,12 +323,13 @@ var initRetry = retry.Policy{Initial: 50 * time.Millisecond, Max: time.Second, M
 // initRace returns err, marked permanent unless it is a race between
 // writers creating the same thing at once: SQLite busy (a database file
 // being set up by another process), or in PostgreSQL a unique violation
-// (CREATE TABLE IF NOT EXISTS run twice at once) or a serialization
-// failure or deadlock.
+// or a duplicate table or object (CREATE TABLE IF NOT EXISTS run twice at
+// once: which of the two a loser gets depends on the moment), or a
+// serialization failure or deadlock.
 func initRace(err error) error {
 	var pg *pgconn.PgError
 	switch {
-	case errors.As(err, &pg) && (pg.Code == "23505" || pg.Code == "40001" || pg.Code == "40P01"):
+	case errors.As(err, &pg) && slices.Contains([]string{"23505", "42P07", "42710", "40001", "40P01"}, pg.Code):
 		return err
 	case strings.Contains(err.Error(), "SQLITE_BUSY"), strings.Contains(err.Error(), "database is locked"):
 		return err
