@@ -131,3 +131,30 @@ func TestQualityReport(t *testing.T) {
 		t.Errorf("the restart read %d records again", st.RecordsIn)
 	}
 }
+
+// TestQualityOfRejectOnlyFlush: a flush whose records are all rejected
+// gives the main table no file, so it is not committed to the main table
+// (IdleCommit); the quality of those records goes with the main table's
+// next flush, not lost with the flushed buffer.
+func TestQualityOfRejectOnlyFlush(t *testing.T) {
+	env := devstack.Require(t, devstack.Kinesis)
+	api := kinesisClient(env, env.KinesisEndpoint)
+	cat := openPlain(t, t.TempDir())
+	gs := landing.Stream(uniqueName("t-"), clean.TableGeo)
+	createStream(t, api, gs, 1)
+	opts := stream.Options{Streams: map[clean.Table]string{clean.TableGeo: gs}, Tables: cat, FlushRecords: 5}
+	r := startRunning(t, api, opts)
+	valid := geoRecords(9, 10)
+	first := putAll(t, api, gs, valid[:5])
+	r.waitStored(t, 5, 0) // a first flush, committed to the main table
+	bad := putAll(t, api, gs, [][]byte{[]byte(`{"ind": "x"}`), []byte(`[1]`), []byte(`{`), []byte(`{"ind": "y"}`), []byte(`"s"`)})
+	r.waitStored(t, 5, 5) // the quarantine holds them: that flush is done
+	good := putAll(t, api, gs, valid[6:])
+	all := append(append(first, bad...), good...)
+	want := expectedGeo(all)
+	r.waitStored(t, int(want.RowsWritten), int(want.RowsRead-want.RowsWritten))
+	r.stop(t)
+	if got := readQuality(t, cat, tables.StreamDef(clean.TableGeo, true)); !reflect.DeepEqual(got, want) {
+		t.Errorf("geo quality\n got %+v\nwant %+v", got, want)
+	}
+}

@@ -52,7 +52,12 @@ type worker struct {
 	lastCommit [2]time.Time
 	// want is each table's position once everything flushed is committed:
 	// ahead of pos for a table left out of the last flushes (IdleCommit).
-	want     [2]Position
+	want [2]Position
+	// carry is the quality of the records of flushes that left the main
+	// table out (no row for it, IdleCommit): it goes with the main table's
+	// next flush, which covers those records. Dropped when the records are
+	// read again (errReset).
+	carry    clean.TableQuality
 	inflight *inflight
 }
 
@@ -308,13 +313,18 @@ func (w *worker) flushAll(ctx context.Context, closed, final bool) error {
 		}
 		if len(files) == 0 && !closed && !final && time.Since(w.lastCommit[i]) < w.j.o.IdleCommit {
 			w.want[i] = next[i]
+			if i == mainTable {
+				w.carry.Merge(w.b.quality()) // counted with the main table's next flush
+			}
 			continue // nothing for this table: its position may lag a little
 		}
 		todo[i] = &flush{stream: w.stream, shard: w.shard, base: w.pos[i], next: next[i], files: files, rows: rows,
 			done: make(chan outcome, 1)}
 		in.rows[i] = rows
 		if i == mainTable {
-			q := w.b.quality()
+			q := w.carry
+			w.carry = clean.TableQuality{}
+			q.Merge(w.b.quality())
 			q.RowsWritten = rows
 			todo[i].quality, in.quality = &q, q
 		}
@@ -461,6 +471,7 @@ func (w *worker) settle(ctx context.Context) error {
 		w.n = 0
 		w.first, w.last = "", ""
 		w.want = w.pos
+		w.carry = clean.TableQuality{}
 		return errReset
 	}
 	return nil
