@@ -68,10 +68,7 @@ func (c Config) Validate() error {
 	if c.Prefix == "" {
 		errs = append(errs, errors.New("--prefix is required"))
 	}
-	tc := c.Tables
-	if err := tc.Resolve(); err != nil {
-		errs = append(errs, err)
-	} else if err := tc.Validate(); err != nil {
+	if err := c.Tables.Check(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Maintenance.Validate(); err != nil {

@@ -106,11 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
-	tc := c.Tables
-	if err := tc.Resolve(); err != nil {
-		return err
-	}
-	if err := tc.Validate(); err != nil {
+	if err := c.Tables.Check(); err != nil {
 		return err
 	}
 	if err := c.Maintenance.Validate(); err != nil {

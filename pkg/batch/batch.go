@@ -58,14 +58,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apache/arrow-go/v18/parquet"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/insights"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
-	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/tables"
 )
 
@@ -155,10 +153,7 @@ func (c Config) Validate() error {
 	if c.Input == "" {
 		errs = append(errs, errors.New("input URL is required"))
 	}
-	tc := c.Tables
-	if err := tc.Resolve(); err != nil {
-		errs = append(errs, err)
-	} else if err := tc.Validate(); err != nil {
+	if err := c.Tables.Check(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Maintenance.Validate(); err != nil {
@@ -335,10 +330,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := w.loadState(ctx, cfg); err != nil {
 		return res, err
 	}
-	res.Full = cfg.Full || len(w.progress()) == 0
+	progress := w.progress()
+	res.Full = cfg.Full || len(progress) == 0
 
 	t0 := time.Now()
-	l := newListing(w.progress())
+	l := newListing(progress)
 	st, err := readAll(ctx, cfg, in, l)
 	if err != nil {
 		return res, err
@@ -389,39 +385,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	// Merge into the state: the rows read win over the state's by the
 	// de-duplication rule; only the buckets they fall in are rewritten.
 	t0 = time.Now()
-	var touched [3][]bool // buckets writeAll writes (those of a full run)
 	var collisions [3]int64
 	input := insights.Input{Pins: rows.pins.rows, Geos: rows.geos.rows, Users: rows.users.rows}
 	if !cfg.Full {
-		// The clean tables' buckets are written here, as they are merged.
-		pin, geo, user := w.state[clean.TablePin], w.state[clean.TableGeo], w.state[clean.TableUser]
+		// The clean tables' buckets are written here, as they are merged;
+		// writeAll writes none.
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
-			m, err := mergeState(gctx, w, w.clean[clean.TablePin], rows.pins, stateOps[clean.Pin]{pinInd, parquetio.ReadPinState,
-				func(r parquet.ReaderAtSeeker) ([]clean.Pin, error) {
-					return parquetio.ReadPinColumns(r, insights.PinColumns)
-				},
-				insights.TrimPin, writePins})
-			input.Pins, collisions[0], pin.remove = m.insight, m.collisions, m.remove
-			return err
+			return mergeState(gctx, w, clean.TablePin, rows.pins, pinOps, &input.Pins, &collisions[0])
 		})
 		g.Go(func() error {
-			m, err := mergeState(gctx, w, w.clean[clean.TableGeo], rows.geos, stateOps[clean.Geo]{geoInd, parquetio.ReadGeoState,
-				func(r parquet.ReaderAtSeeker) ([]clean.Geo, error) {
-					return parquetio.ReadGeoColumns(r, insights.GeoColumns)
-				},
-				insights.TrimGeo, writeGeos})
-			input.Geos, collisions[1], geo.remove = m.insight, m.collisions, m.remove
-			return err
+			return mergeState(gctx, w, clean.TableGeo, rows.geos, geoOps, &input.Geos, &collisions[1])
 		})
 		g.Go(func() error {
-			m, err := mergeState(gctx, w, w.clean[clean.TableUser], rows.users, stateOps[clean.User]{userInd, parquetio.ReadUserState,
-				func(r parquet.ReaderAtSeeker) ([]clean.User, error) {
-					return parquetio.ReadUserColumns(r, insights.UserColumns)
-				},
-				insights.TrimUser, writeUsers})
-			input.Users, collisions[2], user.remove = m.insight, m.collisions, m.remove
-			return err
+			return mergeState(gctx, w, clean.TableUser, rows.users, userOps, &input.Users, &collisions[2])
 		})
 		err := g.Wait()
 		rows = cleanTables{} // the rows read are in the state now
@@ -429,8 +406,6 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			w.cleanup(ctx)
 			return res, cmp.Or(context.Cause(ctx), err)
 		}
-	} else {
-		touched = [3][]bool{allBuckets(rows.pins.bounds), allBuckets(rows.geos.bounds), allBuckets(rows.users.bounds)}
 	}
 	for i, t := range clean.Tables {
 		q := st.quality.Table(t)
@@ -448,7 +423,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	t0 = time.Now()
 	var computeMS int64
-	res.Insights, err = w.writeAll(ctx, rows, map[clean.Table][]bool{clean.TablePin: touched[0], clean.TableGeo: touched[1], clean.TableUser: touched[2]}, st.rejected, func() insights.Tables {
+	res.Insights, err = w.writeAll(ctx, rows, st.rejected, func() insights.Tables {
 		t := time.Now()
 		defer func() { computeMS = time.Since(t).Milliseconds() }()
 		return insights.Compute(input)

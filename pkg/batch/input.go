@@ -166,7 +166,7 @@ func (l *listing) run(ctx context.Context, cfg Config, in objstore.Reader, out c
 				parts[p] = true
 			}
 			for _, d := range dirs {
-				if p, ok := parsePartitionDir(d); ok {
+				if p, ok := landing.ParsePartitionDir(d); ok {
 					parts[p] = true
 				} else {
 					cfg.Logger.Warn("skipping a directory that is not a partition of the landing layout", "dir", landing.TopicDir(topic)+d)

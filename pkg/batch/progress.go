@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/pinpipe/pinpipe/pkg/landing"
@@ -263,17 +262,4 @@ func listPartition(ctx context.Context, in objstore.Reader, topic string, part i
 		}
 	}
 	return objs, nil
-}
-
-// parsePartitionDir returns the partition of a directory name "partition=N".
-func parsePartitionDir(name string) (int32, bool) {
-	s, ok := strings.CutPrefix(name, "partition=")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 32)
-	if err != nil || n < 0 || strconv.FormatInt(n, 10) != s {
-		return 0, false
-	}
-	return int32(n), true
 }

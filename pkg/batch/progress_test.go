@@ -49,16 +49,3 @@ func TestPartProgressAdvance(t *testing.T) {
 		t.Fatalf("after the gap was closed: next %d, gap %v", pp.Next, gap)
 	}
 }
-
-func TestParsePartitionDir(t *testing.T) {
-	for in, want := range map[string]int32{"partition=0": 0, "partition=12": 12} {
-		if p, ok := parsePartitionDir(in); !ok || p != want {
-			t.Errorf("parsePartitionDir(%q) = %d, %v", in, p, ok)
-		}
-	}
-	for _, in := range []string{"partition=", "partition=01", "partition=-1", "part=1", "partition=99999999999"} {
-		if _, ok := parsePartitionDir(in); ok {
-			t.Errorf("parsePartitionDir(%q) accepted", in)
-		}
-	}
-}

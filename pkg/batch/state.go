@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/insights"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/tables"
 )
@@ -23,14 +25,13 @@ import (
 // objects it read into it by the de-duplication rule, and rewrites only the
 // buckets its rows fall in.
 
-// tableRows are the rows of a clean table ordered by bucket, then ind:
-// bucket b is rows[bounds[b]:bounds[b+1]]. The origin of rows[i] is org[i];
-// for the rows a run read, org is nil and the origins are made when needed
-// from at[i] and keys, the objects' keys by id (16 bytes a row, not 32: a
-// million posts' rows are held until written).
+// tableRows are the rows a run read of a clean table, ordered by bucket,
+// then ind: bucket b is rows[bounds[b]:bounds[b+1]]. The origin of rows[i]
+// is made when needed from at[i] and keys, the objects' keys by id (16
+// bytes a row rather than a parquetio.Origin's 32: a million posts' rows
+// are held until written).
 type tableRows[R any] struct {
 	rows   []R
-	org    []parquetio.Origin
 	at     []pos
 	keys   []string
 	bounds []int
@@ -43,27 +44,11 @@ func (t tableRows[R]) bucket(b int) ([]R, []parquetio.Origin) {
 
 // span returns rows[lo:hi] and their origins.
 func (t tableRows[R]) span(lo, hi int) ([]R, []parquetio.Origin) {
-	if t.org != nil {
-		return t.rows[lo:hi], t.org[lo:hi]
-	}
-	if lo == hi {
-		return nil, nil
-	}
 	org := make([]parquetio.Origin, hi-lo)
 	for i, p := range t.at[lo:hi] {
 		org[i] = parquetio.Origin{Partition: p.partition, Offset: p.offset, Object: t.keys[p.obj]}
 	}
 	return t.rows[lo:hi], org
-}
-
-func cmpInd(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // sortByInd sorts rows and their origins by ind.
@@ -72,7 +57,7 @@ func sortByInd[R any](rows []R, org []parquetio.Origin, ind func(*R) int64) {
 	for i := range idx {
 		idx[i] = i
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmpInd(ind(&rows[a]), ind(&rows[b])) })
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(ind(&rows[a]), ind(&rows[b])) })
 	r2, o2 := make([]R, len(rows)), make([]parquetio.Origin, len(rows))
 	for i, j := range idx {
 		r2[i], o2[i] = rows[j], org[j]
@@ -81,96 +66,86 @@ func sortByInd[R any](rows []R, org []parquetio.Origin, ind func(*R) int64) {
 	copy(org, o2)
 }
 
-// merge merges the rows a run read (add, one per ind) into the state old:
-// of two rows of one ind the one of the greater origin wins
-// (parquetio.Origin.Less; the state's on equal origins: the same line).
-// It returns the new state, the buckets that changed, and the number of
-// rows of add that lost to (or replaced) a row of the state.
-func merge[R any](old, add tableRows[R], ind func(*R) int64) (out tableRows[R], touched []bool, collisions int64) {
-	nb := len(add.bounds) - 1
-	if len(old.rows) == 0 {
-		touched = make([]bool, nb)
-		for b := range nb {
-			touched[b] = add.bounds[b+1] > add.bounds[b]
-		}
-		return add, touched, 0
-	}
-	out = tableRows[R]{rows: make([]R, 0, len(old.rows)+len(add.rows)), org: make([]parquetio.Origin, 0, len(old.rows)+len(add.rows)), bounds: make([]int, nb+1)}
-	touched = make([]bool, nb)
-	for b := range nb {
-		or, oo := old.bucket(b)
-		ar, ao := add.bucket(b)
-		touched[b] = len(ar) > 0
-		i, j := 0, 0
-		for i < len(or) || j < len(ar) {
-			switch {
-			case j == len(ar) || (i < len(or) && ind(&or[i]) < ind(&ar[j])):
-				out.rows, out.org = append(out.rows, or[i]), append(out.org, oo[i])
-				i++
-			case i == len(or) || ind(&ar[j]) < ind(&or[i]):
-				out.rows, out.org = append(out.rows, ar[j]), append(out.org, ao[j])
-				j++
-			default: // one ind in both
-				collisions++
-				if oo[i].Less(ao[j]) {
-					out.rows, out.org = append(out.rows, ar[j]), append(out.org, ao[j])
-				} else {
-					out.rows, out.org = append(out.rows, or[i]), append(out.org, oo[i])
-				}
-				i++
-				j++
+// merge merges add, the rows a run read of a bucket (one per ind), into
+// old, the state's rows of that bucket, both sorted by ind: of two rows of
+// one ind the one of the greater origin wins (parquetio.Origin.Less; the
+// state's on equal origins: the same line). It returns the bucket's new
+// rows and origins, and the number of rows of add that met a row of the
+// state.
+func merge[R any](old []R, oldOrg []parquetio.Origin, add []R, addOrg []parquetio.Origin, ind func(*R) int64) ([]R, []parquetio.Origin, int64) {
+	rows := make([]R, 0, len(old)+len(add))
+	org := make([]parquetio.Origin, 0, len(old)+len(add))
+	var collisions int64
+	i, j := 0, 0
+	for i < len(old) || j < len(add) {
+		switch {
+		case j == len(add) || (i < len(old) && ind(&old[i]) < ind(&add[j])):
+			rows, org = append(rows, old[i]), append(org, oldOrg[i])
+			i++
+		case i == len(old) || ind(&add[j]) < ind(&old[i]):
+			rows, org = append(rows, add[j]), append(org, addOrg[j])
+			j++
+		default: // one ind in both
+			collisions++
+			if oldOrg[i].Less(addOrg[j]) {
+				rows, org = append(rows, add[j]), append(org, addOrg[j])
+			} else {
+				rows, org = append(rows, old[i]), append(org, oldOrg[i])
 			}
+			i++
+			j++
 		}
-		out.bounds[b+1] = len(out.rows)
 	}
-	return out, touched, collisions
+	return rows, org, collisions
 }
 
-// writeState writes the buckets of st that touched marks as files of tbl,
-// each split in files of at most w.rowsPerFile rows named
-// {run}-b{bucket}-part-NNNNN.parquet, and returns them by bucket.
-func writeState[R any](ctx context.Context, w *writer, tbl *tables.Table, st tableRows[R], touched []bool,
-	write func(io.Writer, []R, parquetio.Options) error) error {
+// writeTable writes every bucket of t as files of tbl (a full run).
+func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tableRows[R], write func(io.Writer, []R, parquetio.Options) error) error {
 	g, ctx := errgroup.WithContext(ctx)
-	for b, t := range touched {
-		if !t {
-			continue
-		}
-		first, end := st.bounds[b], st.bounds[b+1]
-		for i, lo := 0, first; lo < end; i, lo = i+1, lo+w.rowsPerFile {
-			hi := min(lo+w.rowsPerFile, end)
-			g.Go(func() error {
-				select {
-				case w.encoders <- struct{}{}:
-				case <-ctx.Done():
-					return context.Cause(ctx)
-				}
-				defer func() { <-w.encoders }()
-				// The origins are made here, for the files being encoded
-				// only: all of them at once would raise the peak memory.
-				rows, org := st.span(lo, hi)
-				name := PartName(fmt.Sprintf("%s-b%02d", w.runID, b), i)
-				return w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation("", name), Bucket: int32(b)}, hi-lo, func(out io.Writer) error {
-					return write(out, rows, parquetio.Options{Origins: org})
-				})
-			})
-		}
+	for b := range len(t.bounds) - 1 {
+		lo := t.bounds[b]
+		g.Go(func() error {
+			// The origins are made file by file, as the files are
+			// encoded: all of them at once would raise the peak memory.
+			return writeBucket(ctx, w, tbl, b, t.bounds[b+1]-lo, func(a, z int) ([]R, []parquetio.Origin) { return t.span(lo+a, lo+z) }, write)
+		})
 	}
 	return g.Wait()
 }
 
-// newRows turns the rows a dedup kept into tableRows, their positions into
-// origins (the object keys shared with the listing).
+// writeBucket writes the n rows of bucket b, which part(lo, hi) gives with
+// their origins, as files of tbl of at most w.rowsPerFile rows named
+// {run}-b{bucket}-part-NNNNN.parquet; at most w.encoders files are encoded
+// at the same time across the writer's calls.
+func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b, n int, part func(lo, hi int) ([]R, []parquetio.Origin),
+	write func(io.Writer, []R, parquetio.Options) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for i, lo := 0, 0; lo < n; i, lo = i+1, lo+w.rowsPerFile {
+		hi := min(lo+w.rowsPerFile, n)
+		g.Go(func() error {
+			select {
+			case w.encoders <- struct{}{}:
+			case <-ctx.Done():
+				return context.Cause(ctx)
+			}
+			defer func() { <-w.encoders }()
+			rows, org := part(lo, hi)
+			name := PartName(fmt.Sprintf("%s-b%02d", w.runID, b), i)
+			_, err := w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation("", name), Bucket: int32(b)}, hi-lo, func(out io.Writer) error {
+				return write(out, rows, parquetio.Options{Origins: org})
+			})
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// newRows turns the rows a dedup kept into tableRows.
 func newRows[R any](rows []R, at []pos, bounds []int, keys []string) tableRows[R] {
 	return tableRows[R]{rows: rows, at: at, keys: keys, bounds: bounds}
 }
 
-// inds of the clean rows.
-func pinInd(p *clean.Pin) int64   { return p.Ind }
-func geoInd(g *clean.Geo) int64   { return g.Ind }
-func userInd(u *clean.User) int64 { return u.Ind }
-
-// stateOps are what mergeState does with the rows of one clean table.
+// stateOps are what a run does with the rows of one clean table.
 type stateOps[R any] struct {
 	ind       func(*R) int64
 	readState func(parquet.ReaderAtSeeker) ([]R, []parquetio.Origin, error)
@@ -181,25 +156,56 @@ type stateOps[R any] struct {
 	write       func(io.Writer, []R, parquetio.Options) error
 }
 
-// merged is what mergeState did to a clean table.
-type merged[R any] struct {
-	insight    []R      // every row of the new state, with the fields the insight tables need
-	rows       int64    // rows of the new state
-	touched    int      // buckets rewritten
-	collisions int64    // rows read that met a row of the state
-	remove     []string // the files of the rewritten buckets
-}
+// The operations of the three clean tables.
+var (
+	pinOps = stateOps[clean.Pin]{
+		ind:       func(p *clean.Pin) int64 { return p.Ind },
+		readState: parquetio.ReadPinState,
+		readInsight: func(r parquet.ReaderAtSeeker) ([]clean.Pin, error) {
+			return parquetio.ReadPinColumns(r, insights.PinColumns)
+		},
+		trim: insights.TrimPin,
+		write: func(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
+			return parquetio.WritePins(out, rows, nil, o)
+		},
+	}
+	geoOps = stateOps[clean.Geo]{
+		ind:       func(g *clean.Geo) int64 { return g.Ind },
+		readState: parquetio.ReadGeoState,
+		readInsight: func(r parquet.ReaderAtSeeker) ([]clean.Geo, error) {
+			return parquetio.ReadGeoColumns(r, insights.GeoColumns)
+		},
+		trim: insights.TrimGeo,
+		write: func(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
+			return parquetio.WriteGeos(out, rows, nil, o)
+		},
+	}
+	userOps = stateOps[clean.User]{
+		ind:       func(u *clean.User) int64 { return u.Ind },
+		readState: parquetio.ReadUserState,
+		readInsight: func(r parquet.ReaderAtSeeker) ([]clean.User, error) {
+			return parquetio.ReadUserColumns(r, insights.UserColumns)
+		},
+		trim: insights.TrimUser,
+		write: func(out io.Writer, rows []clean.User, o parquetio.Options) error {
+			return parquetio.WriteUsers(out, rows, nil, o)
+		},
+	}
+)
 
-// mergeState merges add, the rows a run read, into the state of tbl, one
-// bucket at a time: a bucket that add has rows in is read whole, merged,
-// and written anew; the others are read only for the columns of the insight
-// tables. So a run reads (whole) and writes only the buckets its rows fall
-// in, and holds whole rows only for those in flight.
-func mergeState[R any](ctx context.Context, w *writer, tbl *tables.Table, add tableRows[R], ops stateOps[R]) (merged[R], error) {
-	var m merged[R]
+// mergeState merges add, the rows a run read of clean table t, into its
+// state, one bucket at a time: a bucket that add has rows in is read whole,
+// merged, and written anew; the others are read only for the columns of the
+// insight tables. So a run reads (whole) and writes only the buckets its
+// rows fall in, and holds whole rows only for those in flight. It returns
+// every row of the new state with the fields the insight tables need (into
+// *insight), adds to *collisions the rows of add that met a row of the
+// state, and sets the files the commit replaces (tableState.remove).
+func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableRows[R], ops stateOps[R], insight *[]R, collisions *int64) error {
+	tbl, ts := w.clean[t], w.state[t]
 	cur, err := tbl.Files(ctx)
 	if err != nil {
-		return m, err
+		return err
 	}
 	nb := tbl.Def().Buckets
 	files := make([][]string, nb) // by bucket, in location order: the parts in ind order
@@ -212,24 +218,23 @@ func mergeState[R any](ctx context.Context, w *writer, tbl *tables.Table, add ta
 	g.SetLimit(max(2, cap(w.encoders)))
 	for b := range nb {
 		g.Go(func() error {
-			newRows, newOrg := add.bucket(b)
-			if len(newRows) == 0 {
-				var rows []R
+			addRows, addOrg := add.bucket(b)
+			if len(addRows) == 0 {
 				for _, loc := range files[b] {
 					data, err := readFile(gctx, w, tbl, loc)
 					if err != nil {
 						return err
 					}
-					part, err := ops.readInsight(bytes.NewReader(data))
+					rows, err := ops.readInsight(bytes.NewReader(data))
 					if err != nil {
-						return fmt.Errorf("reading the state of %s: %s: %w (run with --full to rebuild the state)", tbl.Name(), loc, err)
+						return stateError(tbl, loc, err)
 					}
-					rows = append(rows, part...)
+					out[b] = append(out[b], rows...)
 				}
-				out[b] = rows
 				return nil
 			}
-			var old tableRows[R]
+			var old []R
+			var oldOrg []parquetio.Origin
 			for _, loc := range files[b] {
 				data, err := readFile(gctx, w, tbl, loc)
 				if err != nil {
@@ -240,50 +245,40 @@ func mergeState[R any](ctx context.Context, w *writer, tbl *tables.Table, add ta
 					err = errors.New("the file has no origin columns")
 				}
 				if err != nil {
-					return fmt.Errorf("reading the state of %s: %s: %w (run with --full to rebuild the state)", tbl.Name(), loc, err)
+					return stateError(tbl, loc, err)
 				}
-				old.rows, old.org = append(old.rows, rows...), append(old.org, org...)
+				old, oldOrg = append(old, rows...), append(oldOrg, org...)
 			}
-			if !slices.IsSortedFunc(old.rows, func(a, b R) int { return cmpInd(ops.ind(&a), ops.ind(&b)) }) {
-				sortByInd(old.rows, old.org, ops.ind)
+			if !slices.IsSortedFunc(old, func(a, b R) int { return cmp.Compare(ops.ind(&a), ops.ind(&b)) }) {
+				sortByInd(old, oldOrg, ops.ind)
 			}
-			old.bounds = []int{0, len(old.rows)}
-			res, _, coll := merge(old, tableRows[R]{rows: newRows, org: newOrg, bounds: []int{0, len(newRows)}}, ops.ind)
-			touched := make([]bool, nb)
-			touched[b] = true
-			full := tableRows[R]{rows: res.rows, org: res.org, bounds: make([]int, nb+1)}
-			for i := b + 1; i <= nb; i++ {
-				full.bounds[i] = len(res.rows)
-			}
-			if err := writeState(gctx, w, tbl, full, touched, ops.write); err != nil {
+			rows, org, coll := merge(old, oldOrg, addRows, addOrg, ops.ind)
+			part := func(lo, hi int) ([]R, []parquetio.Origin) { return rows[lo:hi], org[lo:hi] }
+			if err := writeBucket(gctx, w, tbl, b, len(rows), part, ops.write); err != nil {
 				return err
 			}
-			trimmed := make([]R, len(res.rows))
-			for i, r := range res.rows {
-				trimmed[i] = ops.trim(r)
+			out[b] = make([]R, len(rows))
+			for i, r := range rows {
+				out[b][i] = ops.trim(r)
 			}
-			out[b] = trimmed
 			mu.Lock()
-			m.collisions += coll
-			m.touched++
-			m.remove = append(m.remove, files[b]...)
+			*collisions += coll
+			ts.remove = append(ts.remove, files[b]...)
 			mu.Unlock()
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return m, err
+		return err
 	}
-	for _, rows := range out {
-		m.rows += int64(len(rows))
-	}
-	m.insight = make([]R, 0, m.rows)
-	for b := range out {
-		m.insight = append(m.insight, out[b]...)
-		out[b] = nil
-	}
-	slices.Sort(m.remove)
-	return m, nil
+	*insight = slices.Concat(out...)
+	slices.Sort(ts.remove)
+	return nil
+}
+
+// stateError is the error of a state file that cannot be read.
+func stateError(tbl *tables.Table, location string, err error) error {
+	return fmt.Errorf("reading the state of %s: %s: %w (run with --full to rebuild the state)", tbl.Name(), location, err)
 }
 
 // readFile reads a data file of tbl whole.
@@ -302,13 +297,4 @@ func readFile(ctx context.Context, w *writer, tbl *tables.Table, location string
 		return nil, fmt.Errorf("reading the state of %s: %s: %w", tbl.Name(), location, err)
 	}
 	return data, nil
-}
-
-// allBuckets marks every bucket touched (a full run rewrites the table).
-func allBuckets(bounds []int) []bool {
-	t := make([]bool, len(bounds)-1)
-	for i := range t {
-		t[i] = true
-	}
-	return t
 }

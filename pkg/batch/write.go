@@ -87,7 +87,8 @@ type tableState struct {
 
 	// Set by the run before publishing.
 	newProgress *TopicProgress
-	remove      []string // files of the buckets the run rewrote
+	remove      []string      // files of the buckets the run rewrote
+	newPending  []PendingFile // the pending quarantine files the run commits with the table
 }
 
 // PendingFile is a quarantine file that a run committed with a clean table
@@ -170,21 +171,21 @@ func Defs() []tables.Def {
 }
 
 // put writes one data file of tbl (of partition date, for a table by day).
-func (w *writer) put(ctx context.Context, tbl *tables.Table, date, name string, rows int, write func(io.Writer) error) error {
+func (w *writer) put(ctx context.Context, tbl *tables.Table, date, name string, rows int, write func(io.Writer) error) (tables.File, error) {
 	return w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation(date, name), Date: date}, rows, write)
 }
 
-// putFile writes the data file f of tbl.
-func (w *writer) putFile(ctx context.Context, tbl *tables.Table, f tables.File, rows int, write func(io.Writer) error) error {
+// putFile writes the data file f of tbl, and returns it as written.
+func (w *writer) putFile(ctx context.Context, tbl *tables.Table, f tables.File, rows int, write func(io.Writer) error) (tables.File, error) {
 	written, err := tbl.WriteFile(ctx, f.Location, f.Date, int64(rows), write)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path.Base(f.Location), err)
+		return written, fmt.Errorf("writing %s: %w", path.Base(f.Location), err)
 	}
 	written.Bucket = f.Bucket
 	w.mu.Lock()
 	w.written[tbl] = append(w.written[tbl], written)
 	w.mu.Unlock()
-	return nil
+	return written, nil
 }
 
 // loadState reads the progress, running totals and pending quarantine files
@@ -240,37 +241,15 @@ func (w *writer) progress() map[clean.Table]*TopicProgress {
 	return out
 }
 
-// writeSplit writes rows in files of at most rowsPerFile rows (one file, maybe
-// empty, at least). The files are encoded at the same time, at most
-// w.encoders in all across the writer's calls.
-func writeSplit[R any](ctx context.Context, w *writer, tbl *tables.Table, date string, rows []R, write func(io.Writer, []R, parquetio.Options) error) error {
-	opts := parquetio.Options{Date: date}
-	g, ctx := errgroup.WithContext(ctx)
-	for i, lo := 0, 0; lo < len(rows) || i == 0; i, lo = i+1, lo+w.rowsPerFile {
-		part := rows[lo:min(lo+w.rowsPerFile, len(rows))]
-		g.Go(func() error {
-			select {
-			case w.encoders <- struct{}{}:
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			}
-			defer func() { <-w.encoders }()
-			return w.put(ctx, tbl, date, PartName(w.runID, i), len(part), func(out io.Writer) error { return write(out, part, opts) })
-		})
-	}
-	return g.Wait()
-}
-
-// writeAll writes the touched buckets of the clean tables, the quarantine
-// and the insight tables, all at the same time. The insight tables are
-// computed by compute while the clean tables are being written; writeAll
-// returns them.
-func (w *writer) writeAll(ctx context.Context, t cleanTables, touched map[clean.Table][]bool, rejected []parquetio.Rejected, compute func() insights.Tables) (insights.Tables, error) {
+// writeAll writes the clean tables t (those of a full run; an incremental
+// run's are written as they are merged, and t is empty), the quarantine and
+// the insight tables, all at the same time. The insight tables are computed
+// by compute while the clean tables are being written; writeAll returns
+// them.
+func (w *writer) writeAll(ctx context.Context, t cleanTables, rejected []parquetio.Rejected, compute func() insights.Tables) (insights.Tables, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	// The largest first: the pins take the longest to encode.
-	g.Go(func() error {
-		return writeState(ctx, w, w.clean[clean.TablePin], t.pins, touched[clean.TablePin], writePins)
-	})
+	g.Go(func() error { return writeTable(ctx, w, w.clean[clean.TablePin], t.pins, pinOps.write) })
 	var ins insights.Tables
 	g.Go(func() error {
 		ins = compute()
@@ -286,19 +265,16 @@ func (w *writer) writeAll(ctx context.Context, t cleanTables, touched map[clean.
 		gi, ctx := errgroup.WithContext(ctx)
 		for _, r := range recs {
 			gi.Go(func() error {
-				return w.put(ctx, w.insights[r.Name], w.date, PartName(w.runID, 0), int(r.Record.NumRows()), func(out io.Writer) error {
+				_, err := w.put(ctx, w.insights[r.Name], w.date, PartName(w.runID, 0), int(r.Record.NumRows()), func(out io.Writer) error {
 					return parquetio.WriteRecord(out, r.Record, parquetio.Options{Date: w.date})
 				})
+				return err
 			})
 		}
 		return gi.Wait()
 	})
-	g.Go(func() error {
-		return writeState(ctx, w, w.clean[clean.TableGeo], t.geos, touched[clean.TableGeo], writeGeos)
-	})
-	g.Go(func() error {
-		return writeState(ctx, w, w.clean[clean.TableUser], t.users, touched[clean.TableUser], writeUsers)
-	})
+	g.Go(func() error { return writeTable(ctx, w, w.clean[clean.TableGeo], t.geos, geoOps.write) })
+	g.Go(func() error { return writeTable(ctx, w, w.clean[clean.TableUser], t.users, userOps.write) })
 	// rejected is sorted by table, then source and line: each table's
 	// rejected lines go to files of their own, committed with its state.
 	for _, tb := range clean.Tables {
@@ -314,17 +290,14 @@ func (w *writer) writeAll(ctx context.Context, t cleanTables, touched map[clean.
 		for i, at := 0, 0; at < len(rows); i, at = i+1, at+w.rowsPerFile {
 			part := rows[at:min(at+w.rowsPerFile, len(rows))]
 			g.Go(func() error {
-				name := PartName(w.runID+"-"+string(tb), i)
-				loc := w.quarantine.FileLocation(w.date, name)
-				f, err := w.quarantine.WriteFile(ctx, loc, w.date, int64(len(part)), func(out io.Writer) error {
+				f, err := w.put(ctx, w.quarantine, w.date, PartName(w.runID+"-"+string(tb), i), len(part), func(out io.Writer) error {
 					return parquetio.WriteRejected(out, part, parquetio.Options{Date: w.date})
 				})
 				if err != nil {
-					return fmt.Errorf("writing %s: %w", name, err)
+					return err
 				}
 				w.mu.Lock()
 				w.qfiles[tb] = append(w.qfiles[tb], f)
-				w.written[w.quarantine] = append(w.written[w.quarantine], f)
 				w.mu.Unlock()
 				return nil
 			})
@@ -332,19 +305,6 @@ func (w *writer) writeAll(ctx context.Context, t cleanTables, touched map[clean.
 	}
 	err := g.Wait()
 	return ins, err
-}
-
-// The writers of the clean tables' files (with origins, Options.Origins).
-func writePins(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
-	return parquetio.WritePins(out, rows, nil, o)
-}
-
-func writeGeos(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
-	return parquetio.WriteGeos(out, rows, nil, o)
-}
-
-func writeUsers(out io.Writer, rows []clean.User, o parquetio.Options) error {
-	return parquetio.WriteUsers(out, rows, nil, o)
 }
 
 // order is the tables in commit order.
@@ -458,6 +418,7 @@ func (w *writer) cleanChange(t clean.Table, res Result, full bool, summary icebe
 		pending = append(pending, PendingFile{Location: f.Location, Date: f.Date, Rows: f.Rows, Size: f.Size, Full: full})
 	}
 	slices.SortStableFunc(pending, func(a, b PendingFile) int { return strings.Compare(a.Date, b.Date) })
+	ts.newPending = pending
 	pend, err := json.Marshal(pending)
 	if err != nil {
 		return tables.Change{}, err
@@ -482,9 +443,9 @@ func runningTotal(t clean.Table, total, q clean.TableQuality) clean.TableQuality
 	return *norm.Table(t)
 }
 
-// publishQuarantine adds to batch_quarantine the pending quarantine files of
-// the three clean tables (as committed) that it does not hold yet; when one
-// of them is a --full run's, they replace the table's files.
+// publishQuarantine adds to batch_quarantine the pending quarantine files
+// the run committed with the three clean tables that it does not hold yet;
+// when one of them is a --full run's, they replace the table's files.
 func (w *writer) publishQuarantine(ctx context.Context, summary iceberg.Properties) error {
 	return w.commit(ctx, w.quarantine, func() (tables.Change, error) {
 		cur, err := w.quarantine.Files(ctx)
@@ -498,13 +459,7 @@ func (w *writer) publishQuarantine(ctx context.Context, summary iceberg.Properti
 		var add []tables.File
 		full := false
 		for _, t := range clean.Tables {
-			var pending []PendingFile
-			if raw := w.clean[t].Properties()[PropPendingQuarantine]; raw != "" {
-				if err := json.Unmarshal([]byte(raw), &pending); err != nil {
-					return tables.Change{}, fmt.Errorf("table %s: property %s: %w", w.clean[t].Name(), PropPendingQuarantine, err)
-				}
-			}
-			for _, p := range pending {
+			for _, p := range w.state[t].newPending {
 				if !have[p.Location] {
 					add = append(add, tables.File{Location: p.Location, Date: p.Date, Rows: p.Rows, Size: p.Size})
 					full = full || p.Full

@@ -131,14 +131,14 @@ func ParseKey(key string) (Key, error) {
 	if !found {
 		return Key{}, keyError(key, "no object name after the partition directory")
 	}
-	partition, ok := parseDecimal(pdir, math.MaxInt32)
-	if !ok || len(pdir) > 1 && pdir[0] == '0' {
+	partition, ok := parsePartition(pdir)
+	if !ok {
 		return Key{}, keyError(key, fmt.Sprintf("partition %q is not a decimal int32 >= 0 without leading zeros", pdir))
 	}
 	if strings.Contains(name, "/") {
 		return Key{}, keyError(key, "the object is in a subdirectory of the partition directory")
 	}
-	k := Key{Topic: topic, Partition: int32(partition)}
+	k := Key{Topic: topic, Partition: partition}
 	switch {
 	case strings.HasSuffix(name, ".json.gz"):
 		name, k.Gzip = strings.TrimSuffix(name, ".json.gz"), true
@@ -167,6 +167,26 @@ func ParseKey(key string) (Key, error) {
 	}
 	k.Start = start
 	return k, nil
+}
+
+// parsePartition parses a partition number: a decimal int32 >= 0 without
+// leading zeros.
+func parsePartition(s string) (int32, bool) {
+	n, ok := parseDecimal(s, math.MaxInt32)
+	if !ok || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	return int32(n), true
+}
+
+// ParsePartitionDir returns the partition of a partition directory's name,
+// "partition={p}" (the last element of PartitionDir), as ParseKey reads it.
+func ParsePartitionDir(name string) (int32, bool) {
+	s, ok := strings.CutPrefix(name, "partition=")
+	if !ok {
+		return 0, false
+	}
+	return parsePartition(s)
 }
 
 func keyError(key, reason string) error {

@@ -224,3 +224,20 @@ func FuzzKeyRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePartitionDir(t *testing.T) {
+	for in, want := range map[string]int32{"partition=0": 0, "partition=12": 12} {
+		if p, ok := landing.ParsePartitionDir(in); !ok || p != want {
+			t.Errorf("ParsePartitionDir(%q) = %d, %v", in, p, ok)
+		}
+		// The directory PartitionDir formats parses back.
+		if p, ok := landing.ParsePartitionDir(strings.TrimSuffix(strings.TrimPrefix(landing.PartitionDir("t", want), "t/"), "/")); !ok || p != want {
+			t.Errorf("PartitionDir(%d) does not parse back", want)
+		}
+	}
+	for _, in := range []string{"partition=", "partition=01", "partition=-1", "part=1", "partition=99999999999"} {
+		if _, ok := landing.ParsePartitionDir(in); ok {
+			t.Errorf("ParsePartitionDir(%q) accepted", in)
+		}
+	}
+}

@@ -50,20 +50,13 @@ func (d Def) version() string {
 	return d.Version
 }
 
-// Bucket returns the bucket of ind in a table of d.Buckets buckets: Iceberg's
-// bucket transform of a long (murmur3 of its 8 little-endian bytes).
-func (d Def) Bucket(ind int64) int32 {
-	return bucketOf(d.Buckets)(ind)
-}
-
-// bucketOf returns the bucket function of n buckets.
-func bucketOf(n int) func(int64) int32 {
-	f := iceberg.BucketTransform{NumBuckets: n}.Transformer(iceberg.PrimitiveTypes.Int64)
+// BucketFunc returns the bucket function of the table: Iceberg's bucket
+// transform of a long ind (murmur3 of its 8 little-endian bytes) into
+// d.Buckets buckets.
+func (d Def) BucketFunc() func(int64) int32 {
+	f := iceberg.BucketTransform{NumBuckets: d.Buckets}.Transformer(iceberg.PrimitiveTypes.Int64)
 	return func(ind int64) int32 { return f(ind).Val }
 }
-
-// BucketFunc returns d.Bucket as a function made once (faster for many inds).
-func (d Def) BucketFunc() func(int64) int32 { return bucketOf(d.Buckets) }
 
 // Names of the batch and stream tables besides the clean and insight ones.
 const (

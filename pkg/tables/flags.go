@@ -30,6 +30,15 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 		"namespace of the tables (env "+EnvNamespace+")")
 }
 
+// Check reports a configuration that cannot work, as Validate does once
+// Resolve has filled in the catalog; c is not changed. It does no I/O.
+func (c Config) Check() error {
+	if err := c.Resolve(); err != nil {
+		return err
+	}
+	return c.Validate()
+}
+
 // Resolve fills in the catalog of a local warehouse when none is given: a
 // SQLite database in it.
 func (c *Config) Resolve() error {
