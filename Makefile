@@ -53,7 +53,7 @@ bench: stack-up
 	$(GO) test -run='^$$' -bench=Run -benchtime=1x ./pkg/batch
 	scripts/bench-batch.sh 1000000 10000
 	scripts/bench-batch-s3.sh 33334 64
-	scripts/bench-incremental.sh 2000 30
+	scripts/bench-incremental.sh 667 30
 
 DEVSTACK := .cache/bin/devstack
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks the incremental batch job (issue #14): DAYS daily runs
 # (--date 2026-11-01, -02, ...) of the batchjob binary over a landing root to
-# which, before each run, N new one-record objects (flush.size=1) are added
-# across the three topics: the sample generator's dirty records, post after
-# post (pin, geo, user), drawn with replacement from ROWS sample rows, in
+# which, before each run, the objects of POSTS new posts are added, one
+# record each (flush.size=1), to the three topics (3 x POSTS objects): the
+# sample generator's dirty records (pkg/batch/testdata/gen, each day with
+# --skip the posts of the days before), drawn with replacement from ROWS sample rows, in
 # PARTITIONS partitions per topic (by ind, as Kafka keyed by ind), the offsets
 # of each partition continuing day after day. Each day prints the objects the
 # incremental run read, its wall and CPU time and peak RSS; on FULL_DAYS a --full run over
@@ -14,7 +15,7 @@
 # temporary directory). The summary gives day DAYS / day 1 of the incremental
 # runs (issue #14: within 1.5x) and the full runs' times.
 #
-#   scripts/bench-incremental.sh [N [DAYS]]            (defaults: 2000 30; 5-6 minutes on two busy cores)
+#   scripts/bench-incremental.sh [POSTS [DAYS]]        (defaults: 667 30, 2,001 objects a day; 5-6 minutes on two busy cores)
 #   STORES=file scripts/bench-incremental.sh           only the file store (STORES="file s3" by default)
 #   FULL_DAYS="1 30" PARTITIONS=1 ROWS=11000 scripts/bench-incremental.sh     (FULL_DAYS="": no --full runs)
 #   BATCHJOB=/path/to/batchjob scripts/bench-incremental.sh    runs that binary instead of building one
@@ -23,7 +24,8 @@
 # The S3 part needs the local stack (make stack-up). Every run goes under
 # /usr/bin/time; the load average before it is printed with it.
 set -euo pipefail
-N=${1:-2000}
+POSTS=${1:-667}
+N=$((3 * POSTS)) # objects a day
 DAYS=${2:-30}
 STORES=${STORES:-file s3}
 FULL_DAYS=${FULL_DAYS-1 10 20 30}
@@ -35,7 +37,7 @@ REPO=$(pwd)
 DIR=$(mktemp -d /tmp/pinpipe-bench-incremental.XXXXXX)
 S3ROOT=""
 cleanup() {
-  if [[ -n "$S3ROOT" && -x "$DIR/genday" ]]; then "$DIR/genday" --out "$S3ROOT" --delete || true; fi
+  if [[ -n "$S3ROOT" && -x "$DIR/gen" ]]; then "$DIR/gen" --out "$S3ROOT" --delete || true; fi
   rm -rf "$DIR"
 }
 if [[ -n "${KEEP:-}" ]]; then echo "data kept in $DIR" >&2; else trap cleanup EXIT; fi
@@ -46,124 +48,7 @@ else
   go build -trimpath -o "$DIR/batchjob" ./cmd/batchjob
 fi
 
-# genday lays out the objects of one day: it replays the posts of days 1..DAY
-# (cheap) to know each partition's next offset, and stores only day DAY's.
-mkdir -p "$DIR/genday-src"
-cat >"$DIR/genday-src/go.mod" <<'EOF'
-module genday
-
-go 1.26.0
-EOF
-printf 'go 1.26.0\n\nuse (\n\t.\n\t%s\n)\n' "$REPO" >"$DIR/genday-src/go.work"
-cat >"$DIR/genday-src/main.go" <<'EOF'
-package main
-
-import (
-	"bytes"
-	"context"
-	"flag"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
-	"time"
-
-	"golang.org/x/sync/errgroup"
-
-	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
-	"github.com/pinpipe/pinpipe/pkg/clean"
-	"github.com/pinpipe/pinpipe/pkg/landing"
-	"github.com/pinpipe/pinpipe/pkg/objstore"
-	"github.com/pinpipe/pinpipe/pkg/sample"
-)
-
-func main() {
-	out := flag.String("out", "", "landing root: a directory or s3://bucket/prefix")
-	prefix := flag.String("prefix", "124a514b9149", "deployment prefix P")
-	day := flag.Int("day", 1, "day (1-based): stores objects [(day-1)*per-day, day*per-day)")
-	perDay := flag.Int("per-day", 2000, "objects per day, across the three topics")
-	rows := flag.Int("rows", 1000000, "sample rows the posts are drawn from")
-	parts := flag.Int("partitions", 3, "partitions per topic")
-	con := flag.Int("concurrency", 64, "objects stored at the same time")
-	seed := flag.Int64("seed", 42, "generator seed")
-	del := flag.Bool("delete", false, "delete everything under --out instead")
-	flag.Parse()
-	ctx := context.Background()
-	b, err := objstore.Open(ctx, *out, objstore.Options{})
-	if err != nil {
-		fail(err)
-	}
-	if *del {
-		objs, err := b.List(ctx, "")
-		if err != nil {
-			fail(err)
-		}
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(*con)
-		for _, o := range objs {
-			g.Go(func() error { return b.Delete(gctx, o.Key) })
-		}
-		if err := g.Wait(); err != nil {
-			fail(err)
-		}
-		fmt.Fprintf(os.Stderr, "genday: deleted %d objects under %s\n", len(objs), b.URL(""))
-		return
-	}
-	start := time.Now()
-	total, from := *day**perDay, (*day-1)**perDay
-	g := sample.New(*seed)
-	next := map[[2]int]int64{} // (table, partition) -> next offset
-	type put struct {
-		key  string
-		body []byte
-	}
-	var puts []put
-	for k, i := range sample.Posts(*seed, *rows, (total+2)/3) {
-		pin, geo, user := g.DirtyRecords(i)
-		for t, rec := range [][]byte{pin, geo, user} {
-			n := 3*k + t
-			if n >= total {
-				break
-			}
-			p := batchtest.PartitionOf(rec, *parts)
-			off := next[[2]int{t, p}]
-			next[[2]int{t, p}] += int64(bytes.Count(rec, []byte{'\n'})) + 1
-			if n < from {
-				continue
-			}
-			key := landing.Key{Topic: landing.Topic(*prefix, clean.Tables[t]), Partition: int32(p), Start: off}.String()
-			puts = append(puts, put{key, append(bytes.Clone(rec), '\n')})
-		}
-	}
-	eg, gctx := errgroup.WithContext(ctx)
-	eg.SetLimit(*con)
-	for _, p := range puts {
-		if !strings.Contains(*out, "://") {
-			// A directory: plain writes, without the file store's fsyncs
-			// (the job does not run meanwhile).
-			eg.Go(func() error {
-				path := filepath.Join(*out, filepath.FromSlash(p.key))
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					return err
-				}
-				return os.WriteFile(path, p.body, 0o644)
-			})
-			continue
-		}
-		eg.Go(func() error { return b.Put(gctx, p.key, bytes.NewReader(p.body)) })
-	}
-	if err := eg.Wait(); err != nil {
-		fail(err)
-	}
-	fmt.Fprintf(os.Stderr, "genday: day %d: %d objects under %s in %.1fs\n", *day, len(puts), b.URL(""), time.Since(start).Seconds())
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "genday:", err)
-	os.Exit(1)
-}
-EOF
-(cd "$DIR/genday-src" && GOWORK="$DIR/genday-src/go.work" go build -o "$DIR/genday" .)
+go build -o "$DIR/gen" ./pkg/batch/testdata/gen
 
 # job KIND STORE DAY INPUT WAREHOUSE CATALOG [FLAGS...]: one timed run, one
 # line printed and appended to $DIR/results.tsv.
@@ -220,7 +105,8 @@ for store in $STORES; do
   esac
   echo "== $store: $N new one-record objects per day, $DAYS days, $PARTITIONS partitions per topic, posts drawn from $ROWS rows; --full on days $FULL_DAYS"
   for day in $(seq 1 "$DAYS"); do
-    "$DIR/genday" --out "$input" --prefix "$PREFIX" --day "$day" --per-day "$N" --rows "$ROWS" --partitions "$PARTITIONS" 2>>"$DIR/gen.log"
+    "$DIR/gen" --out "$input" --prefix "$PREFIX" --posts $((day * POSTS)) --skip $(((day - 1) * POSTS)) --rows "$ROWS" \
+      --per-object 1 --partitions "$PARTITIONS" 2>>"$DIR/gen.log"
     job incremental "$store" "$day" "$input" "$inc_wh" "$inc_cat"
     if is_full_day "$day"; then
       job full "$store" "$day" "$input" "$full_wh" "$full_cat" --full
