@@ -15,6 +15,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
@@ -230,14 +231,7 @@ func TestKilled(t *testing.T) {
 // every file the snapshot lists.
 func tableRuns(t *testing.T, warehouse string) map[string]string {
 	t.Helper()
-	cfg := tables.Config{Warehouse: warehouse}
-	if err := cfg.Resolve(); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := tables.Open(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := tabletest.Open(t, tables.Config{Warehouse: warehouse})
 	defer cat.Close()
 	runs := map[string]string{}
 	for _, def := range batch.Defs() {

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
@@ -225,13 +226,7 @@ func TestInsightsAgreeWithDuckDB(t *testing.T) {
 func liveFiles(t *testing.T, tc tables.Config, date string) map[string][]string {
 	t.Helper()
 	ctx := t.Context()
-	if err := tc.Resolve(); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := tables.Open(ctx, tc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := tabletest.Open(t, tc)
 	defer cat.Close()
 	out := map[string][]string{}
 	for _, def := range batch.Defs() {

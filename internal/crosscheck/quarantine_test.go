@@ -106,13 +106,7 @@ func batchQuarantine(t *testing.T, lines []string) []parquetio.Rejected {
 	if _, err := batch.Run(ctx, batch.Config{Input: in.URL(""), Prefix: "x", Tables: tc, Date: "2026-11-25"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tc.Resolve(); err != nil {
-		t.Fatal(err)
-	}
-	cat, err := tables.Open(ctx, tc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := tabletest.Open(t, tc)
 	defer cat.Close()
 	var rows []parquetio.Rejected
 	for _, r := range tabletest.Rejected(t, cat, tables.BatchQuarantineDef()) {

@@ -29,6 +29,20 @@ func OpenSQLite(t testing.TB, dir string) *tables.Catalog {
 	return c
 }
 
+// Open opens the catalog of cfg (its SQLite catalog filled in for a local
+// warehouse); the caller closes it.
+func Open(t testing.TB, cfg tables.Config) *tables.Catalog {
+	t.Helper()
+	if err := cfg.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tables.Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // Files returns the contents of the live data files of table def, keyed by
 // location.
 func Files(t testing.TB, c *tables.Catalog, def tables.Def) map[string][]byte {

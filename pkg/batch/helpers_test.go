@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
@@ -145,9 +146,7 @@ func tablesAt(t testing.TB, warehouse string) tables.Config {
 func readOutput(t testing.TB, cfg tables.Config, date string) output {
 	t.Helper()
 	ctx := t.Context()
-	check(t, "tables", cfg.Resolve())
-	cat, err := tables.Open(ctx, cfg)
-	check(t, "opening the catalog", err)
+	cat := tabletest.Open(t, cfg)
 	defer cat.Close()
 	o := output{insights: map[string][][]string{}, quarantine: map[clean.Table][]parquetio.Rejected{}, raw: map[string][]byte{},
 		runs: map[string]string{}, origins: map[clean.Table][]parquetio.Origin{}}
@@ -297,11 +296,19 @@ func runJob(t testing.TB, ctx context.Context, cfg batch.Config) batch.Result {
 
 // quarantineKey is what identifies a rejected line whatever the layout.
 func quarantineKeys(o output) []string {
-	var ks []string
-	for tb, rows := range o.quarantine {
-		for _, r := range rows {
-			ks = append(ks, string(tb)+"|"+r.Reason+"|"+r.Detail+"|"+r.Raw)
-		}
+	var rows []parquetio.Rejected
+	for _, rs := range o.quarantine {
+		rows = append(rows, rs...)
+	}
+	return rejectedKeys(rows)
+}
+
+// rejectedKeys are rejected lines as sorted strings of table, reason,
+// detail and raw text.
+func rejectedKeys(rows []parquetio.Rejected) []string {
+	ks := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ks = append(ks, r.Table+"|"+r.Reason+"|"+r.Detail+"|"+r.Raw)
 	}
 	slices.Sort(ks)
 	return ks

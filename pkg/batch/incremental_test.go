@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
@@ -47,43 +48,11 @@ func copyObjects(t *testing.T, src, dst objstore.Bucket, objs []objstore.Object)
 
 func day(i int) string { return fmt.Sprintf("2026-11-%02d", i) }
 
-// allQuarantine reads the rejected lines of every date up to last.
-func allQuarantine(t *testing.T, cfg tables.Config, last int) []string {
-	var keys []string
-	for d := 1; d <= last; d++ {
-		o := readOutputNoQuality(t, cfg, day(d))
-		keys = append(keys, quarantineKeys(o)...)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// readOutputNoQuality is readOutput for a date that may have no
-// quality.json (no run of that date).
-func readOutputNoQuality(t *testing.T, cfg tables.Config, date string) output {
-	t.Helper()
-	o := output{quarantine: map[clean.Table][]parquetio.Rejected{}}
-	check(t, "tables", cfg.Resolve())
-	cat, err := tables.Open(t.Context(), cfg)
-	check(t, "catalog", err)
+// allQuarantine reads the rejected lines of batch_quarantine, every date.
+func allQuarantine(t *testing.T, cfg tables.Config) []string {
+	cat := tabletest.Open(t, cfg)
 	defer cat.Close()
-	tbl, err := cat.Ensure(t.Context(), tables.BatchQuarantineDef())
-	check(t, "quarantine", err)
-	files, err := tbl.LiveFiles(t.Context())
-	check(t, "quarantine", err)
-	for _, df := range files {
-		if !strings.Contains(df.FilePath(), "/dt="+date+"/") {
-			continue
-		}
-		b, key, err := cat.Store(t.Context(), df.FilePath())
-		check(t, df.FilePath(), err)
-		rows, err := parquetio.ReadRejected(strings.NewReader(string(get(t, b, key))))
-		check(t, df.FilePath(), err)
-		for _, r := range rows {
-			o.quarantine[clean.Table(r.Table)] = append(o.quarantine[clean.Table(r.Table)], r)
-		}
-	}
-	return o
+	return rejectedKeys(tabletest.Rejected(t, cat, tables.BatchQuarantineDef()))
 }
 
 // sameState compares the clean tables (rows and origins) and insight
@@ -148,7 +117,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	if !reflect.DeepEqual(again.Totals, full.Quality) {
 		t.Errorf("running totals differ from the full run's quality:\n got %+v\nwant %+v", again.Totals, full.Quality)
 	}
-	if g, w := allQuarantine(t, cfg, runs), quarantineKeys(want); !slices.Equal(g, w) {
+	if g, w := allQuarantine(t, cfg), quarantineKeys(want); !slices.Equal(g, w) {
 		t.Errorf("quarantine of the runs: %d lines, want the full run's %d", len(g), len(w))
 	}
 	if len(want.pins) == 0 || len(quarantineKeys(want)) == 0 {
@@ -225,7 +194,7 @@ func TestCrashBetweenSteps(t *testing.T) {
 		return readOutput(t, cfg, day(2)), res, cfg
 	}
 	want, wantRes, refCfg := ref()
-	wantQ := allQuarantine(t, refCfg, 2)
+	wantQ := allQuarantine(t, refCfg)
 	if len(wantQ) == 0 {
 		t.Fatal("no rejected lines: the quarantine is not checked")
 	}
@@ -257,7 +226,7 @@ func TestCrashBetweenSteps(t *testing.T) {
 			if !reflect.DeepEqual(res.Totals, wantRes.Totals) {
 				t.Errorf("running totals:\n got %+v\nwant %+v", res.Totals, wantRes.Totals)
 			}
-			if g := allQuarantine(t, cfg, 2); !slices.Equal(g, wantQ) {
+			if g := allQuarantine(t, cfg); !slices.Equal(g, wantQ) {
 				t.Errorf("quarantine: %d lines, want %d, each once", len(g), len(wantQ))
 			}
 		})
@@ -272,11 +241,9 @@ func TestStateOfAnOlderVersion(t *testing.T) {
 	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
 	land(t, in, handBuilt(), batchtest.Layout{PerObject: 3})
 	cfg := tablesAt(t, filepath.Join(dir, "out"))
-	check(t, "tables", cfg.Resolve())
-	cat, err := tables.Open(t.Context(), cfg)
-	check(t, "catalog", err)
+	cat := tabletest.Open(t, cfg)
 	// The clean table pin as version 1 made it.
-	_, err = cat.Ensure(t.Context(), tables.Def{Name: string(clean.TablePin), Columns: parquetio.PinSchema(false)})
+	_, err := cat.Ensure(t.Context(), tables.Def{Name: string(clean.TablePin), Columns: parquetio.PinSchema(false)})
 	check(t, "a version 1 pin table", err)
 	cat.Close()
 
@@ -291,8 +258,7 @@ func TestStateOfAnOlderVersion(t *testing.T) {
 	}
 
 	// Progress of a newer version.
-	cat, err = tables.Open(t.Context(), cfg)
-	check(t, "catalog", err)
+	cat = tabletest.Open(t, cfg)
 	pin, err := cat.Ensure(t.Context(), tables.CleanDef(clean.TablePin))
 	check(t, "pin", err)
 	check(t, "setting progress", pin.Commit(t.Context(), tables.Change{Properties: map[string]string{batch.PropProgress: `{"version":99}`}}))
@@ -333,7 +299,7 @@ func TestTwoIncrementalRunsAtOnce(t *testing.T) {
 	if !reflect.DeepEqual(res.Totals, full.Quality) {
 		t.Errorf("running totals differ from one full run's quality:\n got %+v\nwant %+v", res.Totals, full.Quality)
 	}
-	if g, w := allQuarantine(t, cfg, 1), quarantineKeys(readOutput(t, fullCfg, day(1))); !slices.Equal(g, w) {
+	if g, w := allQuarantine(t, cfg), quarantineKeys(readOutput(t, fullCfg, day(1))); !slices.Equal(g, w) {
 		t.Errorf("quarantine: %d lines, want %d", len(g), len(w))
 	}
 }

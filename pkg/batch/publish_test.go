@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
 	"github.com/pinpipe/pinpipe/pkg/batch/batchtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
@@ -118,9 +119,7 @@ func TestSnapshotsNameTheRun(t *testing.T) {
 	land(t, src, handBuilt(), batchtest.Layout{})
 	cfg := tablesAt(t, filepath.Join(dir, "out"))
 	res := runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: cfg, Date: "2026-11-24", RunID: "run-one"})
-	check(t, "catalog", cfg.Resolve())
-	cat, err := tables.Open(t.Context(), cfg)
-	check(t, "catalog", err)
+	cat := tabletest.Open(t, cfg)
 	defer cat.Close()
 	for _, def := range batch.Defs() {
 		tbl, err := cat.Ensure(t.Context(), def)
