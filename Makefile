@@ -44,6 +44,8 @@ fuzz-short:
 	done
 	@echo "fuzz FuzzKeyRoundTrip for $(FUZZTIME)"
 	$(GO) test -run='^$$' -fuzz='^FuzzKeyRoundTrip$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./pkg/landing
+	@echo "fuzz FuzzDeaggregate for $(FUZZTIME)"
+	$(GO) test -run='^$$' -fuzz='^FuzzDeaggregate$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./pkg/kinesisx
 
 ## bench: every benchmark of BENCHMARKS.md, on the local stack (about 17 minutes).
 bench: stack-up

@@ -46,12 +46,17 @@ func (p Position) String() string {
 	}
 }
 
-// Record is one Kinesis record.
+// Record is one Kinesis record, or one user record of a KPL-aggregated
+// Kinesis record (Deaggregate).
 type Record struct {
 	Sequence     string
 	Arrival      time.Time // ApproximateArrivalTimestamp
 	PartitionKey string
 	Data         []byte
+	// Aggregated marks a user record of a KPL-aggregated record, whose
+	// index in it is SubSequence (from 0).
+	Aggregated  bool
+	SubSequence int64
 }
 
 // Batch is the answer of one GetRecords call.
