@@ -1,0 +1,93 @@
+package kafkax
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/aws_msk_iam_v2"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// Dialer returns a kafka-go dialer of c (for kafka.ReaderConfig,
+// kafka.ConsumerGroupConfig and kafka.Conn) with the given dial timeout
+// (0: none but the context's). It reads the TLS files and, for AWS_MSK_IAM,
+// the standard AWS configuration (no network I/O: credentials are fetched at
+// the first login).
+func (c Config) Dialer(timeout time.Duration) (*kafka.Dialer, error) {
+	tc, mech, err := c.parts()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Dialer{Timeout: timeout, DualStack: true, TLS: tc, SASLMechanism: mech}, nil
+}
+
+// Transport returns a kafka-go transport of c (for kafka.Writer and
+// kafka.Client); the caller may set its other fields (MetadataTTL,
+// DialTimeout, ...). See Dialer.
+func (c Config) Transport() (*kafka.Transport, error) {
+	tc, mech, err := c.parts()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Transport{TLS: tc, SASL: mech}, nil
+}
+
+func (c Config) parts() (*tls.Config, sasl.Mechanism, error) {
+	if err := c.Validate(); err != nil {
+		return nil, nil, err
+	}
+	tc, err := c.TLSConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	mech, err := c.SASLMechanism(context.Background())
+	if err != nil {
+		return nil, nil, err
+	}
+	return tc, mech, nil
+}
+
+// SASLMechanism returns the kafka-go SASL mechanism of c, nil when SASL is
+// off. For AWS_MSK_IAM it loads the standard AWS configuration: the region
+// (AWSRegion first) and the credentials provider.
+func (c Config) SASLMechanism(ctx context.Context) (sasl.Mechanism, error) {
+	m, err := c.Mechanism()
+	if err != nil {
+		return nil, err
+	}
+	switch m {
+	case PLAIN:
+		return plain.Mechanism{Username: c.Username, Password: c.Password}, nil
+	case SCRAMSHA256, SCRAMSHA512:
+		algo := scram.SHA256
+		if m == SCRAMSHA512 {
+			algo = scram.SHA512
+		}
+		mech, err := scram.Mechanism(algo, c.Username, c.Password)
+		if err != nil {
+			return nil, fmt.Errorf("kafka SASL %s: %w", m, err)
+		}
+		return mech, nil
+	case AWSMSKIAM:
+		var opts []func(*config.LoadOptions) error
+		if c.AWSRegion != "" {
+			opts = append(opts, config.WithRegion(c.AWSRegion))
+		}
+		awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("kafka SASL %s: loading the AWS configuration: %w", m, err)
+		}
+		if awsCfg.Region == "" {
+			return nil, errors.New("kafka SASL AWS_MSK_IAM: no AWS region: set --kafka-aws-region, " + EnvAWSRegion + " or AWS_REGION")
+		}
+		return aws_msk_iam_v2.NewMechanism(awsCfg), nil
+	}
+	return nil, nil
+}
