@@ -23,11 +23,19 @@ const (
 	// *RecordError of one of the reasons above. A Cleaner never returns one
 	// (nor counts it): it marks a bug, kept in the quarantine rather than lost.
 	ReasonUnexpected Reason = "unexpected_error"
+	// The reasons of a Kinesis record that claims KPL aggregation (it starts
+	// with the KPL magic bytes) but cannot be unpacked into its user records:
+	// the stream job quarantines it whole. A Cleaner never returns them.
+	ReasonKPLChecksum  Reason = "kpl_checksum"  // its MD5 digest is not that of its protobuf message
+	ReasonKPLMalformed Reason = "kpl_malformed" // too short, or the message is not a valid AggregatedRecord
 )
 
 // Reasons lists every rejection reason.
 var Reasons = [...]Reason{ReasonInvalidJSON, ReasonNotObject, ReasonMissingKey, ReasonInvalidKey,
-	ReasonMissingUniqueID, ReasonUnexpected}
+	ReasonMissingUniqueID, ReasonUnexpected, ReasonKPLChecksum, ReasonKPLMalformed}
+
+// notCleaned are the Reasons a Cleaner never counts.
+var notCleaned = []Reason{ReasonUnexpected, ReasonKPLChecksum, ReasonKPLMalformed}
 
 // known reports whether r is one of Reasons.
 func (r Reason) known() bool { return slices.Contains(Reasons[:], r) }
