@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -80,6 +81,9 @@ func writeSummary(w io.Writer, res batch.Result) error {
 		slices.Sort(reasons)
 		for _, r := range reasons {
 			fmt.Fprintf(ew, "  %s rejected %s: %d\n", t, r, q.Rejected[clean.Reason(r)])
+		}
+		for _, k := range slices.Sorted(maps.Keys(q.UnknownKeys)) {
+			fmt.Fprintf(ew, "  %s records with the unknown key %q: %d\n", t, k, q.UnknownKeys[k])
 		}
 	}
 	return ew.err

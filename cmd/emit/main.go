@@ -55,7 +55,7 @@ type Config struct {
 	// seed-db; DSN is also the source of run when From is "mysql" (empty:
 	// PINPIPE_MYSQL_DSN, then CredsFile).
 	DSN       string
-	CredsFile string // Default: db_creds.yml
+	CredsFile string // Default: db_creds.yaml, else db_creds.yml
 	Rows      int    // Default: 11000
 	Tables    sample.Tables
 
@@ -130,7 +130,7 @@ func parseCommand(args []string, stderr io.Writer, getenv func(string) string) (
 	fs.SetOutput(io.Discard)
 	var tables, to, order string
 	fs.StringVar(&cfg.DSN, "dsn", "", "MySQL DSN (go-sql-driver syntax); default $"+emit.DSNFromEnv+", then --creds")
-	fs.StringVar(&cfg.CredsFile, "creds", "db_creds.yml", "the original's credentials file (RDS_HOST, RDS_USER, ...)")
+	fs.StringVar(&cfg.CredsFile, "creds", "", "the original's credentials file (RDS_HOST, RDS_USER, ...); default: db_creds.yaml, else db_creds.yml")
 	fs.IntVar(&cfg.Rows, "rows", emit.SampleRows, "seed-db: rows to load")
 	fs.StringVar(&tables, "tables", "", "table names PIN,GEO,USER (default pinterest_data,geolocation_data,user_data)")
 	fs.StringVar(&cfg.From, "from", "", "source: mysql://DSN, mysql, or sample[://?rows=N&seed=S]")

@@ -74,6 +74,7 @@ type tableCounts struct {
 	rowsRead, blank int64
 	rejected        [nReasons]int64
 	nulls           [pinColumns]ColumnNulls
+	unknown         keyCounter
 }
 
 // The rejection reasons, indexes of tableCounts.rejected.
@@ -226,8 +227,10 @@ func pinField(k []byte) int {
 		return pfSaveLocation
 	case "category":
 		return pfCategory
+	case "downloaded":
+		return slotDropped // data.md's column that cleaning.md drops
 	}
-	return -1
+	return slotUnknown
 }
 
 const (
@@ -252,7 +255,7 @@ func geoField(k []byte) int {
 	case "country":
 		return gfCountry
 	}
-	return -1
+	return slotUnknown
 }
 
 const (
@@ -277,7 +280,7 @@ func userField(k []byte) int {
 	case "date_joined":
 		return ufDateJoined
 	}
-	return -1
+	return slotUnknown
 }
 
 // state is the outcome of reading one value.
@@ -307,7 +310,7 @@ func (c *Cleaner) begin(line []byte, t, n int, field func([]byte) int) error {
 	tc.rowsRead++
 	vals := c.vals[:n]
 	clear(vals)
-	res, off, kb := scanObject(line, vals, field, c.keyBuf[:0])
+	res, off, kb := scanObject(line, vals, field, c.keyBuf[:0], &c.counts[t].unknown)
 	c.keyBuf = kb
 	switch res {
 	case scanInvalid:
@@ -626,6 +629,7 @@ func (c *Cleaner) Quality() Quality {
 		for i := firstNullable(t); i < len(cols); i++ {
 			tq.Nulls[cols[i]] = tc.nulls[i]
 		}
+		tq.UnknownKeys = tc.unknown.counts()
 	}
 	q.Normalize()
 	return q

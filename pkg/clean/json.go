@@ -55,12 +55,15 @@ func skipWS(b []byte, i int) int {
 }
 
 // scanObject parses line as one JSON object followed only by white space.
-// For each key, field(key) gives the slot in vals to fill, or -1 to ignore
-// the key. Duplicate keys: the last occurrence wins (as in encoding/json and
-// the original Spark reader), including a last occurrence that is null.
-// keyBuf is scratch space for keys with escape sequences; the grown buffer is
-// returned. On error, off is the byte offset of the problem.
-func scanObject(line []byte, vals []rawVal, field func([]byte) int, keyBuf []byte) (res scanResult, off int, buf []byte) {
+// For each key, field(key) gives the slot in vals to fill, slotDropped for a
+// key the table knows and drops, or slotUnknown for a key the table does not know, which is noted
+// in unknown (counted only once the scan succeeds). Duplicate keys: the last
+// occurrence wins (as in encoding/json and the original Spark reader),
+// including a last occurrence that is null. keyBuf is scratch space for keys
+// with escape sequences; the grown buffer is returned. On error, off is the
+// byte offset of the problem.
+func scanObject(line []byte, vals []rawVal, field func([]byte) int, keyBuf []byte, unknown *keyCounter) (res scanResult, off int, buf []byte) {
+	unknown.begin()
 	b := line
 	i := skipWS(b, 0)
 	if i >= len(b) {
@@ -91,6 +94,9 @@ func scanObject(line []byte, vals []rawVal, field func([]byte) int, keyBuf []byt
 				key = keyBuf
 			}
 			slot := field(key)
+			if slot == slotUnknown {
+				unknown.note(key)
+			}
 			i = skipWS(b, j)
 			if i >= len(b) || b[i] != ':' {
 				return scanInvalid, i, keyBuf
@@ -161,6 +167,7 @@ func scanObject(line []byte, vals []rawVal, field func([]byte) int, keyBuf []byt
 	if i = skipWS(b, i); i != len(b) {
 		return scanInvalid, i, keyBuf
 	}
+	unknown.commit()
 	return scanOK, 0, keyBuf
 }
 

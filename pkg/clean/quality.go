@@ -18,6 +18,11 @@ type TableQuality struct {
 	Nulls       map[string]ColumnNulls `json:"nulls"`       // by output column name
 	Duplicates  int64                  `json:"duplicates_dropped"`
 	RowsWritten int64                  `json:"rows_written"`
+	// UnknownKeys counts, by name, the records (rejected ones included) that
+	// hold a key the table does not know: a field added or renamed upstream.
+	// The names beyond the first MaxUnknownKeys of a Cleaner are counted
+	// under OtherUnknownKeys.
+	UnknownKeys map[string]int64 `json:"unknown_keys"`
 }
 
 // Quality is the quality report of the three tables.
@@ -67,6 +72,14 @@ func (t *TableQuality) normalize(table Table) {
 			delete(t.Rejected, r)
 		}
 	}
+	if t.UnknownKeys == nil {
+		t.UnknownKeys = make(map[string]int64)
+	}
+	for k, n := range t.UnknownKeys {
+		if n == 0 {
+			delete(t.UnknownKeys, k)
+		}
+	}
 	cols := NullableColumns(table)
 	if t.Nulls == nil {
 		t.Nulls = make(map[string]ColumnNulls, len(cols))
@@ -101,6 +114,12 @@ func (t *TableQuality) Merge(o TableQuality) {
 	}
 	if t.Nulls == nil {
 		t.Nulls = make(map[string]ColumnNulls, len(o.Nulls))
+	}
+	if t.UnknownKeys == nil {
+		t.UnknownKeys = make(map[string]int64, len(o.UnknownKeys))
+	}
+	for k, n := range o.UnknownKeys {
+		t.UnknownKeys[k] += n
 	}
 	for col, n := range o.Nulls {
 		m := t.Nulls[col]

@@ -3,6 +3,7 @@ package clean
 import (
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -75,5 +76,48 @@ func TestNormalize(t *testing.T) {
 	sum.Normalize()
 	if got := all.Quality(); !reflect.DeepEqual(sum, got) {
 		t.Errorf("merged = %+v, want %+v", sum, got)
+	}
+}
+
+func TestUnknownKeys(t *testing.T) {
+	c := New()
+	lines := []string{
+		`{"index": 1, "unique_id": "a", "downloaded": 1}`,                // downloaded is known, dropped
+		`{"index": 2, "unique_id": "b", "new_field": 1, "new_field": 2}`, // once per record
+		`{"index": 3, "unique_id": "c", "new_field": null, "n\u0065w": 0}`,
+		`{"unique_id": "d", "new_field": 1}`, // rejected (missing key), still counted
+		`{"index": 5, "new_field": 1,`,       // invalid JSON: not counted
+		`[1, 2]`,
+	}
+	for _, l := range lines {
+		c.Pin([]byte(l))
+	}
+	c.Geo([]byte(`{"ind": 1, "timestamp": "2020-01-01 00:00:00", "lat": 1}`))
+	q := c.Quality()
+	if want := map[string]int64{"new_field": 3, "new": 1}; !reflect.DeepEqual(q.Pin.UnknownKeys, want) {
+		t.Errorf("pin unknown keys = %v, want %v", q.Pin.UnknownKeys, want)
+	}
+	if want := map[string]int64{"lat": 1}; !reflect.DeepEqual(q.Geo.UnknownKeys, want) {
+		t.Errorf("geo unknown keys = %v, want %v", q.Geo.UnknownKeys, want)
+	}
+	if len(q.User.UnknownKeys) != 0 || q.User.UnknownKeys == nil {
+		t.Errorf("user unknown keys = %#v, want an empty map", q.User.UnknownKeys)
+	}
+	var sum Quality
+	sum.Merge(q)
+	sum.Merge(q)
+	if sum.Pin.UnknownKeys["new_field"] != 6 {
+		t.Errorf("merged twice: %v", sum.Pin.UnknownKeys)
+	}
+}
+
+func TestUnknownKeysBounded(t *testing.T) {
+	c := New()
+	for i := range MaxUnknownKeys + 10 {
+		c.User([]byte(`{"ind": 1, "k` + strconv.Itoa(i) + `": 0}`))
+	}
+	u := c.Quality().User.UnknownKeys
+	if len(u) != MaxUnknownKeys+1 || u[OtherUnknownKeys] != 10 || u["k0"] != 1 {
+		t.Errorf("got %d names, %s = %d, k0 = %d; want %d names, 10, 1", len(u), OtherUnknownKeys, u[OtherUnknownKeys], u["k0"], MaxUnknownKeys+1)
 	}
 }

@@ -405,6 +405,30 @@ func TestReadCreds(t *testing.T) {
 	}
 }
 
+// TestReadCredsDefault checks the files ReadCreds looks for when given none:
+// the original's db_creds.yaml first, then db_creds.yml.
+func TestReadCredsDefault(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if _, _, err := emit.ReadCreds(""); err == nil || !strings.Contains(err.Error(), "db_creds.yaml") {
+		t.Fatalf("no file: err = %v, want one naming db_creds.yaml", err)
+	}
+	body := func(host string) string {
+		return "RDS_HOST: " + host + "\nRDS_USER: u\nRDS_DATABASE: d\n"
+	}
+	if err := writeFile("db_creds.yml", body("yml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if dsn, _, err := emit.ReadCreds(""); err != nil || dsn != "u@tcp(yml:3306)/d" {
+		t.Fatalf("only db_creds.yml: %q, %v", dsn, err)
+	}
+	if err := writeFile("db_creds.yaml", body("yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if dsn, _, err := emit.ReadCreds(""); err != nil || dsn != "u@tcp(yaml:3306)/d" {
+		t.Fatalf("both: %q, %v; want the original's db_creds.yaml", dsn, err)
+	}
+}
+
 func TestParseMySQLURL(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"root@tcp(127.0.0.1:3306)/test", "root@tcp(127.0.0.1:3306)/test"},

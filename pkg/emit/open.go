@@ -98,8 +98,9 @@ func OpenSink(ctx context.Context, rawURL string, o SinkOptions) (Target, error)
 type SourceOptions struct {
 	// Tables names the MySQL tables. Default: sample.DefaultTables.
 	Tables sample.Tables
-	// CredsFile is the original's db_creds.yml, read when "mysql" has no
-	// DSN and PINPIPE_MYSQL_DSN is not set. Default: db_creds.yml.
+	// CredsFile is the original's credentials file, read when "mysql" has
+	// no DSN and PINPIPE_MYSQL_DSN is not set. Default: the first of
+	// DefaultCredsFiles that exists.
 	CredsFile string
 	// Getenv looks up environment variables. Default: none are set.
 	Getenv func(string) string
@@ -117,9 +118,6 @@ type SourceOptions struct {
 func OpenSource(ctx context.Context, from string, o SourceOptions) (Source, func() error, error) {
 	if o.Tables == (sample.Tables{}) {
 		o.Tables = sample.DefaultTables
-	}
-	if o.CredsFile == "" {
-		o.CredsFile = "db_creds.yml"
 	}
 	if o.Getenv == nil {
 		o.Getenv = func(string) string { return "" }

@@ -347,11 +347,28 @@ func appendValue(b []byte, kind valueKind, v sql.RawBytes) []byte {
 // DSNFromEnv is the environment variable holding the source DSN.
 const DSNFromEnv = "PINPIPE_MYSQL_DSN"
 
-// ReadCreds reads the original's db_creds.yml (flat "KEY: value" lines:
+// DefaultCredsFiles are the credentials files ReadCreds looks for when it is
+// given none, in this order: the original's scripts read db_creds.yaml; the
+// .yml spelling is accepted too.
+var DefaultCredsFiles = []string{"db_creds.yaml", "db_creds.yml"}
+
+// ReadCreds reads the original's credentials file (flat "KEY: value" lines:
 // RDS_HOST, RDS_PORT, RDS_USER, RDS_PASSWORD, RDS_DATABASE) and returns a
-// go-sql-driver DSN. warning is not empty when the file is readable by group
-// or others.
+// go-sql-driver DSN. An empty path is the first of DefaultCredsFiles that
+// exists in the working directory. warning is not empty when the file is
+// readable by group or others.
 func ReadCreds(path string) (dsn, warning string, err error) {
+	if path == "" {
+		for _, name := range DefaultCredsFiles {
+			if _, err := os.Stat(name); err == nil {
+				path = name
+				break
+			}
+		}
+		if path == "" {
+			return "", "", fmt.Errorf("reading credentials: neither %s is in the working directory", strings.Join(DefaultCredsFiles, " nor "))
+		}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", "", fmt.Errorf("reading credentials: %w", err)
