@@ -25,6 +25,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/emit"
+	"github.com/pinpipe/pinpipe/pkg/kafkax"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
@@ -71,8 +72,9 @@ type Config struct {
 	HTTPBatch int
 	Create    bool
 	JSON      bool
-	Progress  string // "auto" (a bar when stderr is a terminal), "on", "off"
-	LogFormat string // "text" (default) or "json"
+	Progress  string        // "auto" (a bar when stderr is a terminal), "on", "off"
+	LogFormat string        // "text" (default) or "json"
+	Kafka     kafkax.Config // TLS and SASL of kafka:// targets
 
 	Getenv func(string) string
 }
@@ -104,6 +106,9 @@ func (c Config) Validate() error {
 		return errors.New("--prefix is required (topics P.pin, ...; streams streaming-P-pin, ...)")
 	case c.Progress != "auto" && c.Progress != "on" && c.Progress != "off":
 		return fmt.Errorf("--progress %q: want auto, on or off", c.Progress)
+	}
+	if err := c.Kafka.Validate(); err != nil {
+		return err
 	}
 	return emit.Options{Count: c.Count, Rate: c.Rate, Order: c.Order, BatchRows: c.BatchRows}.Validate()
 }
@@ -145,6 +150,7 @@ func parseCommand(args []string, stderr io.Writer, getenv func(string) string) (
 	fs.BoolVar(&cfg.Create, "create", false, "create missing Kafka topics and Kinesis streams")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the final counts as JSON")
 	fs.StringVar(&cfg.Progress, "progress", "auto", "progress bar: auto (on a terminal), on, off")
+	cfg.Kafka.RegisterFlagsEnv(fs, getenv)
 	cli.LogFormatFlag(fs, &cfg.LogFormat)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -118,7 +118,7 @@ func emitRun(ctx context.Context, cfg Config, stdout, stderr io.Writer, log *slo
 		}
 	}()
 	for _, u := range cfg.To {
-		t, err := emit.OpenSink(ctx, u, emit.SinkOptions{Prefix: cfg.Prefix, Create: cfg.Create, HTTPBatch: cfg.HTTPBatch})
+		t, err := emit.OpenSink(ctx, u, emit.SinkOptions{Prefix: cfg.Prefix, Create: cfg.Create, HTTPBatch: cfg.HTTPBatch, Kafka: cfg.Kafka})
 		if err != nil {
 			return err
 		}

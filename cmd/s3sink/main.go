@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/kafkax"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/opshttp"
@@ -49,6 +49,7 @@ type Config struct {
 	LogFormat      string
 	SessionTimeout time.Duration
 	UnhealthyAfter time.Duration
+	Kafka          kafkax.Config // TLS and SASL
 }
 
 // FlagSet returns the flags of s3sink bound to cfg; the README's flag table is
@@ -67,6 +68,7 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Metrics, "metrics", "127.0.0.1:9102", "address of the /metrics and /healthz HTTP endpoint (empty: off)")
 	fs.DurationVar(&cfg.SessionTimeout, "session-timeout", sink.DefaultSessionTimeout, "consumer group session timeout: how long a crashed instance keeps its partitions")
 	fs.DurationVar(&cfg.UnhealthyAfter, "unhealthy-after", sink.DefaultUnhealthyAfter, "/healthz answers 503 once the sink has been out of its consumer group, or failing to store, this long")
+	cfg.Kafka.RegisterFlags(fs)
 	cli.LogFormatFlag(fs, &cfg.LogFormat)
 	return fs
 }
@@ -121,6 +123,7 @@ func (c Config) Validate() error {
 func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
 	sc := sink.Config{
 		Brokers:        splitList(c.Brokers),
+		Security:       c.Kafka,
 		TopicRegex:     c.TopicRegex,
 		Group:          c.Group,
 		FlushSize:      c.FlushSize,
@@ -165,7 +168,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	if err := objstore.Check(ctx, bucket); err != nil {
 		return err
 	}
-	if err := checkBrokers(ctx, sc.Brokers); err != nil {
+	if err := checkBrokers(ctx, sc.Brokers, cfg.Kafka); err != nil {
 		return err
 	}
 	go func() { // on a local directory: the temporary files of killed instances
@@ -190,25 +193,20 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		defer srv.Close()
 		log.Info("serving metrics", "addr", cfg.Metrics)
 	}
-	log.Info("landing", "output", bucket.URL(""), "flush_size", sc.FlushSize, "gzip", sc.Gzip)
+	log.Info("landing", "output", bucket.URL(""), "flush_size", sc.FlushSize, "gzip", sc.Gzip, "kafka", cfg.Kafka.String())
 	err = s.Run(ctx)
 	log.Info("stopped")
 	return err
 }
 
-// checkBrokers fails fast, with one clear line, when no broker answers.
-func checkBrokers(ctx context.Context, brokers []string) error {
-	var errs []error
-	for _, b := range brokers {
-		d := net.Dialer{Timeout: 5 * time.Second}
-		conn, err := d.DialContext(ctx, "tcp", b)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		errs = append(errs, err)
+// checkBrokers fails fast, with one clear line, when no broker answers or
+// the TLS handshake or the SASL login fails.
+func checkBrokers(ctx context.Context, brokers []string, sec kafkax.Config) error {
+	conn, err := sec.DialAny(ctx, brokers, 5*time.Second)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("no Kafka broker answers at %s: %w", strings.Join(brokers, ","), errors.Join(errs...))
+	return conn.Close()
 }
 
 func splitList(s string) []string {

@@ -346,7 +346,7 @@ func TestBadConfig(t *testing.T) {
 		{"unreachable db", "mysql://root@tcp(127.0.0.1:1)/test", "", "unreachable", sample.DefaultTables},
 		{"unknown table", "mysql://" + dsn, "", "table nosuch_pin does not exist", sample.Tables{Pin: "nosuch_pin", Geo: "nosuch_geo", User: "nosuch_user"}},
 		{"missing column", "mysql://" + dsn, "", `has no column "country"`, broken},
-		{"unreachable broker", "", "kafka://127.0.0.1:1", "kafka broker [127.0.0.1:1] unreachable", sample.Tables{}},
+		{"unreachable broker", "", "kafka://127.0.0.1:1", "no Kafka broker answers at 127.0.0.1:1", sample.Tables{}},
 		{"missing topic", "", "kafka://" + brokers[0], "does not exist", sample.Tables{}},
 		{"missing stream", "", "kinesis://", "kinesis stream streaming-nostream", sample.Tables{}},
 		{"unknown scheme", "", "ftp://x/", "unknown scheme", sample.Tables{}},

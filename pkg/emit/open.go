@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"github.com/pinpipe/pinpipe/pkg/kafkax"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
@@ -23,6 +24,9 @@ type SinkOptions struct {
 	// HTTPBatch is the number of records per HTTP request; 1 makes the API
 	// Gateway sink use .../record. Default: 500.
 	HTTPBatch int
+	// Kafka is how kafka:// targets are connected to: TLS and SASL.
+	// Default: plaintext.
+	Kafka kafkax.Config
 }
 
 // checker is a sink that can check its target before anything is sent.
@@ -50,7 +54,7 @@ func OpenSink(ctx context.Context, rawURL string, o SinkOptions) (Target, error)
 	switch scheme {
 	case "kafka":
 		brokers := strings.Split(strings.TrimSuffix(rest, "/"), ",")
-		s, err = NewKafkaSink(KafkaOptions{Brokers: brokers, Prefix: o.Prefix, CreateTopics: o.Create})
+		s, err = NewKafkaSink(KafkaOptions{Brokers: brokers, Prefix: o.Prefix, CreateTopics: o.Create, Security: o.Kafka})
 	case "kinesis":
 		var opts []func(*config.LoadOptions) error
 		if region := strings.TrimSuffix(rest, "/"); region != "" {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/kafkax"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
@@ -38,6 +40,8 @@ type KafkaOptions struct {
 	// "zstd". JSON records shrink several times, so the broker stores and
 	// replicates less. Default: "lz4".
 	Compression string
+	// Security is how to connect: TLS and SASL. Default: plaintext.
+	Security kafkax.Config
 }
 
 // Validate reports a bad option.
@@ -56,7 +60,7 @@ func (o KafkaOptions) Validate() error {
 	if _, ok := compressions[o.Compression]; !ok {
 		return fmt.Errorf("kafka compression %q: want none, gzip, snappy, lz4 or zstd", o.Compression)
 	}
-	return nil
+	return o.Security.Validate()
 }
 
 var compressions = map[string]kafka.Compression{
@@ -97,7 +101,11 @@ func NewKafkaSink(opts KafkaOptions) (*KafkaSink, error) {
 	}
 	// A transport of its own: kafka-go's default one is shared by the
 	// process and caches metadata that predates topics created in Check.
-	transport := &kafka.Transport{MetadataTTL: 10 * time.Second}
+	transport, err := opts.Security.Transport()
+	if err != nil {
+		return nil, err
+	}
+	transport.MetadataTTL = 10 * time.Second
 	w := &kafka.Writer{
 		Transport:       transport,
 		Addr:            kafka.TCP(opts.Brokers...),
@@ -126,18 +134,13 @@ func (s *KafkaSink) Topic(t clean.Table) string { return landing.Topic(s.opts.Pr
 func (s *KafkaSink) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var d kafka.Dialer
-	var conn *kafka.Conn
-	var err error
-	for _, b := range s.opts.Brokers {
-		if conn, err = d.DialContext(ctx, "tcp", b); err == nil {
-			break
-		}
-	}
+	sec := s.opts.Security
+	conn, err := sec.DialAny(ctx, s.opts.Brokers, 10*time.Second)
 	if err != nil {
-		return fmt.Errorf("kafka broker %v unreachable: %w", s.opts.Brokers, err)
+		return err
 	}
 	defer conn.Close()
+	at := conn.RemoteAddr().String()
 	var missing []string
 	for _, t := range clean.Tables {
 		topic := s.Topic(t)
@@ -146,7 +149,7 @@ func (s *KafkaSink) Check(ctx context.Context) error {
 			continue
 		}
 		if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
-			return fmt.Errorf("kafka: reading metadata of topic %s: %w", topic, err)
+			return fmt.Errorf("reading metadata of topic %s: %w", topic, sec.Explain(at, err))
 		}
 		missing = append(missing, topic)
 	}
@@ -158,11 +161,16 @@ func (s *KafkaSink) Check(ctx context.Context) error {
 	}
 	ctrl, err := conn.Controller()
 	if err != nil {
-		return fmt.Errorf("kafka: finding the controller: %w", err)
+		return fmt.Errorf("finding the controller: %w", sec.Explain(at, err))
 	}
-	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	ctrlAddr := net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))
+	d, err := sec.Dialer(0)
 	if err != nil {
-		return fmt.Errorf("kafka: dialing the controller: %w", err)
+		return err
+	}
+	cc, err := d.DialContext(ctx, "tcp", ctrlAddr)
+	if err != nil {
+		return fmt.Errorf("dialing the controller: %w", sec.Explain(ctrlAddr, err))
 	}
 	defer cc.Close()
 	var cfgs []kafka.TopicConfig
@@ -196,8 +204,9 @@ func (s *KafkaSink) Write(ctx context.Context, recs []Record) []Failure {
 		}
 		return fails
 	}
+	err = s.opts.Security.Explain(strings.Join(s.opts.Brokers, ","), err)
 	for i := range recs {
-		fails = append(fails, Failure{Index: i, Err: fmt.Errorf("kafka: %w", err)})
+		fails = append(fails, Failure{Index: i, Err: err})
 	}
 	return fails
 }

@@ -89,8 +89,12 @@ type Config struct {
 // defaults from the PINPIPE_KAFKA_* environment variables.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) { c.RegisterFlagsEnv(fs, os.Getenv) }
 
-// RegisterFlagsEnv is RegisterFlags with the environment looked up by getenv.
+// RegisterFlagsEnv is RegisterFlags with the environment looked up by getenv
+// (nil: no variable is set).
 func (c *Config) RegisterFlagsEnv(fs *flag.FlagSet, getenv func(string) string) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
 	var errs []error
 	boolEnv := func(name string) bool {
 		v := getenv(name)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -90,4 +91,39 @@ func (c Config) SASLMechanism(ctx context.Context) (sasl.Mechanism, error) {
 		return aws_msk_iam_v2.NewMechanism(awsCfg), nil
 	}
 	return nil, nil
+}
+
+// DialAny connects to the first of brokers that answers, with a Dialer of c
+// of the given timeout, and asks it for its API versions, so that a broker
+// that wants TLS or SASL from a client that does not offer them is found out
+// here. It returns the connection, or an error: an explained handshake or
+// login failure (a *ConnError), else that no broker answers.
+func (c Config) DialAny(ctx context.Context, brokers []string, timeout time.Duration) (*kafka.Conn, error) {
+	d, err := c.Dialer(timeout)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	explained := false
+	for _, b := range brokers {
+		conn, err := d.DialContext(ctx, "tcp", b)
+		if err == nil {
+			if timeout > 0 {
+				conn.SetDeadline(time.Now().Add(timeout))
+			}
+			if _, err = conn.ApiVersions(); err == nil {
+				conn.SetDeadline(time.Time{})
+				return conn, nil
+			}
+			conn.Close()
+		}
+		err = c.Explain(b, err)
+		var ce *ConnError
+		explained = explained || errors.As(err, &ce)
+		errs = append(errs, err)
+	}
+	if explained {
+		return nil, errors.Join(errs...)
+	}
+	return nil, fmt.Errorf("no Kafka broker answers at %s: %w", strings.Join(brokers, ","), errors.Join(errs...))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
 	"github.com/pinpipe/pinpipe/internal/retry"
+	"github.com/pinpipe/pinpipe/pkg/kafkax"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
 
@@ -22,6 +23,9 @@ import (
 type Config struct {
 	// Brokers are the Kafka bootstrap addresses ("host:port"). Required.
 	Brokers []string
+	// Security is how to connect to the brokers: TLS and SASL. Default:
+	// plaintext.
+	Security kafkax.Config
 	// Topics to land. Either Topics or TopicRegex is required.
 	Topics []string
 	// TopicRegex selects the topics to land by name (resolved at start).
@@ -61,6 +65,9 @@ type Config struct {
 func (c *Config) Validate() error {
 	if len(c.Brokers) == 0 {
 		return errors.New("no brokers: --brokers HOST:PORT[,HOST:PORT] is required")
+	}
+	if err := c.Security.Validate(); err != nil {
+		return err
 	}
 	if len(c.Topics) == 0 && c.TopicRegex == "" {
 		return errors.New("no topics: give --prefix P (topics P.pin, P.geo, P.user), --topics or --topic-regex")
@@ -112,6 +119,7 @@ type Sink struct {
 	cfg    Config
 	bucket objstore.Conditional
 	client *kafka.Client // heartbeats, log-start offsets, topic metadata
+	dialer *kafka.Dialer // the consumer group and the partition readers
 	health health
 	// sleepUntil waits until t (tests simulate it). Default: a real wait.
 	sleepUntil func(ctx context.Context, t time.Time) error
@@ -126,15 +134,27 @@ type health struct {
 	leftAt       time.Time // when the last generation ended (or the start)
 	failingSince time.Time // first failed store since the last success; zero when fine
 	lastErr      error
+	connErr      error // a refused login or failed handshake since the last generation
 }
 
 func (h *health) generation(in bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.inGeneration = in
+	if in {
+		h.connErr = nil
+	}
 	if !in {
 		h.leftAt = h.now()
 	}
+}
+
+// connFailed records a refused login or failed TLS handshake, which Health
+// reports at once: retrying with the same configuration cannot mend it.
+func (h *health) connFailed(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.connErr = err
 }
 
 func (h *health) stored(err error) {
@@ -150,14 +170,19 @@ func (h *health) stored(err error) {
 	}
 }
 
-// Health reports nil while the sink is healthy, or what is wrong: it has not
-// been a member of a generation of its consumer group for longer than
-// Config.UnhealthyAfter (it cannot join, or the brokers are gone), or storing
-// objects has been failing for longer than that.
+// Health reports nil while the sink is healthy, or what is wrong: the
+// brokers refuse its login or TLS handshake (at once, a *kafkax.ConnError
+// saying what to check), it has not been a member of a generation of its
+// consumer group for longer than Config.UnhealthyAfter (it cannot join, or
+// the brokers are gone), or storing objects has been failing for longer than
+// that.
 func (s *Sink) Health() error {
 	h := &s.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.connErr != nil && !h.inGeneration {
+		return h.connErr
+	}
 	now := h.now()
 	if !h.inGeneration && now.Sub(h.leftAt) > s.cfg.UnhealthyAfter {
 		return fmt.Errorf("not a member of consumer group %s for %s", s.cfg.Group, now.Sub(h.leftAt).Round(time.Second))
@@ -175,9 +200,18 @@ func New(cfg Config, bucket objstore.Conditional) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	transport, err := cfg.Security.Transport()
+	if err != nil {
+		return nil, err
+	}
+	dialer, err := cfg.Security.Dialer(10 * time.Second)
+	if err != nil {
+		return nil, err
+	}
 	now := cfg.Now()
 	return &Sink{cfg: cfg, bucket: bucket, health: health{now: cfg.Now, leftAt: now},
-		client:     &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second},
+		client:     &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport},
+		dialer:     dialer,
 		sleepUntil: func(ctx context.Context, t time.Time) error { return ctxwait.Sleep(ctx, time.Until(t)) },
 	}, nil
 }
@@ -191,7 +225,7 @@ func (s *Sink) ResolveTopics(ctx context.Context) ([]string, error) {
 	re := regexp.MustCompile(s.cfg.TopicRegex) // checked by Validate
 	md, err := s.client.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
-		return nil, fmt.Errorf("listing topics on %s: %w", strings.Join(s.cfg.Brokers, ","), err)
+		return nil, fmt.Errorf("listing topics: %w", s.cfg.Security.Explain(strings.Join(s.cfg.Brokers, ","), err))
 	}
 	var topics []string
 	for _, t := range md.Topics {
@@ -217,6 +251,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                    s.cfg.Group,
 		Brokers:               s.cfg.Brokers,
+		Dialer:                s.dialer,
 		Topics:                topics,
 		StartOffset:           kafka.FirstOffset,
 		WatchPartitionChanges: true,
@@ -243,7 +278,13 @@ func (s *Sink) Run(ctx context.Context) error {
 			if errors.Is(err, kafka.ErrGroupClosed) {
 				return nil
 			}
-			s.cfg.Logger.Warn("consumer group", "err", err)
+			err = s.cfg.Security.Explain(strings.Join(s.cfg.Brokers, ","), err)
+			if kafkax.IsConfigError(err) {
+				s.health.connFailed(err)
+				s.cfg.Logger.Error("consumer group: cannot connect, will retry", "err", err)
+			} else {
+				s.cfg.Logger.Warn("consumer group", "err", err)
+			}
 			if ctxwait.Sleep(ctx, time.Second) != nil {
 				return nil
 			}
@@ -360,6 +401,7 @@ func (f *kafkaFetcher) fetch(ctx context.Context, from int64) (record, error) {
 	if f.r == nil {
 		f.r = kafka.NewReader(kafka.ReaderConfig{
 			Brokers:   f.s.cfg.Brokers,
+			Dialer:    f.s.dialer,
 			Topic:     f.topic,
 			Partition: f.partition,
 			MinBytes:  1,
