@@ -75,10 +75,13 @@ const (
 	EnvAccessKey       = "AWS_ACCESS_KEY_ID"
 	EnvSecretKey       = "AWS_SECRET_ACCESS_KEY"
 	EnvRegion          = "AWS_REGION"
-	EnvKafkaBrokers    = "PINPIPE_KAFKA_BROKERS" // comma-separated host:port list
-	EnvS3Bucket        = "PINPIPE_S3_BUCKET"
-	EnvMySQLDSN        = "PINPIPE_MYSQL_DSN"
-	EnvPostgresURL     = "PINPIPE_POSTGRES_URL"
+	// EnvDefaultRegion is the region variable older AWS CLI and boto3
+	// versions read instead of AWS_REGION; the stack sets both.
+	EnvDefaultRegion = "AWS_DEFAULT_REGION"
+	EnvKafkaBrokers  = "PINPIPE_KAFKA_BROKERS" // comma-separated host:port list
+	EnvS3Bucket      = "PINPIPE_S3_BUCKET"
+	EnvMySQLDSN      = "PINPIPE_MYSQL_DSN"
+	EnvPostgresURL   = "PINPIPE_POSTGRES_URL"
 
 	// Overrides read by DefaultConfig (devstack up/down) and Require.
 	EnvStackDir    = "PINPIPE_STACK_DIR"
@@ -102,6 +105,7 @@ func (e Env) Environ() []string {
 	add(EnvAccessKey, e.AccessKey)
 	add(EnvSecretKey, e.SecretKey)
 	add(EnvRegion, e.Region)
+	add(EnvDefaultRegion, e.Region)
 	add(EnvKafkaBrokers, strings.Join(e.KafkaBrokers, ","))
 	add(EnvS3Bucket, e.S3Bucket)
 	add(EnvMySQLDSN, e.MySQLDSN)

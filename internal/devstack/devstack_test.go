@@ -341,7 +341,7 @@ func searchPath(t *testing.T, rawURL string) string {
 func TestRequireAll(t *testing.T) {
 	e := devstack.Require(t, devstack.Kafka|devstack.S3|devstack.Kinesis|devstack.MySQL|devstack.Postgres)
 	env := strings.Join(e.Environ(), "\n")
-	for _, k := range []string{"AWS_ENDPOINT_URL_S3=", "AWS_ENDPOINT_URL_KINESIS=", "AWS_REGION=", "PINPIPE_KAFKA_BROKERS=", "PINPIPE_MYSQL_DSN=", "PINPIPE_POSTGRES_URL="} {
+	for _, k := range []string{"AWS_ENDPOINT_URL_S3=", "AWS_ENDPOINT_URL_KINESIS=", "AWS_REGION=", "AWS_DEFAULT_REGION=", "PINPIPE_KAFKA_BROKERS=", "PINPIPE_MYSQL_DSN=", "PINPIPE_POSTGRES_URL="} {
 		if !strings.Contains(env, k) {
 			t.Errorf("Environ() lacks %s:\n%s", k, env)
 		}
