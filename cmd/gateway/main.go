@@ -3,7 +3,7 @@
 // (data.md §4), in front of real Kafka brokers and Kinesis streams. A 200
 // answer means the records are stored.
 //
-//	gateway [--listen ADDR] [--brokers HOST:PORT[,...]] [--kinesis]
+//	gateway [--listen ADDR] [--brokers HOST:PORT[,...] [--kafka-tls] [--kafka-sasl M ...]] [--kinesis]
 //	        [--path-prefix /stage] [--tls-cert F --tls-key F] [--metrics ADDR]
 //
 // Exit status: 0 after a clean stop (SIGINT, SIGTERM: the requests in flight
@@ -31,10 +31,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/gateway"
+	"github.com/pinpipe/pinpipe/pkg/kafkax"
 	"github.com/pinpipe/pinpipe/pkg/opshttp"
 )
 
@@ -52,6 +52,7 @@ type Config struct {
 	MaxBody        int64
 	MaxRecord      int
 	Brokers        string
+	Kafka          kafkax.Config
 	Linger         time.Duration
 	Kinesis        bool
 	Region         string
@@ -67,12 +68,14 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8082", "address the API is served on (HOST:PORT; :8082 for every interface)")
 	fs.StringVar(&cfg.PathPrefix, "path-prefix", "", "path every resource is under, such as an API Gateway stage /prod (empty: none)")
-	fs.StringVar(&cfg.APIKey, "api-key", os.Getenv(EnvAPIKey), "when set, every request must carry it in the x-api-key header, else 403 (env "+EnvAPIKey+")")
+	cfg.APIKey = os.Getenv(EnvAPIKey)
+	fs.Var((*secret)(&cfg.APIKey), "api-key", "when set, every request must carry it in the x-api-key header, else 403; prefer the environment variable, the command line is visible to other users of the machine (env "+EnvAPIKey+")")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS (with --tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.Int64Var(&cfg.MaxBody, "max-body", 10<<20, "largest request body in bytes; a larger one gets 413")
 	fs.IntVar(&cfg.MaxRecord, "max-record", 1<<20, "largest record in bytes (key and value, or data and partition key); a larger one gets 422 or 400")
 	fs.StringVar(&cfg.Brokers, "brokers", os.Getenv("PINPIPE_KAFKA_BROKERS"), "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT]: serve POST /topics/{topic} (env PINPIPE_KAFKA_BROKERS; empty: no Kafka)")
+	cfg.Kafka.RegisterFlags(fs)
 	fs.DurationVar(&cfg.Linger, "linger", time.Millisecond, "how long a partition's batch waits for more records before it is sent (concurrent requests share produce requests)")
 	fs.BoolVar(&cfg.Kinesis, "kinesis", false, "serve the /streams resources with Kinesis (standard AWS configuration: AWS_REGION, AWS_ENDPOINT_URL_KINESIS, ...)")
 	fs.StringVar(&cfg.Region, "region", "", "AWS region of Kinesis (default: the standard AWS configuration's)")
@@ -82,6 +85,12 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	cli.LogFormatFlag(fs, &cfg.LogFormat)
 	return fs
 }
+
+// secret is a flag value never shown (in --help or anywhere else).
+type secret string
+
+func (s *secret) String() string     { return "" }
+func (s *secret) Set(v string) error { *s = secret(v); return nil }
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
@@ -145,6 +154,9 @@ func (c Config) Validate() error {
 		if err := (gateway.KafkaOptions{Brokers: splitList(c.Brokers)}).Validate(); err != nil {
 			return fmt.Errorf("--brokers: %w", err)
 		}
+		if err := c.Kafka.Validate(); err != nil {
+			return err
+		}
 	}
 	if err := gateway.CheckPathPrefix(c.PathPrefix); err != nil {
 		return fmt.Errorf("--path-prefix: %w", err)
@@ -179,7 +191,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- string)
 		Logger:         log,
 	}
 	if cfg.Brokers != "" {
-		k, err := openKafka(ctx, splitList(cfg.Brokers), cfg.Linger)
+		k, err := openKafka(ctx, cfg.Kafka, splitList(cfg.Brokers), cfg.Linger)
 		if err != nil {
 			return err
 		}
@@ -223,29 +235,19 @@ func run(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- string)
 	return err
 }
 
-// openKafka makes the producer and checks a broker answers.
-func openKafka(ctx context.Context, brokers []string, linger time.Duration) (*gateway.Kafka, error) {
-	transport, err := kafkaTransport()
+// openKafka makes the producer and checks a broker answers (and takes the
+// TLS and SASL settings).
+func openKafka(ctx context.Context, sec kafkax.Config, brokers []string, linger time.Duration) (*gateway.Kafka, error) {
+	transport, err := sec.Transport()
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
-	k, err := gateway.NewKafka(gateway.KafkaOptions{Brokers: brokers, Transport: transport, Linger: linger})
+	conn, err := sec.DialAny(ctx, brokers, 10*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: transport}
-	if _, err := client.Metadata(cctx, &kafka.MetadataRequest{Topics: []string{}}); err != nil {
-		k.Close()
-		return nil, fmt.Errorf("no Kafka broker answers at %s: %w", strings.Join(brokers, ","), err)
-	}
-	return k, nil
-}
-
-// kafkaTransport is the transport of every Kafka connection.
-func kafkaTransport() (*kafka.Transport, error) {
-	return &kafka.Transport{}, nil
+	conn.Close()
+	return gateway.NewKafka(gateway.KafkaOptions{Brokers: brokers, Transport: transport, Linger: linger})
 }
 
 // openKinesis makes the client from the standard AWS configuration and
