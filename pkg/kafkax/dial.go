@@ -94,7 +94,7 @@ func (c Config) SASLMechanism(ctx context.Context) (sasl.Mechanism, error) {
 }
 
 // DialAny connects to the first of brokers that answers, with a Dialer of c
-// of the given timeout, and asks it for its API versions, so that a broker
+// of the given timeout, and asks it for the cluster's brokers (metadata), so that a broker
 // that wants TLS or SASL from a client that does not offer them is found out
 // here. It returns the connection, or an error: an explained handshake or
 // login failure (a *ConnError), else that no broker answers.
@@ -111,7 +111,7 @@ func (c Config) DialAny(ctx context.Context, brokers []string, timeout time.Dura
 			if timeout > 0 {
 				conn.SetDeadline(time.Now().Add(timeout))
 			}
-			if _, err = conn.ApiVersions(); err == nil {
+			if _, err = conn.Brokers(); err == nil {
 				conn.SetDeadline(time.Time{})
 				return conn, nil
 			}

@@ -1,12 +1,14 @@
 package kafkax
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 
@@ -23,9 +25,10 @@ var (
 	// valid for the name, a broker that does not speak TLS on the port, or
 	// one that wants a client certificate.
 	ErrTLS = errors.New("kafka TLS handshake failed")
-	// ErrClosed is a broker that closed the connection before answering:
-	// a broker restarting, or one that wants TLS or SASL from a client that
-	// does not offer them.
+	// ErrClosed is a broker that closed the connection before answering,
+	// or did not answer a TLS handshake: a broker restarting or out of
+	// reach, or one that wants TLS or SASL from a client that does not offer
+	// them, or plaintext from one that does.
 	ErrClosed = errors.New("kafka broker closed the connection")
 )
 
@@ -72,7 +75,6 @@ func (c Config) Explain(broker string, err error) error {
 		hostErr   x509.HostnameError
 		invalid   x509.CertificateInvalidError
 		verifyErr *tls.CertificateVerificationError
-		alert     tls.AlertError
 	)
 	switch {
 	case errors.Is(err, kafka.SASLAuthenticationFailed):
@@ -96,9 +98,12 @@ func (c Config) Explain(broker string, err error) error {
 	case errors.As(err, &invalid):
 		e.Kind, e.What = ErrTLS, "TLS certificate invalid"
 		e.Check = "check the broker's certificate (expiry, key usage) and --kafka-ca-file"
-	case errors.As(err, &alert) || errors.As(err, &verifyErr):
-		e.Kind, e.What = ErrTLS, "TLS handshake refused"
+	case strings.Contains(err.Error(), "remote error: tls: ") || errors.As(err, &verifyErr):
+		e.Kind, e.What = ErrTLS, "TLS handshake refused by the broker"
 		e.Check = "check --kafka-cert-file/--kafka-key-file if the broker requires a client certificate, and --kafka-ca-file"
+	case c.TLSOn() && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)):
+		e.Kind, e.What = ErrClosed, "no answer to the TLS handshake"
+		e.Check = "if the broker is up, this port may be plaintext: drop --kafka-tls or use the broker's TLS port (MSK: 9094 TLS, 9096 SCRAM, 9098 IAM; 9092 is plaintext)"
 	case isClosed(err):
 		e.Kind, e.What = ErrClosed, "connection closed before an answer"
 		switch {
