@@ -19,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
+	"github.com/pinpipe/pinpipe/internal/landtest"
 	"github.com/pinpipe/pinpipe/pkg/gateway"
 )
 
@@ -38,37 +39,7 @@ func newTopic(t testing.TB, broker, topic string, n int) {
 // readPartition returns every message of one partition of topic.
 func readPartition(t testing.TB, broker, topic string, p int) []kafka.Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	conn, err := kafka.DialLeader(ctx, "tcp", broker, topic, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	last, err := conn.ReadLastOffset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []kafka.Message
-	for off := int64(0); off < last; {
-		if _, err := conn.Seek(off, kafka.SeekAbsolute); err != nil {
-			t.Fatal(err)
-		}
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		b := conn.ReadBatch(1, 16<<20)
-		for {
-			m, err := b.ReadMessage()
-			if err != nil {
-				break
-			}
-			out = append(out, m)
-			off = m.Offset + 1
-		}
-		if err := b.Close(); err != nil && off < last {
-			t.Fatalf("reading %s/%d at %d: %v", topic, p, off, err)
-		}
-	}
-	return out
+	return landtest.Messages(t, t.Context(), []string{broker}, topic)[p]
 }
 
 // newGateway serves a gateway in front of brokers; cfg's Kafka is set.
