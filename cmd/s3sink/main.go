@@ -44,6 +44,7 @@ type Config struct {
 	Group          string
 	FlushSize      int
 	RotateInterval time.Duration
+	RotateSchedule time.Duration
 	Gzip           bool
 	Metrics        string
 	LogFormat      string
@@ -64,6 +65,7 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Group, "group", sink.DefaultGroup, "Kafka consumer group; instances with the same group share the partitions")
 	fs.IntVar(&cfg.FlushSize, "flush-size", sink.DefaultFlushSize, "records per object (the connector's flush.size)")
 	fs.DurationVar(&cfg.RotateInterval, "rotate-interval", 0, "close an object when a record's timestamp is this far past its first record's (0: off)")
+	fs.DurationVar(&cfg.RotateSchedule, "rotate-schedule-interval", 0, "also close an object at the next wall-clock multiple of this interval after its first record was read, so a quiet topic's records land (the connector's rotate.schedule.interval.ms; 0: off)")
 	fs.BoolVar(&cfg.Gzip, "gzip", false, "gzip objects (.json.gz)")
 	fs.StringVar(&cfg.Metrics, "metrics", "127.0.0.1:9102", "address of the /metrics and /healthz HTTP endpoint (empty: off)")
 	fs.DurationVar(&cfg.SessionTimeout, "session-timeout", sink.DefaultSessionTimeout, "consumer group session timeout: how long a crashed instance keeps its partitions")
@@ -128,6 +130,7 @@ func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
 		Group:          c.Group,
 		FlushSize:      c.FlushSize,
 		RotateInterval: c.RotateInterval,
+		RotateSchedule: c.RotateSchedule,
 		Gzip:           c.Gzip,
 		SessionTimeout: c.SessionTimeout,
 		UnhealthyAfter: c.UnhealthyAfter,

@@ -176,9 +176,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 			}()
 
 			rng := rand.New(rand.NewPCG(1, 2))
-			start := func(metrics, flushSize string) *exec.Cmd {
-				cmd := exec.Command(bin, "--brokers", strings.Join(brokers, ","), "--topics", strings.Join(topics, ","),
-					"--output", output, "--flush-size", flushSize, "--metrics", metrics, "--group", "crash", "--session-timeout", "6s")
+			start := func(metrics, flushSize string, extra ...string) *exec.Cmd {
+				cmd := exec.Command(bin, append([]string{"--brokers", strings.Join(brokers, ","), "--topics", strings.Join(topics, ","),
+					"--output", output, "--flush-size", flushSize, "--metrics", metrics, "--group", "crash", "--session-timeout", "6s"}, extra...)...)
 				cmd.Env = env
 				var stderr bytes.Buffer
 				cmd.Stderr = &stderr
@@ -195,7 +195,14 @@ func TestCrashExactlyOnce(t *testing.T) {
 			const kills = 8
 			for i := 0; i < kills; i++ {
 				metrics := freeAddr(t)
-				cmd := start(metrics, "4")
+				var cmd *exec.Cmd
+				if i%2 == 0 {
+					cmd = start(metrics, "4")
+				} else {
+					// Cuts by the wall clock: a flush size the records do
+					// not reach between two 150ms boundaries.
+					cmd = start(metrics, "500", "--rotate-schedule-interval", "150ms")
+				}
 				// Kill it while it lands: once it has stored an object of its
 				// own, at a random moment. (Not while it joins: kfake keeps a
 				// member whose JoinGroup answer could not be delivered and

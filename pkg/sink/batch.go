@@ -13,11 +13,15 @@ import (
 )
 
 // batch accumulates the records of one partition for one object. Its cut
-// points depend only on the records (their count and their timestamps), never
-// on the wall clock, so a replay from the same offset cuts the same objects.
+// points depend on the records (their count and their timestamps) and, with
+// a schedule, on the wall clock; a replay from the same offset may therefore
+// cut other objects than a crashed owner did, which is why a new owner
+// deletes every uncommitted object before it stores its own (PROTOCOL.md).
 type batch struct {
 	flushSize int
 	rotate    time.Duration
+	schedule  time.Duration
+	due       time.Time // with a schedule: the wall-clock time the batch is cut at
 
 	start   int64     // offset of the first record
 	next    int64     // offset after the last record
@@ -40,14 +44,29 @@ func (b *batch) full(ts time.Time) bool {
 	return b.rotate > 0 && !ts.Before(b.first.Add(b.rotate))
 }
 
-// add appends one record. The value is landed as is, one per line; a valid
+// overdue reports whether the wall-clock cut of a non-empty batch is due at
+// now.
+func (b *batch) overdue(now time.Time) bool {
+	return b.n > 0 && !b.due.IsZero() && !now.Before(b.due)
+}
+
+// nextBoundary returns the first multiple of every (counted from the Unix
+// epoch) strictly after t.
+func nextBoundary(t time.Time, every time.Duration) time.Time {
+	return t.Truncate(every).Add(every)
+}
+
+// add appends one record, read at wall-clock time now. The value is landed as is, one per line; a valid
 // JSON value that spans lines is compacted onto one line (same value), and
 // line breaks in a value that is not JSON are escaped as \n and \r so the
 // object stays newline-delimited. Invalid values are counted.
-func (b *batch) add(offset int64, ts time.Time, value []byte) {
+func (b *batch) add(offset int64, ts time.Time, value []byte, now time.Time) {
 	if b.n == 0 {
 		b.start = offset
 		b.first = ts
+		if b.schedule > 0 {
+			b.due = nextBoundary(now, b.schedule)
+		}
 	}
 	b.next = offset + 1
 	b.n++

@@ -22,6 +22,9 @@ const (
 	// DefaultInFlight is the default number of objects per partition being
 	// stored at once.
 	DefaultInFlight = 16
+	// MinRotateSchedule is the shortest wall-clock rotation: each cut is an
+	// object stored and an offset committed.
+	MinRotateSchedule = 100 * time.Millisecond
 	// DefaultShutdownTimeout is the default bound of the final flush.
 	DefaultShutdownTimeout = 30 * time.Second
 )

@@ -137,10 +137,22 @@ func (l *lander) run(runCtx, genCtx context.Context, committed int64) {
 	b := l.s.newBatch()
 	next := start
 	for {
-		rec, err := l.io.fetch.fetch(fetchCtx, next)
+		// With a wall-clock schedule, a fetch waits only until the open
+		// object is due; the object is then cut with what it holds.
+		ctx, cancel := fetchCtx, context.CancelFunc(func() {})
+		if b.n > 0 && !b.due.IsZero() {
+			ctx, cancel = l.s.untilCtx(fetchCtx, b.due)
+		}
+		rec, err := l.io.fetch.fetch(ctx, next)
+		cancel()
 		if err != nil {
 			if fetchCtx.Err() != nil {
 				break
+			}
+			if ctx.Err() != nil {
+				p.submit(b)
+				b = l.s.newBatch()
+				continue
 			}
 			l.log.Warn("fetching", "err", err)
 			if l.s.sleepUntil(fetchCtx, l.s.cfg.Now().Add(time.Second)) != nil {
@@ -149,11 +161,12 @@ func (l *lander) run(runCtx, genCtx context.Context, committed int64) {
 			continue
 		}
 		next = rec.offset + 1
-		if b.full(rec.time) {
+		now := l.s.cfg.Now()
+		if b.full(rec.time) || b.overdue(now) {
 			p.submit(b)
 			b = l.s.newBatch()
 		}
-		b.add(rec.offset, rec.time, rec.value)
+		b.add(rec.offset, rec.time, rec.value, now)
 		l.s.cfg.Metrics.observe(l.topic, int(l.partition), rec.hwm-rec.offset-1)
 		if b.n >= b.flushSize {
 			p.submit(b)

@@ -37,6 +37,12 @@ type Config struct {
 	// RotateInterval closes an object when a record's timestamp is at least
 	// this far past the object's first record. Default: 0 (off).
 	RotateInterval time.Duration
+	// RotateSchedule closes an object, however few records it holds, at the
+	// first wall-clock multiple of this interval (UTC, counted from the Unix
+	// epoch) after its first record was read: Confluent's
+	// rotate.schedule.interval.ms, so that a quiet topic's last records
+	// land without waiting for FlushSize more. Default: 0 (off).
+	RotateSchedule time.Duration
 	// Gzip compresses objects (".json.gz"). Default: false.
 	Gzip bool
 	// Prefix is prepended to every object key, e.g. "topics". Default: "" (the
@@ -89,6 +95,9 @@ func (c *Config) Validate() error {
 	if c.RotateInterval < 0 {
 		return fmt.Errorf("rotate interval %s: want a positive duration or 0", c.RotateInterval)
 	}
+	if c.RotateSchedule < 0 || (c.RotateSchedule > 0 && c.RotateSchedule < MinRotateSchedule) {
+		return fmt.Errorf("rotate schedule interval %s: want 0 (off) or at least %s", c.RotateSchedule, MinRotateSchedule)
+	}
 	if c.SessionTimeout <= 0 {
 		c.SessionTimeout = DefaultSessionTimeout
 	}
@@ -123,6 +132,9 @@ type Sink struct {
 	health health
 	// sleepUntil waits until t (tests simulate it). Default: a real wait.
 	sleepUntil func(ctx context.Context, t time.Time) error
+	// untilCtx returns a context that ends at t (tests simulate it).
+	// Default: context.WithDeadline.
+	untilCtx func(ctx context.Context, t time.Time) (context.Context, context.CancelFunc)
 }
 
 // health tracks what /healthz reports: whether the sink is a member of a
@@ -213,6 +225,7 @@ func New(cfg Config, bucket objstore.Conditional) (*Sink, error) {
 		client:     &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport},
 		dialer:     dialer,
 		sleepUntil: func(ctx context.Context, t time.Time) error { return ctxwait.Sleep(ctx, time.Until(t)) },
+		untilCtx:   context.WithDeadline,
 	}, nil
 }
 
@@ -359,7 +372,7 @@ func assignmentString(a map[string][]kafka.PartitionAssignment) string {
 }
 
 func (s *Sink) newBatch() *batch {
-	return &batch{flushSize: s.cfg.FlushSize, rotate: s.cfg.RotateInterval}
+	return &batch{flushSize: s.cfg.FlushSize, rotate: s.cfg.RotateInterval, schedule: s.cfg.RotateSchedule}
 }
 
 // retryPolicy is the retry of a store or Kafka request: 100ms doubling to

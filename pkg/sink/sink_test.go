@@ -25,15 +25,15 @@ func TestBatchCuts(t *testing.T) {
 	if b.full(t0) {
 		t.Fatal("empty batch reported full")
 	}
-	b.add(10, t0, []byte(`{"a":1}`))
+	b.add(10, t0, []byte(`{"a":1}`), t0)
 	if b.full(t0.Add(59 * time.Second)) {
 		t.Error("full before the rotation boundary")
 	}
 	if !b.full(t0.Add(time.Minute)) {
 		t.Error("not full at the rotation boundary")
 	}
-	b.add(11, t0, []byte("{\n \"a\": 2\n}"))
-	b.add(12, t0, []byte("not\njson"))
+	b.add(11, t0, []byte("{\n \"a\": 2\n}"), t0)
+	b.add(12, t0, []byte("not\njson"), t0)
 	if !b.full(t0) {
 		t.Error("not full at flush size")
 	}
@@ -43,6 +43,31 @@ func TestBatchCuts(t *testing.T) {
 	}
 	if b.start != 10 || b.next != 13 || b.n != 3 || b.invalid != 1 {
 		t.Errorf("start, next, n, invalid = %d, %d, %d, %d; want 10, 13, 3, 1", b.start, b.next, b.n, b.invalid)
+	}
+	if b.overdue(t0.Add(time.Hour)) {
+		t.Error("a batch without a schedule is overdue")
+	}
+}
+
+// TestBatchSchedule checks the wall-clock cut: at the first multiple of the
+// interval after the first record was read, whatever the records' own
+// timestamps.
+func TestBatchSchedule(t *testing.T) {
+	read := time.Date(2026, 11, 25, 10, 0, 41, 0, time.UTC)
+	b := &batch{flushSize: 100, schedule: time.Minute}
+	if b.overdue(read.Add(time.Hour)) {
+		t.Error("an empty batch is overdue")
+	}
+	b.add(5, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), []byte(`{}`), read)
+	b.add(6, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), []byte(`{}`), read.Add(30*time.Second))
+	if want := time.Date(2026, 11, 25, 10, 1, 0, 0, time.UTC); !b.due.Equal(want) {
+		t.Errorf("due %v, want %v (the next whole minute after the first record)", b.due, want)
+	}
+	if b.overdue(b.due.Add(-time.Nanosecond)) || !b.overdue(b.due) {
+		t.Error("overdue does not switch at due")
+	}
+	if got := nextBoundary(time.Date(2026, 11, 25, 10, 1, 0, 0, time.UTC), time.Minute); !got.Equal(time.Date(2026, 11, 25, 10, 2, 0, 0, time.UTC)) {
+		t.Errorf("nextBoundary of a boundary = %v, want the next one", got)
 	}
 }
 
@@ -189,6 +214,29 @@ func TestRotateIntervalByRecordTime(t *testing.T) {
 	if got := strings.Join(keys, " "); got != want {
 		t.Errorf("objects = %s, want %s", got, want)
 	}
+}
+
+// TestRotateSchedule lands a quiet topic's records with a flush size they
+// never reach: the wall-clock schedule cuts each object while the sink runs,
+// with no shutdown to flush them.
+func TestRotateSchedule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	ctx := t.Context()
+	brokers := newCluster(t, 1, "q.pin")
+	b, err := objstore.OpenConditional(ctx, t.TempDir(), objstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runSink(t, ctx, Config{Brokers: brokers, Topics: []string{"q.pin"}, Group: "g", FlushSize: 1000, RotateSchedule: 200 * time.Millisecond}, b)
+	defer stop()
+	produce(t, ctx, brokers, "q.pin", 0, 3)
+	landtest.WaitLanded(t, ctx, b, "q.pin", 3)
+	produce(t, ctx, brokers, "q.pin", 3, 2)
+	landtest.WaitLanded(t, ctx, b, "q.pin", 5)
+	got, _ := landtest.Landed(t, ctx, b, "q.pin")
+	landtest.AssertSame(t, "q.pin", landtest.PartitionLog(t, ctx, brokers, "q.pin"), got)
 }
 
 func TestRebalanceTwoInstances(t *testing.T) {
