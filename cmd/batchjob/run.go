@@ -35,6 +35,7 @@ type Config struct {
 	Full        bool               // --full: rebuild the clean tables from everything landed
 	CloseGaps   bool               // --close-gaps: stop waiting for offsets not landed yet
 	Maintain    bool               // --maintain: expire snapshots and remove orphan files after publishing
+	Report      bool               // --report: write report.html beside quality.json
 	Maintenance tables.Maintenance // --snapshot-age, --keep-snapshots, --orphan-age
 	Date        string             // --date; default: today, UTC
 	Concurrency int                // --concurrency; default: batch.DefaultConcurrency
@@ -131,6 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&cfg.CloseGaps, "close-gaps", false, "take the offsets reported as not landed yet as never to land (an object that lands there later is not read)")
 	fs.BoolVar(&cfg.Maintain, "maintain", true, "after publishing, expire old snapshots and remove orphan files of the tables")
 	cfg.Maintenance.Flags(fs)
+	fs.BoolVar(&cfg.Report, "report", true, "write report.html beside quality.json: the insight tables as charts and sortable tables, the run's quality and the trend over previous runs (self-contained, no network to view)")
 	fs.StringVar(&cfg.Date, "date", "", "run date YYYY-MM-DD (default today, UTC)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "objects read at the same time")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "goroutines cleaning lines and Parquet files written at the same time (0: GOMAXPROCS)")
@@ -191,6 +193,7 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Full:        cfg.Full,
 		CloseGaps:   cfg.CloseGaps,
 		Maintain:    cfg.Maintain,
+		Report:      cfg.Report,
 		Maintenance: cfg.Maintenance,
 		Date:        cfg.Date,
 		Concurrency: cfg.Concurrency,
@@ -219,7 +222,13 @@ func run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if cfg.JSON {
 		return writeJSON(stdout, res)
 	}
-	return writeSummary(stdout, res)
+	if err := writeSummary(stdout, res); err != nil {
+		return err
+	}
+	if res.Report != "" {
+		_, err = fmt.Fprintf(stdout, "\nreport: %s\n", res.Report)
+	}
+	return err
 }
 
 func showProgress(mode string, stderr io.Writer) bool {

@@ -107,6 +107,11 @@ type Config struct {
 	// Maintain runs the tables' maintenance after publishing (snapshot
 	// expiry, orphan files). Default: false; batchjob's --maintain is on.
 	Maintain bool
+	// Report writes report.html beside quality.json after publishing: the
+	// run's insight tables as charts and tables, its quality, and their
+	// trend from the tables' history (pkg/report). Default: false;
+	// batchjob's --report is on.
+	Report bool
 	// Maintenance settings of Maintain. Default: tables.Maintenance's.
 	Maintenance tables.Maintenance
 	// Date is the run date, YYYY-MM-DD. Default: today, UTC.
@@ -277,6 +282,9 @@ type Result struct {
 	Totals  clean.Quality `json:"totals"`
 	// Gaps are offsets not landed yet with later objects read.
 	Gaps []Gap `json:"gaps,omitempty"`
+	// Report is the URL of the run's report.html; empty when Config.Report
+	// is off, the warehouse is not pinpipe's, or writing it failed (logged).
+	Report string `json:"report,omitempty"`
 	// Files lists the committed data files as table/name, sorted.
 	Files []string `json:"files"`
 	// Snapshots are the snapshot ids the run committed, by table.
@@ -458,6 +466,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return res, fmt.Errorf("the tables are published, but writing quality.json beside them failed (re-run the date): %w", err)
 	}
 	cfg.Logger.Info("published", "catalog", res.Published, "files", len(res.Files), "run", cfg.RunID)
+	if cfg.Report {
+		// The report is a view of what is published: a failure to write
+		// it does not fail the run.
+		if res.Report, err = w.writeReport(pctx, res); err != nil {
+			cfg.Logger.Warn("writing the run's report.html; the tables and quality.json are published", "err", err)
+		}
+	}
 	if cfg.Maintain {
 		w.maintain(ctx, cfg.Maintenance)
 	}

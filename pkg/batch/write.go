@@ -39,9 +39,14 @@ const (
 
 // QualityFile is the key of a run's quality.json under the warehouse:
 // {namespace}.db/_quality/dt={date}/quality.json, beside the tables.
-func QualityFile(namespace, date string) string {
-	return namespace + ".db/_quality/dt=" + date + "/quality.json"
-}
+func QualityFile(namespace, date string) string { return runDir(namespace, date) + "quality.json" }
+
+// ReportFile is the key of a run's report.html, beside its quality.json.
+func ReportFile(namespace, date string) string { return runDir(namespace, date) + "report.html" }
+
+// runDir is the directory of a run's quality.json and report.html under
+// the warehouse.
+func runDir(namespace, date string) string { return namespace + ".db/_quality/dt=" + date + "/" }
 
 // PartName is the name of the i-th Parquet file of a run in a table: the
 // run id, then part-NNNNN.

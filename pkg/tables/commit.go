@@ -104,7 +104,8 @@ var ErrChanged = errors.New("the table changed")
 // CurrentFile is a data file of the table's current snapshot.
 type CurrentFile struct {
 	Location string
-	Bucket   int32 // its bucket, in a table with Def.Buckets
+	Bucket   int32  // its bucket, in a table with Def.Buckets
+	Date     string // its dt partition, YYYY-MM-DD, in a table by day
 	Rows     int64
 	Size     int64
 }
@@ -125,6 +126,13 @@ func (t *Table) Files(ctx context.Context) ([]CurrentFile, error) {
 				return nil, fmt.Errorf("table %s: file %s has no bucket in its partition (%v)", t.Name(), cf.Location, f.Partition())
 			}
 			cf.Bucket = b
+		}
+		if t.def.ByDay {
+			d, ok := f.Partition()[partitionFieldID].(iceberg.Date)
+			if !ok {
+				return nil, fmt.Errorf("table %s: file %s has no date in its partition (%v)", t.Name(), cf.Location, f.Partition())
+			}
+			cf.Date = dayString(d)
 		}
 		out = append(out, cf)
 	}

@@ -157,3 +157,8 @@ func dayValue(date string) (iceberg.Date, error) {
 	}
 	return iceberg.Date(t.Unix() / 86400), nil
 }
+
+// dayString is the date YYYY-MM-DD of a partition value (dayValue's inverse).
+func dayString(d iceberg.Date) string {
+	return time.Unix(int64(d)*86400, 0).UTC().Format(time.DateOnly)
+}

@@ -1,0 +1,159 @@
+package batch
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/insights"
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/report"
+	"github.com/pinpipe/pinpipe/pkg/tables"
+)
+
+// ReportDays is how many dates of each insight table the report's trend
+// shows: the latest ones the table holds.
+const ReportDays = 30
+
+// writeReport writes report.html beside quality.json (when the warehouse is
+// pinpipe's) and returns its URL: the run's insight tables and quality, and
+// their trend from the tables' history (the runs the clean table pin's
+// snapshots remember, and the latest ReportDays dates of each insight
+// table). Called after publishing.
+func (w *writer) writeReport(ctx context.Context, res Result) (string, error) {
+	b := w.cat.Warehouse()
+	if b == nil {
+		return "", nil
+	}
+	rep := report.Batch{Namespace: w.cat.Namespace(), Date: res.Date, RunID: res.RunID, Full: res.Full,
+		Quality: res.Quality, Totals: res.Totals}
+	var err error
+	if rep.Insights, err = report.InsightTables(res.Insights, memory.DefaultAllocator); err != nil {
+		return "", err
+	}
+	if rep.Runs, err = w.runHistory(); err != nil {
+		return "", err
+	}
+	for _, name := range insights.Names() {
+		h, err := w.insightHistory(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		rep.InsightHistory = append(rep.InsightHistory, h)
+	}
+	var buf bytes.Buffer
+	if err := report.WriteBatch(&buf, rep); err != nil {
+		return "", fmt.Errorf("rendering the report: %w", err)
+	}
+	key := ReportFile(w.cat.Namespace(), w.date)
+	if err := b.Put(ctx, key, &buf); err != nil {
+		return "", fmt.Errorf("writing %s: %w", b.URL(key), err)
+	}
+	return b.URL(key), nil
+}
+
+// runHistory lists the runs that the snapshots of the clean table pin
+// remember (every run commits it once), oldest first.
+func (w *writer) runHistory() ([]report.Run, error) {
+	tbl := w.clean[clean.TablePin]
+	snaps := tbl.Iceberg().Metadata().Snapshots()
+	slices.SortStableFunc(snaps, func(a, b table.Snapshot) int { return cmp.Compare(a.TimestampMs, b.TimestampMs) })
+	var runs []report.Run
+	seen := map[string]bool{}
+	for _, s := range snaps {
+		if s.Summary == nil {
+			continue
+		}
+		p := s.Summary.Properties
+		id, raw := p[SummaryRunID], p[SummaryQuality]
+		if id == "" || raw == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		var q QualityReport
+		if err := json.Unmarshal([]byte(raw), &q); err != nil {
+			return nil, fmt.Errorf("table %s, snapshot %d: property %s: %w", tbl.Name(), s.SnapshotID, SummaryQuality, err)
+		}
+		runs = append(runs, report.Run{Date: p[SummaryRunDate], RunID: id, Full: q.Full, Quality: q.Quality})
+	}
+	return runs, nil
+}
+
+// insightHistory reads the rows of insight table name on the latest
+// ReportDays dates it holds, with their date (column dt), by date.
+func (w *writer) insightHistory(ctx context.Context, name string) (report.Table, error) {
+	tbl := w.insights[name]
+	files, err := tbl.Files(ctx)
+	if err != nil {
+		return report.Table{}, err
+	}
+	var dates []string
+	for _, f := range files {
+		dates = append(dates, f.Date)
+	}
+	slices.Sort(dates)
+	dates = slices.Compact(dates)
+	if len(dates) > ReportDays {
+		dates = dates[len(dates)-ReportDays:]
+	}
+	slices.SortStableFunc(files, func(a, b tables.CurrentFile) int { return cmp.Compare(a.Date, b.Date) })
+	out := report.Table{Name: name}
+	for _, f := range files {
+		if _, ok := slices.BinarySearch(dates, f.Date); !ok {
+			continue
+		}
+		t, err := w.readInsightFile(ctx, name, f.Location)
+		if err != nil {
+			return report.Table{}, err
+		}
+		if out.Columns == nil {
+			out.Columns = t.Columns
+		}
+		if !slices.Equal(out.Columns, t.Columns) {
+			return report.Table{}, fmt.Errorf("table %s: file %s has columns %v, want %v", tbl.Name(), f.Location, t.Columns, out.Columns)
+		}
+		out.Rows = append(out.Rows, t.Rows...)
+	}
+	if out.Columns == nil { // no file: the columns of the files, then dt
+		for _, f := range insights.Schema(name).Fields() {
+			out.Columns = append(out.Columns, report.Column{Name: f.Name, Numeric: f.Type.ID() != arrow.STRING})
+		}
+		out.Columns = append(out.Columns, report.Column{Name: report.DateColumn})
+	}
+	return out, nil
+}
+
+func (w *writer) readInsightFile(ctx context.Context, name, location string) (report.Table, error) {
+	b, key, err := w.cat.Store(ctx, location)
+	if err != nil {
+		return report.Table{}, err
+	}
+	rc, err := b.Get(ctx, key)
+	if err != nil {
+		return report.Table{}, fmt.Errorf("reading %s: %w", location, err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return report.Table{}, fmt.Errorf("reading %s: %w", location, err)
+	}
+	at, err := parquetio.ReadTable(bytes.NewReader(data), memory.DefaultAllocator)
+	if err != nil {
+		return report.Table{}, fmt.Errorf("%s: %w", location, err)
+	}
+	defer at.Release()
+	t, err := report.FromArrow(name, at)
+	if err != nil {
+		return report.Table{}, fmt.Errorf("%s: %w", location, err)
+	}
+	return t, nil
+}
