@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"encoding/base64"
 	"errors"
 	"io"
 	"slices"
@@ -23,9 +24,12 @@ const (
 // batch accumulates the clean rows and rejects of one flush of one shard,
 // grouped by dt partition.
 type batch interface {
-	// add cleans one record and keeps its row, or its reject unless
+	// add cleans one (user) record and keeps its row, or its reject unless
 	// dropReject (the quarantine has it already); either way it is counted.
 	add(stream, shard string, r kinesisx.Record, dropReject bool) addResult
+	// reject keeps rj, the reject of r, a record that did not get as far
+	// as cleaning, unless dropReject; either way it is counted.
+	reject(stream, shard string, r kinesisx.Record, rj clean.Rejected, dropReject bool)
 	// dts returns the partitions with rows, sorted.
 	dts() []string
 	// rejectDTs returns the partitions with rejects, sorted.
@@ -41,6 +45,8 @@ type batch interface {
 	// (RowsWritten and Duplicates left at zero).
 	quality() clean.TableQuality
 	reset()
+	// table is the table of the batch's records.
+	table() clean.Table
 }
 
 // dtOf is the partition of a record: its arrival day, UTC.
@@ -52,12 +58,14 @@ type part[T any] struct {
 }
 
 type tableBatch[T any] struct {
-	table   clean.Table
-	c       *clean.Cleaner
-	cleanFn func(*clean.Cleaner, []byte) (T, error)
-	writeFn func(io.Writer, []T, []parquetio.Source, parquetio.Options) error
-	parts   map[string]*part[T]
-	rejects map[string][]parquetio.Rejected
+	tbl clean.Table
+	c   *clean.Cleaner
+	// unpacked counts the records rejected before cleaning (reject).
+	unpacked clean.TableQuality
+	cleanFn  func(*clean.Cleaner, []byte) (T, error)
+	writeFn  func(io.Writer, []T, []parquetio.Source, parquetio.Options) error
+	parts    map[string]*part[T]
+	rejects  map[string][]parquetio.Rejected
 }
 
 func newBatch(t clean.Table) batch {
@@ -72,7 +80,7 @@ func newBatch(t clean.Table) batch {
 }
 
 func newTableBatch[T any](t clean.Table, cf func(*clean.Cleaner, []byte) (T, error), wf func(io.Writer, []T, []parquetio.Source, parquetio.Options) error) *tableBatch[T] {
-	return &tableBatch[T]{table: t, c: clean.New(), cleanFn: cf, writeFn: wf,
+	return &tableBatch[T]{tbl: t, c: clean.New(), cleanFn: cf, writeFn: wf,
 		parts: map[string]*part[T]{}, rejects: map[string][]parquetio.Rejected{}}
 }
 
@@ -83,11 +91,7 @@ func (b *tableBatch[T]) add(stream, shard string, r kinesisx.Record, dropReject 
 		if errors.Is(err, clean.ErrBlank) {
 			return blank
 		}
-		rj := parquetio.NewRejected(clean.NewRejected(b.table, err, r.Data))
-		rj.Source, rj.Shard, rj.Sequence = stream, shard, r.Sequence
-		if !dropReject {
-			b.rejects[dt] = append(b.rejects[dt], rj)
-		}
+		b.keepReject(stream, shard, r, clean.NewRejected(b.tbl, err, r.Data), dropReject)
 		return rejected
 	}
 	p := b.parts[dt]
@@ -96,9 +100,26 @@ func (b *tableBatch[T]) add(stream, shard string, r kinesisx.Record, dropReject 
 		b.parts[dt] = p
 	}
 	p.rows = append(p.rows, row)
-	p.src = append(p.src, parquetio.Source{Shard: shard, Sequence: r.Sequence, ArrivalMicros: r.Arrival.UnixMicro()})
+	p.src = append(p.src, parquetio.Source{Shard: shard, Sequence: r.ID(), ArrivalMicros: r.Arrival.UnixMicro()})
 	return added
 }
+
+func (b *tableBatch[T]) keepReject(stream, shard string, r kinesisx.Record, rj clean.Rejected, dropReject bool) {
+	if dropReject {
+		return
+	}
+	q := parquetio.NewRejected(rj)
+	q.Source, q.Shard, q.Sequence = stream, shard, r.ID()
+	dt := dtOf(r.Arrival)
+	b.rejects[dt] = append(b.rejects[dt], q)
+}
+
+func (b *tableBatch[T]) reject(stream, shard string, r kinesisx.Record, rj clean.Rejected, dropReject bool) {
+	b.unpacked.Merge(clean.TableQuality{RowsRead: 1, Rejected: map[clean.Reason]int64{rj.Reason: 1}})
+	b.keepReject(stream, shard, r, rj, dropReject)
+}
+
+func (b *tableBatch[T]) table() clean.Table { return b.tbl }
 
 func (b *tableBatch[T]) dts() []string {
 	out := make([]string, 0, len(b.parts))
@@ -145,7 +166,8 @@ func (b *tableBatch[T]) writeRejects(w io.Writer, dt string, opts parquetio.Opti
 
 func (b *tableBatch[T]) quality() clean.TableQuality {
 	q := b.c.Quality()
-	return *q.Table(b.table)
+	q.Table(b.tbl).Merge(b.unpacked)
+	return *q.Table(b.tbl)
 }
 
 // reset empties the batch, keeping the row buffers of the partitions seen
@@ -153,6 +175,7 @@ func (b *tableBatch[T]) quality() clean.TableQuality {
 // Cleaner is replaced, so that quality counts the next flush alone.
 func (b *tableBatch[T]) reset() {
 	b.c = clean.New()
+	b.unpacked = clean.TableQuality{}
 	for dt, p := range b.parts {
 		if len(p.rows) == 0 {
 			delete(b.parts, dt)
@@ -162,4 +185,35 @@ func (b *tableBatch[T]) reset() {
 		p.rows, p.src = p.rows[:0], p.src[:0]
 	}
 	clear(b.rejects)
+}
+
+// addKinesis adds the user records of rec to b: rec itself, or those of a
+// KPL-aggregated record; one that claims aggregation but does not unpack is
+// rejected whole, with the reason of its error. It returns the user records
+// added (a record rejected whole counts as one) and the blank ones.
+func addKinesis(b batch, stream, shard string, rec kinesisx.Record, dropReject bool) (n, blanks int) {
+	users, err := kinesisx.Deaggregate(rec)
+	if err != nil {
+		b.reject(stream, shard, rec, kplRejected(b.table(), err, rec.Data), dropReject)
+		return 1, 0
+	}
+	for _, u := range users {
+		if b.add(stream, shard, u, dropReject) == blank {
+			blanks++
+		}
+	}
+	return len(users), blanks
+}
+
+// kplRejected is the reject of a KPL-aggregated record that did not unpack
+// (kinesisx.Deaggregate's err). Its raw text is the record in base64: it is
+// binary, and kept whole (up to clean.MaxRawBytes) it can be unpacked by
+// hand or put again.
+func kplRejected(t clean.Table, err error, data []byte) clean.Rejected {
+	reason := clean.ReasonKPLMalformed
+	if errors.Is(err, kinesisx.ErrKPLChecksum) {
+		reason = clean.ReasonKPLChecksum
+	}
+	return clean.NewRejected(t, &clean.RecordError{Table: t, Reason: reason, Detail: err.Error() + " (raw: the record in base64)"},
+		[]byte(base64.StdEncoding.EncodeToString(data)))
 }

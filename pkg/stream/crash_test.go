@@ -115,10 +115,23 @@ var parents = []string{"shardId-000000000000", "shardId-000000000001"}
 // with its answer lost; a restarted job then reads on from the committed
 // positions. Every record must be in its table exactly once.
 func TestCrashAtEveryStep(t *testing.T) {
+	crashAtEveryStep(t, 5, func(s *fakeStream) { s.put(60) })
+}
+
+// TestCrashAtEveryStepAggregated: the same with KPL-aggregated records,
+// flushes cut every few records (between Kinesis records, never inside
+// one): every user record is in its table exactly once.
+func TestCrashAtEveryStepAggregated(t *testing.T) {
+	crashAtEveryStep(t, 11, func(s *fakeStream) { s.putAggregated(60) })
+}
+
+// crashAtEveryStep crashes a job that reads the records put at each of its
+// steps in turn; under -short, at every shortStride-th step.
+func crashAtEveryStep(t *testing.T, shortStride int, put func(*fakeStream)) {
 	run := func(t *testing.T, crashAt int, after bool) (steps int) {
 		dir := t.TempDir()
 		s := newFakeStream(t, 2)
-		s.put(60)
+		put(s)
 		s.closeShards(parents...)
 		cat, fs := openFaulty(t, dir)
 		if crashAt > 0 {
@@ -146,7 +159,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 	}
 	stride := 1
 	if testing.Short() {
-		stride = 5 // a fifth of the steps in the quick loop; make test runs them all
+		stride = shortStride // a few of the steps in the quick loop; make test runs them all
 	}
 	for k := 1; k <= steps; k += stride {
 		for _, after := range []bool{false, true} {

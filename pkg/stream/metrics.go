@@ -31,10 +31,10 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	const ns = "pinpipe_stream"
 	m := &Metrics{
-		RecordsIn:      prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_in_total", Help: "Kinesis records consumed (replays after a restart count again)."}, []string{"table"}),
+		RecordsIn:      prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_in_total", Help: "Records consumed: user records, each of a KPL-aggregated Kinesis record counted once, and one for an aggregated record rejected whole (replays after a restart count again)."}, []string{"table"}),
 		RecordsOut:     prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_out_total", Help: "Clean rows committed to the stream tables by this process."}, []string{"table"}),
-		Rejected:       prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_rejected_total", Help: "Rejected records committed to stream_quarantine by this process."}, []string{"table"}),
-		Blank:          prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_blank_total", Help: "Blank records skipped."}, []string{"table"}),
+		Rejected:       prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_rejected_total", Help: "Rejected records (user records, or aggregated records rejected whole) committed to stream_quarantine by this process."}, []string{"table"}),
+		Blank:          prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "records_blank_total", Help: "Blank records (user records) skipped."}, []string{"table"}),
 		MillisBehind:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "millis_behind_latest", Help: "MillisBehindLatest of the last GetRecords of a shard."}, []string{"stream", "shard"}),
 		FlushSeconds:   prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "flush_seconds", Help: "Time from a shard's flush being cut to its commits being decided: writing its files, waiting for the committers, committing.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 		FilesWritten:   prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "files_written_total", Help: "Data files written (committed or not), by kind: data, quarantine."}, []string{"kind"}),

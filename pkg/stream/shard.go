@@ -162,9 +162,12 @@ func (w *worker) run(ctx context.Context) bool {
 		w.j.h.readOK(hkey)
 		m.MillisBehind.WithLabelValues(w.stream, w.shard).Set(float64(res.MillisBehindLatest))
 		for _, rec := range res.Records {
-			w.add(rec)
-			m.RecordsIn.WithLabelValues(tbl).Inc()
-			w.j.c.in.Add(1)
+			// A flush is cut between Kinesis records, never inside one: the
+			// user records of a KPL-aggregated record go into one flush, and
+			// a position (a sequence number) covers all of them or none.
+			n := w.add(rec)
+			m.RecordsIn.WithLabelValues(tbl).Add(float64(n))
+			w.j.c.in.Add(int64(n))
 			if w.n >= o.FlushRecords && !w.flushOrPause(ctx, false) {
 				return false
 			}
@@ -180,29 +183,41 @@ func (w *worker) run(ctx context.Context) bool {
 	}
 }
 
-// add buffers one record. A record the stream's table already holds (its
-// position is ahead of the quarantine's after a crash between the two
-// commits) is only checked for a reject the quarantine still lacks.
-func (w *worker) add(rec kinesisx.Record) {
+// add buffers one Kinesis record: its user records, one unless it is
+// KPL-aggregated (addKinesis); it returns how many. A record the stream's
+// table already holds (its position is ahead of the quarantine's after a
+// crash between the two commits) is only checked for rejects the quarantine
+// still lacks.
+func (w *worker) add(rec kinesisx.Record) int {
 	if w.n == 0 {
 		w.first = rec.Sequence
 		w.opened = time.Now()
 	}
 	w.last = rec.Sequence
-	w.n++
 	if w.pos[mainTable].Covers(rec.Sequence) {
-		if !w.pos[quarantineTable].Covers(rec.Sequence) {
-			if w.rej == nil {
-				w.rej = newBatch(w.table)
+		if w.pos[quarantineTable].Covers(rec.Sequence) {
+			// Nothing to keep, but the position moves past it.
+			n := 1
+			if users, err := kinesisx.Deaggregate(rec); err == nil {
+				n = len(users)
 			}
-			w.rej.add(w.stream, w.shard, rec, false)
+			w.n += n
+			return n
 		}
-		return
+		if w.rej == nil {
+			w.rej = newBatch(w.table)
+		}
+		n, _ := addKinesis(w.rej, w.stream, w.shard, rec, false)
+		w.n += n
+		return n
 	}
-	if w.b.add(w.stream, w.shard, rec, w.pos[quarantineTable].Covers(rec.Sequence)) == blank {
-		w.j.o.Metrics.Blank.WithLabelValues(string(w.table)).Inc()
-		w.j.c.blank.Add(1)
+	n, blanks := addKinesis(w.b, w.stream, w.shard, rec, w.pos[quarantineTable].Covers(rec.Sequence))
+	w.n += n
+	if blanks > 0 {
+		w.j.o.Metrics.Blank.WithLabelValues(string(w.table)).Add(float64(blanks))
+		w.j.c.blank.Add(int64(blanks))
 	}
+	return n
 }
 
 // flushOrPause flushes; on failure (other than ctx done) it logs, pauses

@@ -42,7 +42,9 @@ type Options struct {
 	Streams map[clean.Table]string
 	// Tables is the catalog of the output tables. Required.
 	Tables *tables.Catalog
-	// FlushRecords flushes a shard after this many records. Default: 10000.
+	// FlushRecords flushes a shard after this many records (user records of
+	// KPL-aggregated ones; a flush is cut between Kinesis records, so it may
+	// hold a few more). Default: 10000.
 	FlushRecords int
 	// FlushInterval flushes a shard this long after its oldest unflushed
 	// record was read. Default: 10s.
@@ -171,7 +173,7 @@ func (o Options) withDefaults() (Options, error) {
 
 // Stats is a snapshot of a Job's counters.
 type Stats struct {
-	RecordsIn  int64 // records consumed (replays count again)
+	RecordsIn  int64 // records consumed: user records of KPL-aggregated ones (replays count again)
 	RowsOut    int64 // clean rows committed by this process
 	Rejected   int64 // rejects committed by this process
 	Blank      int64 // blank records skipped

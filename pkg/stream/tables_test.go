@@ -2,8 +2,10 @@ package stream_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,20 +38,27 @@ func newFakeStream(t *testing.T, shards int) *fakeStream {
 	return s
 }
 
-// put puts n pin records: one in 10 is not JSON (rejected), one in 25 is blank.
+// next is the next pin record: one in 10 is not JSON (rejected), one in 25
+// is blank.
+func (s *fakeStream) next() (i int, data string, valid bool) {
+	i = s.n
+	s.n++
+	data = fmt.Sprintf(`{"index":%d,"unique_id":"u%d","category":"c%d"}`, i, i, i%7)
+	valid = true
+	switch {
+	case i%25 == 24:
+		data = "   "
+	case i%10 == 9:
+		data, valid = fmt.Sprintf("not json %d", i), false
+	}
+	return i, data, valid
+}
+
+// put puts n pin records (next).
 func (s *fakeStream) put(n int) {
 	s.t.Helper()
 	for range n {
-		i := s.n
-		s.n++
-		data := fmt.Sprintf(`{"index":%d,"unique_id":"u%d","category":"c%d"}`, i, i, i%7)
-		valid := true
-		switch {
-		case i%25 == 24:
-			data = "   "
-		case i%10 == 9:
-			data, valid = fmt.Sprintf("not json %d", i), false
-		}
+		i, data, valid := s.next()
 		_, seq, err := s.fake.Put(s.name, fmt.Sprint(i), []byte(data))
 		if err != nil {
 			s.t.Fatal(err)
@@ -58,6 +67,68 @@ func (s *fakeStream) put(n int) {
 			s.valid[seq] = valid
 		}
 	}
+}
+
+// putAggregated puts n pin records (next) in KPL-aggregated Kinesis
+// records of 1 to 6 user records each, every fifth Kinesis record a plain
+// one; and after every seventh, a Kinesis record that claims aggregation but
+// does not unpack (a bad digest, or too short), which is rejected whole. It
+// returns the Kinesis records put.
+func (s *fakeStream) putAggregated(n int) (records int) {
+	s.t.Helper()
+	var a kinesisx.Aggregator
+	for k := 0; n > 0; k++ {
+		if k%7 == 6 {
+			bad := []byte{0xF3, 0x89, 0x9A, 0xC2, 1, 2, 3} // too short
+			if k%14 == 6 {
+				a.Reset()
+				a.Add("bad", []byte(`{"index":1,"unique_id":"bad"}`))
+				bad = a.Bytes()
+				bad[len(bad)-1]++ // a bad digest
+			}
+			s.putData("bad", bad, false)
+			records++
+		}
+		if k%5 == 4 {
+			s.put(1)
+			n--
+			records++
+			continue
+		}
+		a.Reset()
+		var valid []*bool // nil for a blank record
+		for range min(n, 1+k%6) {
+			i, data, ok := s.next()
+			a.Add(fmt.Sprint(i), []byte(data))
+			if data == "   " {
+				valid = append(valid, nil)
+			} else {
+				valid = append(valid, &ok)
+			}
+		}
+		n -= a.Len()
+		_, seq := s.putData(fmt.Sprint(k), a.Bytes(), false)
+		delete(s.valid, seq)
+		for j, v := range valid {
+			if v != nil {
+				s.valid[kinesisx.Record{Sequence: seq, Aggregated: true, SubSequence: int64(j)}.ID()] = *v
+			}
+		}
+		records++
+	}
+	return records
+}
+
+// putData puts one Kinesis record, which must be stored as a row (valid) or
+// a reject.
+func (s *fakeStream) putData(key string, data []byte, valid bool) (shard, seq string) {
+	s.t.Helper()
+	shard, seq, err := s.fake.Put(s.name, key, data)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.valid[seq] = valid
+	return shard, seq
 }
 
 // check reads the tables back and requires every valid record as exactly one
@@ -175,6 +246,57 @@ func TestTablesExactlyOnce(t *testing.T) {
 	if q.RowsRead != int64(len(s.valid)) {
 		t.Errorf("quality: %d rows read, want %d", q.RowsRead, len(s.valid))
 	}
+}
+
+// TestTablesAggregated: KPL-aggregated records give each user record a row
+// (or a reject) once, named by sequence and sub-sequence number; a record
+// that does not unpack is rejected whole, with its reason, and counted in
+// the quality report; the records metrics count user records.
+func TestTablesAggregated(t *testing.T) {
+	s := newFakeStream(t, 2)
+	cat := tabletest.OpenSQLite(t, t.TempDir())
+	s.putAggregated(200)
+	users := int64(len(s.valid)) + 200/25 // the blank ones are read, not stored
+	m, err := stream.NewMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, stop := runJob(t, s, cat, stream.Options{FlushRecords: 4, Metrics: m})
+	waitRead(t, job, users)
+	stop()
+	s.check(cat)
+	st := job.Stats()
+	if st.RecordsIn != users || st.RowsOut+st.Rejected+st.Blank != users {
+		t.Errorf("stats %+v: want %d user records in, each a row, a reject or a blank", st, users)
+	}
+	if got := testutilValue(m.RecordsIn.WithLabelValues("pin")); got != float64(users) {
+		t.Errorf("records_in_total = %v, want the %d user records", got, users)
+	}
+	var bad int64
+	for _, r := range tabletest.Rejected(t, cat, tables.StreamQuarantineDef()) {
+		if r.Reason != string(clean.ReasonKPLChecksum) && r.Reason != string(clean.ReasonKPLMalformed) {
+			continue
+		}
+		bad++
+		raw, err := base64.StdEncoding.DecodeString(r.Raw)
+		if err != nil || !kinesisx.IsAggregated(raw) || strings.Contains(r.Sequence, ":") || !strings.Contains(r.Detail, "KPL") {
+			t.Errorf("reject %+v: want the whole record in base64, its sequence number, a detail naming KPL", r)
+		}
+		if _, err := kinesisx.Deaggregate(kinesisx.Record{Data: raw}); err == nil || !strings.Contains(r.Detail, err.Error()) {
+			t.Errorf("reject %s: detail %q, want the error %v", r.Sequence, r.Detail, err)
+		}
+	}
+	q := job.QualityReport().Quality.Pin
+	if q.RowsRead != int64(len(s.valid)) || bad == 0 || q.Rejected[clean.ReasonKPLChecksum]+q.Rejected[clean.ReasonKPLMalformed] != bad ||
+		q.Rejected[clean.ReasonKPLChecksum] == 0 || q.Rejected[clean.ReasonKPLMalformed] == 0 {
+		t.Errorf("quality: %d rows read, rejected %v; want %d rows read and %d KPL rejects of both reasons", q.RowsRead, q.Rejected, len(s.valid), bad)
+	}
+	// A restart reads on from the committed positions.
+	s.putAggregated(50)
+	job, stop = runJob(t, s, cat, stream.Options{FlushRecords: 3})
+	waitRead(t, job, int64(len(s.valid))+250/25-users)
+	stop()
+	s.check(cat)
 }
 
 func TestTablesLatestStartIsCommitted(t *testing.T) {
