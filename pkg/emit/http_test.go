@@ -14,6 +14,7 @@ import (
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/emit"
+	"github.com/pinpipe/pinpipe/pkg/gateway"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
@@ -64,11 +65,11 @@ func (f *fakeGateway) handler(prefix string) http.Handler {
 				http.Error(w, `{"error_code":40401,"message":"Topic not found."}`, http.StatusNotFound)
 				return
 			}
-			if ct := r.Header.Get("Content-Type"); ct != "application/vnd.kafka.json.v2+json" {
+			if ct := r.Header.Get("Content-Type"); ct != gateway.ContentTypeJSON {
 				f.errorf("REST proxy: content type %q", ct)
 			}
 			var req struct {
-				Records []map[string]json.RawMessage `json:"records"`
+				Records []map[string]json.RawMessage `json:"records"` // every field, to check there is only value
 			}
 			if err := json.Unmarshal(body, &req); err != nil || len(req.Records) == 0 {
 				f.errorf("REST proxy: body %q: %v", body, err)
@@ -78,22 +79,17 @@ func (f *fakeGateway) handler(prefix string) http.Handler {
 				http.Error(w, `{"error_code":50003,"message":"retriable"}`, http.StatusServiceUnavailable)
 				return
 			}
-			type off struct {
-				Partition int     `json:"partition"`
-				Offset    int64   `json:"offset"`
-				ErrorCode *int    `json:"error_code"`
-				Error     *string `json:"error"`
-			}
-			var offs []off
-			for _, rec := range req.Records {
+			var ans gateway.ProduceResponse
+			for i, rec := range req.Records {
 				if len(rec) != 1 || rec["value"] == nil {
 					f.errorf("REST proxy: record %v: want only value", rec)
 				}
 				f.store(tb, "", rec["value"])
-				offs = append(offs, off{})
+				p, o := int32(0), int64(i)
+				ans.Offsets = append(ans.Offsets, gateway.ProduceOffset{Partition: &p, Offset: &o})
 			}
-			w.Header().Set("Content-Type", "application/vnd.kafka.v2+json")
-			_ = json.NewEncoder(w).Encode(map[string]any{"offsets": offs})
+			w.Header().Set("Content-Type", gateway.ContentTypeAnswer)
+			_ = json.NewEncoder(w).Encode(ans)
 		case strings.HasPrefix(r.URL.Path, "/prod/streams/"):
 			rest := strings.TrimPrefix(r.URL.Path, "/prod/streams/")
 			stream, kind, _ := strings.Cut(rest, "/")
@@ -107,11 +103,7 @@ func (f *fakeGateway) handler(prefix string) http.Handler {
 				f.errorf("API Gateway: content type %q", ct)
 			}
 			if kind == "record" {
-				var req struct {
-					StreamName   string
-					Data         json.RawMessage
-					PartitionKey string
-				}
+				var req gateway.PutRecordRequest
 				d := json.NewDecoder(strings.NewReader(string(body)))
 				d.DisallowUnknownFields()
 				if err := d.Decode(&req); err != nil || req.StreamName != stream || req.PartitionKey == "" || len(req.Data) == 0 {
@@ -123,42 +115,31 @@ func (f *fakeGateway) handler(prefix string) http.Handler {
 					return
 				}
 				f.store(tb, req.PartitionKey, req.Data)
-				_, _ = io.WriteString(w, `{"SequenceNumber":"1","ShardId":"shardId-000000000000"}`)
+				_ = json.NewEncoder(w).Encode(gateway.PutRecordResponse{SequenceNumber: "1", ShardID: "shardId-000000000000"})
 				return
 			}
-			var req struct {
-				Records []struct {
-					Data         json.RawMessage `json:"data"`
-					PartitionKey string          `json:"partition-key"`
-				} `json:"records"`
-			}
+			var req gateway.PutRecordsRequest
 			d := json.NewDecoder(strings.NewReader(string(body)))
 			d.DisallowUnknownFields()
 			if err := d.Decode(&req); err != nil || len(req.Records) == 0 || len(req.Records) > 500 {
 				f.errorf("API Gateway records: body %.200q: %v", body, err)
 				return
 			}
-			type res struct {
-				SequenceNumber string `json:",omitempty"`
-				ShardId        string `json:",omitempty"`
-				ErrorCode      string `json:",omitempty"`
-				ErrorMessage   string `json:",omitempty"`
-			}
-			var out []res
+			var out []gateway.PutRecordsResult
 			failed := 0
 			for i, rec := range req.Records {
 				if rec.PartitionKey == "" || len(rec.Data) == 0 {
 					f.errorf("API Gateway records: entry %d incomplete", i)
 				}
 				if fail && i%3 == 0 { // throttle a third of the entries
-					out = append(out, res{ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "slow down"})
+					out = append(out, gateway.PutRecordsResult{ErrorCode: "ProvisionedThroughputExceededException", ErrorMessage: "slow down"})
 					failed++
 					continue
 				}
 				f.store(tb, rec.PartitionKey, rec.Data)
-				out = append(out, res{SequenceNumber: "1", ShardId: "shardId-000000000000"})
+				out = append(out, gateway.PutRecordsResult{SequenceNumber: "1", ShardID: "shardId-000000000000"})
 			}
-			_ = json.NewEncoder(w).Encode(map[string]any{"FailedRecordCount": failed, "Records": out})
+			_ = json.NewEncoder(w).Encode(gateway.PutRecordsResponse{FailedRecordCount: failed, Records: out})
 		default:
 			f.errorf("unexpected %s %s", r.Method, r.URL.Path)
 			http.NotFound(w, r)

@@ -1,21 +1,20 @@
 package emit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/gateway"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
 // APIGatewaySink puts records to Kinesis through the original's API Gateway
-// (data.md §4): PUT {base}/streams/streaming-P-table/records with
+// (data.md §4, the wire shapes of pkg/gateway): PUT {base}/streams/streaming-P-table/records with
 // {"records":[{"data":{...},"partition-key":"ind"}, ...]}, or, with
 // MaxBatch 1, PUT .../record with {"StreamName","Data","PartitionKey"} per
 // record (8 requests in parallel). Entries the answer (a Kinesis PutRecords
@@ -34,15 +33,6 @@ func NewAPIGatewaySink(opts HTTPOptions) (*APIGatewaySink, error) {
 
 // Check dials the gateway.
 func (s *APIGatewaySink) Check(ctx context.Context) error { return checkReachable(ctx, s.opts.URL) }
-
-// putRecordsAnswer is the body of a 200 answer to .../records.
-type putRecordsAnswer struct {
-	FailedRecordCount *int `json:"FailedRecordCount"`
-	Records           []struct {
-		ErrorCode    string `json:"ErrorCode"`
-		ErrorMessage string `json:"ErrorMessage"`
-	} `json:"Records"`
-}
 
 // Write puts recs, one request per stream and chunk, concurrently.
 func (s *APIGatewaySink) Write(ctx context.Context, recs []Record) []Failure {
@@ -85,15 +75,12 @@ func (s *APIGatewaySink) Write(ctx context.Context, recs []Record) []Failure {
 func (s *APIGatewaySink) putOne(ctx context.Context, recs []Record, i int) []Failure {
 	r := recs[i]
 	stream := landing.Stream(s.opts.Prefix, r.Table)
-	var body bytes.Buffer
-	body.WriteString(`{"StreamName":`)
-	body.WriteString(strconv.Quote(stream))
-	body.WriteString(`,"Data":`)
-	body.Write(r.Value)
-	body.WriteString(`,"PartitionKey":`)
-	body.WriteString(strconv.Quote(r.Key))
-	body.WriteByte('}')
-	if _, err := s.opts.do(ctx, http.MethodPut, s.opts.URL+stream+"/record", "application/json", body.Bytes()); err != nil {
+	target := s.opts.URL + stream + "/record"
+	body, err := json.Marshal(gateway.PutRecordRequest{StreamName: stream, Data: r.Value, PartitionKey: r.Key})
+	if err != nil {
+		return []Failure{{Index: i, Err: fmt.Errorf("PUT %s: encoding the record: %w", target, err)}}
+	}
+	if _, err := s.opts.do(ctx, http.MethodPut, target, "application/json", body); err != nil {
 		return []Failure{{Index: i, Err: err}}
 	}
 	return nil
@@ -104,24 +91,19 @@ func (s *APIGatewaySink) putMany(ctx context.Context, stream string, recs []Reco
 	pending := idx
 	bo := retry.New(s.opts.retryPolicy())
 	for {
-		var body bytes.Buffer
-		body.WriteString(`{"records":[`)
+		req := gateway.PutRecordsRequest{Records: make([]gateway.PutRecordsEntry, len(pending))}
 		for j, i := range pending {
-			if j > 0 {
-				body.WriteByte(',')
-			}
-			body.WriteString(`{"data":`)
-			body.Write(recs[i].Value)
-			body.WriteString(`,"partition-key":`)
-			body.WriteString(strconv.Quote(recs[i].Key))
-			body.WriteByte('}')
+			req.Records[j] = gateway.PutRecordsEntry{Data: recs[i].Value, PartitionKey: recs[i].Key}
 		}
-		body.WriteString(`]}`)
-		data, err := s.opts.do(ctx, http.MethodPut, target, "application/json", body.Bytes())
+		body, err := json.Marshal(req)
+		if err != nil {
+			return failAll(pending, fmt.Errorf("PUT %s: encoding the records: %w", target, err))
+		}
+		data, err := s.opts.do(ctx, http.MethodPut, target, "application/json", body)
 		if err != nil {
 			return failAll(pending, err)
 		}
-		var ans putRecordsAnswer
+		var ans gateway.PutRecordsResponse
 		if json.Unmarshal(data, &ans) != nil || len(ans.Records) != len(pending) {
 			return nil // a 2xx answer without per-record results: all stored
 		}

@@ -1,7 +1,6 @@
 package emit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,16 +8,14 @@ import (
 	"sync"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/gateway"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
-// RestProxyContentType is the content type of Kafka REST Proxy v2 JSON
-// produce requests.
-const RestProxyContentType = "application/vnd.kafka.json.v2+json"
-
 // RestProxySink produces through a Kafka REST Proxy v2, in the original's
-// shape (data.md §4): POST {base}/topics/{P.table} with
-// {"records":[{"value":{...}}, ...]}, up to MaxBatch records per request.
+// shape (data.md §4, the wire shapes of pkg/gateway): POST
+// {base}/topics/{P.table} with {"records":[{"value":{...}}, ...]}, up to
+// MaxBatch records per request.
 // Records the proxy reports with a retriable error code (2) are sent again;
 // a request that fails as a whole (network, 5xx) is sent again as a whole, so
 // a lost answer can duplicate records, as with any non-idempotent producer.
@@ -36,14 +33,6 @@ func NewRestProxySink(opts HTTPOptions) (*RestProxySink, error) {
 
 // Check dials the proxy.
 func (s *RestProxySink) Check(ctx context.Context) error { return checkReachable(ctx, s.opts.URL) }
-
-// restProxyAnswer is the body of a 200 answer.
-type restProxyAnswer struct {
-	Offsets []struct {
-		ErrorCode *int   `json:"error_code"`
-		Error     string `json:"error"`
-	} `json:"offsets"`
-}
 
 // Write posts recs, one request per topic and chunk, concurrently.
 func (s *RestProxySink) Write(ctx context.Context, recs []Record) []Failure {
@@ -71,22 +60,19 @@ func (s *RestProxySink) post(ctx context.Context, topic string, recs []Record, i
 	target := s.opts.URL + topic
 	pending := idx
 	for attempt := 1; ; attempt++ {
-		var body bytes.Buffer
-		body.WriteString(`{"records":[`)
+		req := gateway.ProduceRequest{Records: make([]gateway.ProduceRecord, len(pending))}
 		for j, i := range pending {
-			if j > 0 {
-				body.WriteByte(',')
-			}
-			body.WriteString(`{"value":`)
-			body.Write(recs[i].Value)
-			body.WriteByte('}')
+			req.Records[j].Value = recs[i].Value
 		}
-		body.WriteString(`]}`)
-		data, err := s.opts.do(ctx, http.MethodPost, target, RestProxyContentType, body.Bytes())
+		body, err := json.Marshal(req)
+		if err != nil {
+			return failAll(pending, fmt.Errorf("POST %s: encoding the records: %w", target, err))
+		}
+		data, err := s.opts.do(ctx, http.MethodPost, target, gateway.ContentTypeJSON, body)
 		if err != nil {
 			return failAll(pending, err)
 		}
-		var ans restProxyAnswer
+		var ans gateway.ProduceResponse
 		if json.Unmarshal(data, &ans) != nil || len(ans.Offsets) != len(pending) {
 			return nil // a 2xx answer without per-record offsets: all stored
 		}
@@ -96,8 +82,12 @@ func (s *RestProxySink) post(ctx context.Context, topic string, recs []Record, i
 			if o.ErrorCode == nil {
 				continue
 			}
-			err := fmt.Errorf("POST %s: error code %d: %s", target, *o.ErrorCode, o.Error)
-			if *o.ErrorCode == 2 && attempt < s.opts.MaxAttempts {
+			var msg string
+			if o.Error != nil {
+				msg = *o.Error
+			}
+			err := fmt.Errorf("POST %s: error code %d: %s", target, *o.ErrorCode, msg)
+			if *o.ErrorCode == gateway.RecordErrorRetriable && attempt < s.opts.MaxAttempts {
 				retry = append(retry, pending[j])
 				continue
 			}

@@ -84,7 +84,7 @@ const (
 // StreamName is ignored (the stream is the one in the path; the original's
 // producers send a placeholder, not always a string).
 type PutRecordRequest struct {
-	StreamName   json.RawMessage `json:"StreamName,omitempty"`
+	StreamName   any             `json:"StreamName,omitempty"`
 	Data         json.RawMessage `json:"Data"`
 	PartitionKey string          `json:"PartitionKey"`
 }
