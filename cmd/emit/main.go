@@ -76,6 +76,9 @@ type Config struct {
 	LogFormat string        // "text" (default) or "json"
 	Kafka     kafkax.Config // TLS and SASL of kafka:// targets
 
+	// KinesisAggregate puts KPL-aggregated records to kinesis:// targets.
+	KinesisAggregate bool
+
 	Getenv func(string) string
 }
 
@@ -148,6 +151,7 @@ func parseCommand(args []string, stderr io.Writer, getenv func(string) string) (
 	fs.IntVar(&cfg.BatchRows, "batch", 500, "rows read and sent per batch")
 	fs.IntVar(&cfg.HTTPBatch, "http-batch", 500, "records per HTTP request (1: the API Gateway's single-record endpoint)")
 	fs.BoolVar(&cfg.Create, "create", false, "create missing Kafka topics and Kinesis streams")
+	fs.BoolVar(&cfg.KinesisAggregate, "kinesis-aggregate", false, "kinesis:// targets: put KPL-aggregated records (several records per Kinesis record, as KPL producers do)")
 	fs.BoolVar(&cfg.JSON, "json", false, "print the final counts as JSON")
 	fs.StringVar(&cfg.Progress, "progress", "auto", "progress bar: auto (on a terminal), on, off")
 	cfg.Kafka.RegisterFlagsEnv(fs, getenv)

@@ -118,7 +118,8 @@ func emitRun(ctx context.Context, cfg Config, stdout, stderr io.Writer, log *slo
 		}
 	}()
 	for _, u := range cfg.To {
-		t, err := emit.OpenSink(ctx, u, emit.SinkOptions{Prefix: cfg.Prefix, Create: cfg.Create, HTTPBatch: cfg.HTTPBatch, Kafka: cfg.Kafka})
+		t, err := emit.OpenSink(ctx, u, emit.SinkOptions{Prefix: cfg.Prefix, Create: cfg.Create, HTTPBatch: cfg.HTTPBatch, Kafka: cfg.Kafka,
+			KinesisAggregate: cfg.KinesisAggregate})
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"reflect"
@@ -22,6 +23,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/landtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/emit"
+	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
@@ -225,12 +227,23 @@ func TestRandomOrderSeed(t *testing.T) {
 	compare(t, a, expected(t, 5, sample.Posts(11, 300, count)))
 }
 
-// TestKinesis emits to kinesalite and reads every shard back.
+// TestKinesis emits to kinesalite and reads every shard back, a Kinesis
+// record per record or KPL-aggregated.
 func TestKinesis(t *testing.T) {
+	for _, aggregate := range []bool{false, true} {
+		t.Run(fmt.Sprintf("aggregate-%v", aggregate), func(t *testing.T) { testKinesis(t, aggregate) })
+	}
+}
+
+func testKinesis(t *testing.T, aggregate bool) {
 	startKinesis(t)
 	ctx := t.Context()
 	p := prefix(t)
-	tg := openSink(t, "kinesis://", p, true)
+	tg, err := emit.OpenSink(ctx, "kinesis://", emit.SinkOptions{Prefix: p, Create: true, KinesisAggregate: aggregate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tg.Sink.Close() })
 	src, err := emit.NewSampleSource(9, 500)
 	if err != nil {
 		t.Fatal(err)
@@ -246,6 +259,7 @@ func TestKinesis(t *testing.T) {
 	}
 	c := kinesis.NewFromConfig(cfg)
 	var all []got
+	kinesisRecords := 0
 	for _, tb := range clean.Tables {
 		stream := landing.Stream(p, tb)
 		shards, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
@@ -264,7 +278,17 @@ func TestKinesis(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, r := range out.Records {
-					all = append(all, got{tb, aws.ToString(r.PartitionKey), decoded(t, r.Data)})
+					kinesisRecords++
+					if kinesisx.IsAggregated(r.Data) != aggregate {
+						t.Fatalf("record %s: aggregated %v, want %v", aws.ToString(r.SequenceNumber), !aggregate, aggregate)
+					}
+					users, err := kinesisx.Deaggregate(kinesisx.Record{Sequence: aws.ToString(r.SequenceNumber), PartitionKey: aws.ToString(r.PartitionKey), Data: r.Data})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, u := range users {
+						all = append(all, got{tb, u.PartitionKey, decoded(t, u.Data)})
+					}
 				}
 				if len(out.Records) == 0 {
 					break
@@ -274,6 +298,9 @@ func TestKinesis(t *testing.T) {
 		}
 	}
 	compare(t, all, expected(t, 9, sample.Posts(4, 500, count)))
+	if aggregate && kinesisRecords*10 > len(all) {
+		t.Errorf("%d records in %d Kinesis records: hardly aggregated", len(all), kinesisRecords)
+	}
 }
 
 // TestShutdown cancels a run that has no count in the middle: the run ends

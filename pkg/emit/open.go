@@ -27,6 +27,9 @@ type SinkOptions struct {
 	// Kafka is how kafka:// targets are connected to: TLS and SASL.
 	// Default: plaintext.
 	Kafka kafkax.Config
+	// KinesisAggregate makes kinesis:// targets put KPL-aggregated records
+	// (KinesisOptions.Aggregate). Default: false.
+	KinesisAggregate bool
 }
 
 // checker is a sink that can check its target before anything is sent.
@@ -67,7 +70,8 @@ func OpenSink(ctx context.Context, rawURL string, o SinkOptions) (Target, error)
 		if cfg.Region == "" {
 			return Target{}, errors.New("kinesis: no AWS region (set AWS_REGION or use kinesis://REGION)")
 		}
-		s, err = NewKinesisSink(KinesisOptions{Client: kinesis.NewFromConfig(cfg), Prefix: o.Prefix, CreateStreams: o.Create})
+		s, err = NewKinesisSink(KinesisOptions{Client: kinesis.NewFromConfig(cfg), Prefix: o.Prefix, CreateStreams: o.Create,
+			Aggregate: o.KinesisAggregate})
 	case "http", "https":
 		u, perr := url.Parse(rawURL)
 		if perr != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/ctxwait"
 	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
@@ -21,6 +22,10 @@ import (
 const (
 	kinesisMaxRecords = 500
 	kinesisMaxBytes   = 5 << 20
+	// kinesisMaxAggregate bounds an aggregated record, its partition key
+	// included, below the 1 MiB limit of a Kinesis record; a record that
+	// does not fit with others goes alone.
+	kinesisMaxAggregate = 1000 << 10
 )
 
 // KinesisAPI is the part of the Kinesis client the sink uses.
@@ -46,6 +51,12 @@ type KinesisOptions struct {
 	// Backoff is the first wait before a retry; it doubles (jittered) up to 5s.
 	// Default: 100ms.
 	Backoff time.Duration
+	// Aggregate packs the records of one Write to one stream into
+	// KPL-aggregated Kinesis records (kinesisx.Aggregator) of up to
+	// kinesisMaxAggregate bytes, each with the partition key of its first
+	// record, as producers built on the KPL do. Default: false, a Kinesis
+	// record per record.
+	Aggregate bool
 }
 
 // Validate reports a bad option.
@@ -131,8 +142,50 @@ func (s *KinesisSink) waitActive(ctx context.Context, name string) error {
 	}
 }
 
-// Write puts recs, one request per stream and chunk of 500 records, the
-// streams concurrently.
+// kinesisEntry is one Kinesis record to put: a record, or the records
+// aggregated into it.
+type kinesisEntry struct {
+	key  string
+	data []byte
+	idx  []int // the records of recs it carries
+}
+
+// entries are the Kinesis records of the records recs[idx...], in order.
+func (s *KinesisSink) entries(recs []Record, idx []int) []kinesisEntry {
+	out := make([]kinesisEntry, 0, len(idx))
+	if !s.opts.Aggregate {
+		for _, i := range idx {
+			out = append(out, kinesisEntry{key: recs[i].Key, data: recs[i].Value, idx: []int{i}})
+		}
+		return out
+	}
+	var a kinesisx.Aggregator
+	var cur kinesisEntry
+	done := func() {
+		if a.Len() > 0 {
+			cur.data = a.Bytes()
+			out = append(out, cur)
+			a.Reset()
+			cur = kinesisEntry{}
+		}
+	}
+	for _, i := range idx {
+		r := recs[i]
+		if a.Len() > 0 && a.SizeWith(r.Key, r.Value)+len(cur.key) > kinesisMaxAggregate {
+			done()
+		}
+		if a.Len() == 0 {
+			cur.key = r.Key
+		}
+		a.Add(r.Key, r.Value)
+		cur.idx = append(cur.idx, i)
+	}
+	done()
+	return out
+}
+
+// Write puts recs, one request per stream and chunk of 500 Kinesis records
+// (or 5 MiB), the streams concurrently.
 func (s *KinesisSink) Write(ctx context.Context, recs []Record) []Failure {
 	var (
 		mu    sync.Mutex
@@ -146,20 +199,21 @@ func (s *KinesisSink) Write(ctx context.Context, recs []Record) []Failure {
 				idx = append(idx, i)
 			}
 		}
-		for len(idx) > 0 {
+		entries := s.entries(recs, idx)
+		for len(entries) > 0 {
 			n, size := 0, 0
-			for n < len(idx) && n < kinesisMaxRecords {
-				sz := len(recs[idx[n]].Value) + len(recs[idx[n]].Key)
+			for n < len(entries) && n < kinesisMaxRecords {
+				sz := len(entries[n].data) + len(entries[n].key)
 				if n > 0 && size+sz > kinesisMaxBytes {
 					break
 				}
 				size += sz
 				n++
 			}
-			chunk := idx[:n]
-			idx = idx[n:]
+			chunk := entries[:n]
+			entries = entries[n:]
 			wg.Go(func() {
-				f := s.put(ctx, s.Stream(t), recs, chunk)
+				f := s.put(ctx, s.Stream(t), chunk)
 				mu.Lock()
 				fails = append(fails, f...)
 				mu.Unlock()
@@ -170,16 +224,17 @@ func (s *KinesisSink) Write(ctx context.Context, recs []Record) []Failure {
 	return fails
 }
 
-// put puts the records recs[idx...] to stream, retrying failed entries.
-func (s *KinesisSink) put(ctx context.Context, stream string, recs []Record, idx []int) []Failure {
-	pending := idx
+// put puts entries to stream, retrying failed ones; a failure fails every
+// record an entry carries.
+func (s *KinesisSink) put(ctx context.Context, stream string, entries []kinesisEntry) []Failure {
+	pending := entries
 	bo := retry.New(retry.Policy{Initial: s.opts.Backoff, Max: maxBackoff, MaxAttempts: s.opts.MaxAttempts})
 	for {
-		entries := make([]types.PutRecordsRequestEntry, len(pending))
-		for j, i := range pending {
-			entries[j] = types.PutRecordsRequestEntry{Data: recs[i].Value, PartitionKey: aws.String(recs[i].Key)}
+		req := make([]types.PutRecordsRequestEntry, len(pending))
+		for j, e := range pending {
+			req[j] = types.PutRecordsRequestEntry{Data: e.data, PartitionKey: aws.String(e.key)}
 		}
-		out, err := s.opts.Client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+		out, err := s.opts.Client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: req})
 		var lastErr error
 		switch {
 		case err != nil:
@@ -189,9 +244,9 @@ func (s *KinesisSink) put(ctx context.Context, stream string, recs []Record, idx
 				lastErr = retry.Permanent(lastErr)
 			}
 		case len(out.Records) != len(pending):
-			return failAll(pending, fmt.Errorf("kinesis stream %s: %d results for %d records", stream, len(out.Records), len(pending)))
+			return failEntries(pending, fmt.Errorf("kinesis stream %s: %d results for %d records", stream, len(out.Records), len(pending)))
 		default:
-			var again []int
+			var again []kinesisEntry
 			for j, r := range out.Records {
 				if r.ErrorCode == nil {
 					continue
@@ -205,7 +260,7 @@ func (s *KinesisSink) put(ctx context.Context, stream string, recs []Record, idx
 			pending = again
 		}
 		if err := bo.Wait(ctx, lastErr); err != nil {
-			return failAll(pending, err)
+			return failEntries(pending, err)
 		}
 	}
 }
@@ -214,6 +269,17 @@ func failAll(idx []int, err error) []Failure {
 	f := make([]Failure, len(idx))
 	for j, i := range idx {
 		f[j] = Failure{Index: i, Err: err}
+	}
+	return f
+}
+
+// failEntries fails every record of entries.
+func failEntries(entries []kinesisEntry, err error) []Failure {
+	var f []Failure
+	for _, e := range entries {
+		for _, i := range e.idx {
+			f = append(f, Failure{Index: i, Err: err})
+		}
 	}
 	return f
 }
