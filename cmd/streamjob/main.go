@@ -5,7 +5,8 @@
 // and instances running at once (pkg/stream/PROTOCOL.md). It runs until
 // SIGTERM or SIGINT, then flushes, commits and exits. The running quality
 // report of the committed records is kept in the tables' properties and
-// served at /quality of --metrics.
+// served at /quality of --metrics; / is a live page of the job (records per
+// table, lag per shard, recent flushes, running quality) that polls /status.
 //
 // Exit status: 0 after a clean stop, 1 when the job fails, 2 on bad flags
 // or an invalid configuration. Errors are printed as one line on stderr;
@@ -14,7 +15,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,6 +40,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/opshttp"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
+	"github.com/pinpipe/pinpipe/pkg/report"
 	"github.com/pinpipe/pinpipe/pkg/stream"
 	"github.com/pinpipe/pinpipe/pkg/tables"
 )
@@ -55,7 +56,7 @@ type Config struct {
 	CommitInterval   time.Duration // Default: 1s
 	InitialPosition  string        // trim_horizon (default), latest, at_timestamp
 	AtTimestamp      string        // RFC 3339, with at_timestamp
-	Metrics          string        // listen address of /metrics, /healthz and /quality; empty: none
+	Metrics          string        // listen address of /metrics, /healthz, /quality, /status and the live page /; empty: none
 	SourceColumns    bool          // add shard, sequence and arrival columns
 	DiscoverInterval time.Duration // Default: 30s
 	UnhealthyAfter   time.Duration // /healthz answers 503 after a flush failing or reading stalled this long. Default (and 0): 60s
@@ -80,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.CommitInterval, "commit-interval", stream.DefaultCommitInterval, "the least time between two commits of a table (each commits the flushes of all shards that came, in one snapshot)")
 	fs.StringVar(&c.InitialPosition, "initial-position", "trim_horizon", "where shards with no committed position start: trim_horizon, latest or at_timestamp")
 	fs.StringVar(&c.AtTimestamp, "at-timestamp", "", "start time for at_timestamp (RFC 3339)")
-	fs.StringVar(&c.Metrics, "metrics", "", "serve /metrics, /healthz and /quality (running quality report, JSON) on this address (e.g. :9102)")
+	fs.StringVar(&c.Metrics, "metrics", "", "serve /metrics, /healthz, /quality (running quality report, JSON), /status (live state, JSON) and the live page / on this address (e.g. :9102)")
 	fs.BoolVar(&c.SourceColumns, "with-source-columns", false, "add source columns (shard, sequence number, arrival time)")
 	fs.DurationVar(&c.DiscoverInterval, "discover-interval", stream.DefaultDiscoverInterval, "how often shards are listed again")
 	fs.DurationVar(&c.UnhealthyAfter, "unhealthy-after", stream.DefaultFlushFailingAfter, "/healthz answers 503 when a flush has been failing, or no shard had a successful GetRecords, for this long")
@@ -261,13 +262,15 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	if cfg.Metrics != "" {
-		quality := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			_ = enc.Encode(job.QualityReport())
+		live, err := report.LivePage("status", 0)
+		if err != nil {
+			return err
+		}
+		srv, err := opshttp.Serve(cfg.Metrics, reg, job.Health, map[string]http.Handler{
+			"/quality": opshttp.JSON(func() any { return job.QualityReport() }),
+			"/status":  opshttp.JSON(func() any { return job.Status() }),
+			"/{$}":     live,
 		})
-		srv, err := opshttp.Serve(cfg.Metrics, reg, job.Health, map[string]http.Handler{"/quality": quality})
 		if err != nil {
 			return fmt.Errorf("--metrics: %w", err)
 		}

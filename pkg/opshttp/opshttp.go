@@ -4,6 +4,7 @@
 package opshttp
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -43,4 +44,16 @@ func writeHealth(w http.ResponseWriter, err error) {
 		return
 	}
 	_, _ = io.WriteString(w, "ok\n")
+}
+
+// JSON serves what value returns, as indented JSON, made afresh for each
+// request (a status or report page's data).
+func JSON(value func() any) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(value())
+	})
 }

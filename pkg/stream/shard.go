@@ -443,7 +443,7 @@ func (w *worker) settle(ctx context.Context) error {
 		return nil
 	}
 	m := w.j.o.Metrics
-	var reset bool
+	var reset, others bool
 	for i, f := range in.flushes {
 		if f == nil {
 			continue
@@ -462,6 +462,7 @@ func (w *worker) settle(ctx context.Context) error {
 		w.pos[i] = out.pos
 		reset = reset || errors.Is(out.err, errReset) || !out.pos.Equal(f.next)
 		if !out.mine {
+			others = true
 			continue
 		}
 		tbl := string(w.table)
@@ -475,8 +476,18 @@ func (w *worker) settle(ctx context.Context) error {
 		}
 	}
 	w.inflight = nil
-	m.FlushSeconds.Observe(time.Since(in.cut).Seconds())
+	took := time.Since(in.cut).Seconds()
+	m.FlushSeconds.Observe(took)
 	w.j.c.flushes.Add(1)
+	outcome := OutcomeCommitted
+	switch {
+	case reset:
+		outcome = OutcomeReset
+	case others:
+		outcome = OutcomeAlreadyCommitted
+	}
+	w.j.flushes.add(FlushStatus{Time: w.j.o.Now().UTC(), Table: "stream_" + string(w.table), Stream: w.stream, Shard: w.shard,
+		Rows: in.rows[mainTable], Rejected: in.rows[quarantineTable], Seconds: took, Outcome: outcome})
 	w.j.h.flushOK(w.stream + "/" + w.shard)
 	if reset {
 		// The buffered records follow a position the tables do not have:

@@ -193,6 +193,8 @@ type Job struct {
 	c    counters
 	qual *qualityState
 	h    *health
+	// flushes are the last decided flushes, for Status.
+	flushes flushLog
 
 	// The tables and their committers, set by Run.
 	mu         sync.Mutex
