@@ -14,6 +14,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/pinpipe/pinpipe/pkg/kafkax"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
 )
@@ -23,7 +24,17 @@ import (
 // the emitter's output are compared with.
 func Messages(t testing.TB, ctx context.Context, brokers []string, topic string) map[int][]kafka.Message {
 	t.Helper()
-	conn, err := kafka.DialContext(ctx, "tcp", brokers[0])
+	return MessagesConfig(t, ctx, brokers, kafkax.Config{}, topic)
+}
+
+// MessagesConfig is Messages from brokers that want the TLS and SASL of sec.
+func MessagesConfig(t testing.TB, ctx context.Context, brokers []string, sec kafkax.Config, topic string) map[int][]kafka.Message {
+	t.Helper()
+	d, err := sec.Dialer(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := d.DialContext(ctx, "tcp", brokers[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +45,7 @@ func Messages(t testing.TB, ctx context.Context, brokers []string, topic string)
 	}
 	out := map[int][]kafka.Message{}
 	for _, p := range parts {
-		pc, err := kafka.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
+		pc, err := d.DialLeader(ctx, "tcp", brokers[0], topic, p.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +58,7 @@ func Messages(t testing.TB, ctx context.Context, brokers []string, topic string)
 		if last == 0 {
 			continue
 		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Dialer: d, Topic: topic, Partition: p.ID, MaxWait: 100 * time.Millisecond})
 		for {
 			m, err := r.ReadMessage(ctx)
 			if err != nil {
@@ -66,8 +77,15 @@ func Messages(t testing.TB, ctx context.Context, brokers []string, topic string)
 // PartitionLog is Messages as partition -> offset -> value.
 func PartitionLog(t testing.TB, ctx context.Context, brokers []string, topic string) map[int]map[int64]string {
 	t.Helper()
+	return PartitionLogConfig(t, ctx, brokers, kafkax.Config{}, topic)
+}
+
+// PartitionLogConfig is PartitionLog from brokers that want the TLS and SASL
+// of sec.
+func PartitionLogConfig(t testing.TB, ctx context.Context, brokers []string, sec kafkax.Config, topic string) map[int]map[int64]string {
+	t.Helper()
 	out := map[int]map[int64]string{}
-	for p, msgs := range Messages(t, ctx, brokers, topic) {
+	for p, msgs := range MessagesConfig(t, ctx, brokers, sec, topic) {
 		out[p] = map[int64]string{}
 		for _, m := range msgs {
 			out[p][m.Offset] = string(m.Value)
