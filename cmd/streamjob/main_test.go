@@ -380,9 +380,9 @@ func TestHealthzFlushFailing(t *testing.T) {
 
 // TestCrashRecovery runs two instances of the job on the same tables at
 // once, as a rolling update does, and kills one of them with SIGKILL at
-// random moments while records are put, starting another in its place with
-// another flush size; then it checks that every record is stored exactly
-// once, reading the tables back through the catalog (pkg/parquetio) and
+// random moments while records are put (half of them KPL-aggregated),
+// starting another in its place with another flush size; then it checks that
+// every (user) record is stored exactly once, reading the tables back through the catalog (pkg/parquetio) and
 // through DuckDB over the data files the current snapshot lists.
 func TestCrashRecovery(t *testing.T) {
 	env := devstack.Require(t, devstack.Kinesis)
@@ -403,7 +403,11 @@ func TestCrashRecovery(t *testing.T) {
 				return
 			case <-time.After(40 * time.Millisecond):
 			}
-			p := st.PutAll(t, api, s, st.PinRecords(6, i, 40))
+			recs := st.PinRecords(6, i, 40)
+			if i%80 != 0 {
+				recs = st.Aggregate(recs, 1+i%9) // as a KPL producer puts them
+			}
+			p := st.PutAll(t, api, s, recs)
 			mu.Lock()
 			puts = append(puts, p...)
 			mu.Unlock()
@@ -450,7 +454,7 @@ func TestCrashRecovery(t *testing.T) {
 	if extra := len(inStream) - len(puts); extra > 0 {
 		t.Logf("%d records are in the stream whose PutRecords answer was lost", extra)
 	}
-	puts = inStream
+	puts = st.UserRecords(t, inStream)
 	p := startBinary(t, args()...)
 	cat := openCatalog(t, "sqlite://"+filepath.Join(dir, tables.DefaultCatalogFile), dir)
 	waitOutput(t, cat, puts, p)
@@ -459,7 +463,7 @@ func TestCrashRecovery(t *testing.T) {
 	st.CheckExactlyOnce(t, got, s, puts)
 	// Each committed record counted once, whatever the kills and replays.
 	st.CheckQuality(t, st.ReadQuality(t, cat, tables.StreamDef(clean.TablePin, true)), puts)
-	t.Logf("%d records put across %d kills of two overlapping instances; %d files", len(puts), kills, got.Files)
+	t.Logf("%d records put (in %d Kinesis records) across %d kills of two overlapping instances; %d files", len(puts), len(inStream), kills, got.Files)
 
 	// The same through DuckDB: the rows of the files the snapshot lists,
 	// one per record put and accepted.

@@ -22,6 +22,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/sample"
 	"github.com/pinpipe/pinpipe/pkg/tables"
@@ -68,7 +69,8 @@ func WaitActive(t testing.TB, api *kinesis.Client, name string) {
 	t.Fatalf("stream %s not active after 30s", name)
 }
 
-// Put is one record Put into a stream.
+// Put is one record Put into a stream (or one user record of it,
+// UserRecords).
 type Put struct {
 	Data       []byte
 	Shard, Seq string
@@ -159,6 +161,39 @@ func PinRecords(seed int64, from, n int) [][]byte {
 		default:
 			p, _, _ := g.DirtyRecords(i)
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Aggregate packs recs into KPL-aggregated records (kinesisx.Aggregator) of
+// up to per records each, partition keys their indexes.
+func Aggregate(recs [][]byte, per int) [][]byte {
+	var out [][]byte
+	var a kinesisx.Aggregator
+	for i, d := range recs {
+		a.Add(fmt.Sprint(i), d)
+		if a.Len() == per || i == len(recs)-1 {
+			out = append(out, a.Bytes())
+			a.Reset()
+		}
+	}
+	return out
+}
+
+// UserRecords are the user records of puts (KPL-aggregated records, or
+// not), each named by its record's ID (kinesisx.Record.ID), as the job
+// stores them.
+func UserRecords(t testing.TB, puts []Put) []Put {
+	t.Helper()
+	var out []Put
+	for _, p := range puts {
+		users, err := kinesisx.Deaggregate(kinesisx.Record{Sequence: p.Seq, Data: p.Data})
+		if err != nil {
+			t.Fatalf("record %s: %v", p.Key(), err)
+		}
+		for _, u := range users {
+			out = append(out, Put{Data: u.Data, Shard: p.Shard, Seq: u.ID()})
 		}
 	}
 	return out

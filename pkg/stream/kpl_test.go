@@ -1,68 +1,34 @@
 package stream_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/internal/streamtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
-	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/stream"
 )
 
-// aggregate packs recs into KPL-aggregated records of up to per user
-// records each.
-func aggregate(recs [][]byte, per int) [][]byte {
-	var out [][]byte
-	var a kinesisx.Aggregator
-	for i, d := range recs {
-		a.Add(fmt.Sprint(i), d)
-		if a.Len() == per || i == len(recs)-1 {
-			out = append(out, a.Bytes())
-			a.Reset()
-		}
-	}
-	return out
-}
-
-// userPuts are the user records of puts (KPL-aggregated or not), each
-// named by its record's ID, as the job stores them.
-func userPuts(t *testing.T, puts []streamtest.Put) []streamtest.Put {
-	t.Helper()
-	var out []streamtest.Put
-	for _, p := range puts {
-		users, err := kinesisx.Deaggregate(kinesisx.Record{Sequence: p.Seq, Data: p.Data})
-		if err != nil {
-			t.Fatalf("record %s: %v", p.Key(), err)
-		}
-		for _, u := range users {
-			out = append(out, streamtest.Put{Data: u.Data, Shard: p.Shard, Seq: u.ID()})
-		}
-	}
-	return out
-}
-
 // TestAggregatedKinesalite: KPL-aggregated records put with the AWS SDK into
 // the local Kinesis server, beside plain ones and one with a bad digest, are
 // read by the job: each user record once, as a row or a reject, and the bad
-// record once, rejected whole; a restart reads on, and then nothing more.
+// record once, rejected whole; a restart reads only what was put since.
 func TestAggregatedKinesalite(t *testing.T) {
 	env := devstack.Require(t, devstack.Kinesis)
 	api := kinesisClient(env, env.KinesisEndpoint)
 	open := sqliteCatalogs(t).plain
 	s := landing.Stream(uniqueName("t-"), clean.TablePin)
 	createStream(t, api, s, 2)
-	bad := aggregate(pinRecords(2, 0, 3), 3)[0]
+	bad := streamtest.Aggregate(pinRecords(2, 0, 3), 3)[0]
 	bad[len(bad)-1] ^= 0xff
-	recs := append(aggregate(pinRecords(2, 0, 1200), 7), pinRecords(2, 1200, 100)...)
+	recs := append(streamtest.Aggregate(pinRecords(2, 0, 1200), 7), pinRecords(2, 1200, 100)...)
 	puts := putAll(t, api, s, append(recs, bad))
 	opts := stream.Options{Streams: map[clean.Table]string{clean.TablePin: s}, FlushRecords: 50}
 	opts.Tables = open()
 	r := startRunning(t, api, opts)
-	more := putAll(t, api, s, aggregate(pinRecords(2, 1300, 500), 20))
-	users := userPuts(t, append(puts[:len(puts)-1:len(puts)-1], more...))
+	more := putAll(t, api, s, streamtest.Aggregate(pinRecords(2, 1300, 500), 20))
+	users := streamtest.UserRecords(t, append(puts[:len(puts)-1:len(puts)-1], more...))
 	rows, rejects := expected(users)
 	r.waitStored(t, rows, rejects+1)
 	r.stop(t)
@@ -79,10 +45,10 @@ func TestAggregatedKinesalite(t *testing.T) {
 	}
 
 	// A restart reads only what was put since.
-	later := putAll(t, api, s, aggregate(pinRecords(2, 1800, 60), 9))
+	later := putAll(t, api, s, streamtest.Aggregate(pinRecords(2, 1800, 60), 9))
 	opts.Tables = open()
 	r = startRunning(t, api, opts)
-	laterUsers := userPuts(t, later)
+	laterUsers := streamtest.UserRecords(t, later)
 	lr, lj := expected(laterUsers)
 	r.waitStored(t, lr, lj)
 	r.stop(t)
