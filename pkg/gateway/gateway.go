@@ -16,13 +16,13 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -200,7 +200,12 @@ func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request, route string)
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		return nil, true, fmt.Errorf("request body of %d bytes: the limit is %d", r.ContentLength, g.cfg.MaxBodyBytes)
 	}
-	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + 1) // one read to EOF, no regrowth
+	}
+	_, err = buf.ReadFrom(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
+	body = buf.Bytes()
 	if m := g.cfg.Metrics; m != nil {
 		m.bytes.WithLabelValues(route).Add(float64(len(body)))
 	}
