@@ -23,26 +23,16 @@ import (
 
 // The environment variables that give the flags' defaults.
 const (
-	// EnvTLS is the default of --kafka-tls (true or false).
-	EnvTLS = "PINPIPE_KAFKA_TLS"
-	// EnvCAFile is the default of --kafka-ca-file: PEM CA certificates trusted for the brokers.
-	EnvCAFile = "PINPIPE_KAFKA_CA_FILE"
-	// EnvCertFile is the default of --kafka-cert-file: PEM client certificate (mutual TLS).
-	EnvCertFile = "PINPIPE_KAFKA_CERT_FILE"
-	// EnvKeyFile is the default of --kafka-key-file: PEM private key of the client certificate.
-	EnvKeyFile = "PINPIPE_KAFKA_KEY_FILE"
-	// EnvServerName is the default of --kafka-server-name: the name the brokers' certificates must carry.
-	EnvServerName = "PINPIPE_KAFKA_SERVER_NAME"
-	// EnvInsecureSkipVerify is the default of --kafka-insecure-skip-verify (true or false; tests only).
-	EnvInsecureSkipVerify = "PINPIPE_KAFKA_INSECURE_SKIP_VERIFY"
-	// EnvSASL is the default of --kafka-sasl: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM.
-	EnvSASL = "PINPIPE_KAFKA_SASL"
-	// EnvUsername is the default of --kafka-username (SASL PLAIN and SCRAM).
-	EnvUsername = "PINPIPE_KAFKA_USERNAME"
-	// EnvPassword is the default of --kafka-password (SASL PLAIN and SCRAM); prefer it to the flag, which other users of the machine can see.
-	EnvPassword = "PINPIPE_KAFKA_PASSWORD"
-	// EnvAWSRegion is the default of --kafka-aws-region: the MSK cluster's region for AWS_MSK_IAM (else the standard AWS configuration's).
-	EnvAWSRegion = "PINPIPE_KAFKA_AWS_REGION"
+	EnvTLS                = "PINPIPE_KAFKA_TLS"                  // default of --kafka-tls (true or false)
+	EnvCAFile             = "PINPIPE_KAFKA_CA_FILE"              // default of --kafka-ca-file: PEM CA certificates trusted for the brokers
+	EnvCertFile           = "PINPIPE_KAFKA_CERT_FILE"            // default of --kafka-cert-file: PEM client certificate (mutual TLS)
+	EnvKeyFile            = "PINPIPE_KAFKA_KEY_FILE"             // default of --kafka-key-file: PEM private key of the client certificate
+	EnvServerName         = "PINPIPE_KAFKA_SERVER_NAME"          // default of --kafka-server-name: the name the brokers' certificates must carry
+	EnvInsecureSkipVerify = "PINPIPE_KAFKA_INSECURE_SKIP_VERIFY" // default of --kafka-insecure-skip-verify (true or false; tests only)
+	EnvSASL               = "PINPIPE_KAFKA_SASL"                 // default of --kafka-sasl: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM
+	EnvUsername           = "PINPIPE_KAFKA_USERNAME"             // default of --kafka-username (SASL PLAIN and SCRAM)
+	EnvPassword           = "PINPIPE_KAFKA_PASSWORD"             // the SASL PLAIN/SCRAM password; better than --kafka-password, which other users of the machine can see
+	EnvAWSRegion          = "PINPIPE_KAFKA_AWS_REGION"           // default of --kafka-aws-region: the MSK cluster's region for AWS_MSK_IAM (else the standard AWS configuration's)
 )
 
 // The SASL mechanisms of Config.SASL.
@@ -96,8 +86,7 @@ func (c *Config) RegisterFlagsEnv(fs *flag.FlagSet, getenv func(string) string) 
 		getenv = func(string) string { return "" }
 	}
 	var errs []error
-	boolEnv := func(name string) bool {
-		v := getenv(name)
+	boolEnv := func(name, v string) bool {
 		if v == "" {
 			return false
 		}
@@ -107,16 +96,16 @@ func (c *Config) RegisterFlagsEnv(fs *flag.FlagSet, getenv func(string) string) 
 		}
 		return b
 	}
-	fs.BoolVar(&c.TLS, "kafka-tls", boolEnv(EnvTLS), "connect to the Kafka brokers over TLS; the other --kafka-*-file, --kafka-server-name and --kafka-insecure-skip-verify flags imply it (env "+EnvTLS+")")
+	fs.BoolVar(&c.TLS, "kafka-tls", boolEnv(EnvTLS, getenv(EnvTLS)), "connect to the Kafka brokers over TLS; the other --kafka-*-file, --kafka-server-name and --kafka-insecure-skip-verify flags imply it (env "+EnvTLS+")")
 	fs.StringVar(&c.CAFile, "kafka-ca-file", getenv(EnvCAFile), "PEM file of the CA certificates trusted for the Kafka brokers (default: the system roots) (env "+EnvCAFile+")")
 	fs.StringVar(&c.CertFile, "kafka-cert-file", getenv(EnvCertFile), "PEM client certificate for Kafka brokers that require mutual TLS; needs --kafka-key-file (env "+EnvCertFile+")")
 	fs.StringVar(&c.KeyFile, "kafka-key-file", getenv(EnvKeyFile), "PEM private key of --kafka-cert-file (env "+EnvKeyFile+")")
 	fs.StringVar(&c.ServerName, "kafka-server-name", getenv(EnvServerName), "name the Kafka brokers' certificates must be valid for (default: the host dialed) (env "+EnvServerName+")")
-	fs.BoolVar(&c.InsecureSkipVerify, "kafka-insecure-skip-verify", boolEnv(EnvInsecureSkipVerify), "accept any Kafka broker certificate (tests only) (env "+EnvInsecureSkipVerify+")")
+	fs.BoolVar(&c.InsecureSkipVerify, "kafka-insecure-skip-verify", boolEnv(EnvInsecureSkipVerify, getenv(EnvInsecureSkipVerify)), "accept any Kafka broker certificate (tests only) (env "+EnvInsecureSkipVerify+")")
 	fs.StringVar(&c.SASL, "kafka-sasl", getenv(EnvSASL), "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM (credentials from the standard AWS configuration); empty: none (env "+EnvSASL+")")
 	fs.StringVar(&c.Username, "kafka-username", getenv(EnvUsername), "Kafka SASL PLAIN/SCRAM user name (env "+EnvUsername+")")
 	c.Password = getenv(EnvPassword)
-	fs.Var((*secret)(&c.Password), "kafka-password", "Kafka SASL PLAIN/SCRAM password; prefer the environment variable, the command line is visible to other users of the machine (env "+EnvPassword+")")
+	fs.Var((*secret)(&c.Password), "kafka-password", "Kafka SASL PLAIN/SCRAM password, a `string`; prefer the environment variable "+EnvPassword+": a command line is visible to other users of the machine")
 	fs.StringVar(&c.AWSRegion, "kafka-aws-region", getenv(EnvAWSRegion), "region of the MSK cluster for AWS_MSK_IAM (default: the standard AWS configuration's, AWS_REGION) (env "+EnvAWSRegion+")")
 	c.envErr = errors.Join(errs...)
 }
