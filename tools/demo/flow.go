@@ -20,8 +20,8 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/sample"
 )
 
-// binaries are the four commands the flow builds and runs.
-var binaries = [...]string{"emit", "s3sink", "batchjob", "streamjob"}
+// binaries are the commands the flow builds and runs.
+var binaries = [...]string{"emit", "gateway", "s3sink", "batchjob", "streamjob"}
 
 // flow is the whole pipeline run once against a running local stack: seed the
 // source tables, emit posts to Kafka and Kinesis, land Kafka with s3sink, run
@@ -171,14 +171,14 @@ func (f *flow) tableFlags() []string {
 func (f *flow) steps(withBuild bool) []step {
 	var s []step
 	if withBuild {
-		s = append(s, step{name: "build", what: "go build the four binaries into " + f.Bin, run: f.build})
+		s = append(s, step{name: "build", what: "go build the five binaries into " + f.Bin, run: f.build})
 	}
 	return append(s,
 		step{name: "seed-db", log: f.logPath("emit-seed-db"),
 			what: fmt.Sprintf("emit seed-db: load %d sample rows (seed %d) into MariaDB tables %s, %s, %s", f.Rows, f.Seed, f.Tables.Pin, f.Tables.Geo, f.Tables.User),
 			run:  f.seedDB},
 		step{name: "emit", log: f.logPath("emit-run"),
-			what: fmt.Sprintf("emit run: send %d posts in random order (seed %d, so some twice) from MariaDB to Kafka topics %s.{pin,geo,user} and Kinesis streams streaming-%s-{pin,geo,user}", f.Posts, f.Seed, f.Prefix, f.Prefix),
+			what: fmt.Sprintf("emit run: send %d posts in random order (seed %d, so some twice) from MariaDB to Kafka topics %s.{pin,geo,user}, and to Kinesis streams streaming-%s-{pin,geo,user} through the gateway (the original's API Gateway shape: PUT %s/streams/{stream}/records), which creates the streams first", f.Posts, f.Seed, f.Prefix, f.Prefix, gatewayStage),
 			run:  f.emit},
 		step{name: "s3sink", log: f.logPath("s3sink"),
 			what: fmt.Sprintf("s3sink: land the Kafka topics in %s (flush size %d) until every record is stored, then SIGTERM", f.landingURL(), f.FlushSize),
@@ -294,8 +294,21 @@ type emitReport struct {
 	} `json:"targets"`
 }
 
-func (f *flow) emit(ctx context.Context) (string, error) {
-	to := "kafka://" + strings.Join(f.Env.KafkaBrokers, ",") + ",kinesis://" + f.Env.Region
+func (f *flow) emit(ctx context.Context) (result string, err error) {
+	gw, err := f.startGateway(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if serr := gw.stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	if err := gw.createStreams(ctx, f.Prefix); err != nil {
+		return "", err
+	}
+	streams := gw.base + "/streams/"
+	to := "kafka://" + strings.Join(f.Env.KafkaBrokers, ",") + "," + streams
 	out, err := f.runBinary(ctx, "emit-run", "emit", "run", "--from", "mysql://"+f.Env.MySQLDSN,
 		"--tables", f.tablesFlag(), "--to", to, "--prefix", f.Prefix, "--count", fmt.Sprint(f.Posts),
 		"--order", "random", "--seed", fmt.Sprint(f.Seed), "--create", "--json", "--progress", "off")
@@ -312,12 +325,15 @@ func (f *flow) emit(ctx context.Context) (string, error) {
 	f.emitted = map[string]emittedCounts{}
 	for _, t := range rep.Targets {
 		kind, _, _ := strings.Cut(t.Target, "://")
+		if t.Target == streams {
+			kind = "kinesis" // through the gateway
+		}
 		f.emitted[kind] = t.Sent
 	}
 	if f.emitted["kafka"] == nil || f.emitted["kinesis"] == nil {
 		return "", fmt.Errorf("emit run reported targets %v, want kafka and kinesis", rep.Targets)
 	}
-	return fmt.Sprintf("%d posts: %d records to Kafka, %d to Kinesis", rep.Rows,
+	return fmt.Sprintf("%d posts: %d records to Kafka, %d to Kinesis through the gateway", rep.Rows,
 		f.emitted["kafka"].total(), f.emitted["kinesis"].total()), nil
 }
 

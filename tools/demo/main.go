@@ -2,9 +2,10 @@
 // results: `make demo` runs `make stack-up` and then this program from the
 // repository root. It is dev-only tooling.
 //
-// In order, timing each step: build the four binaries into .demo/bin, seed
+// In order, timing each step: build the five binaries into .demo/bin, seed
 // MariaDB with the sample data (emit seed-db), emit posts in random order from
-// MariaDB to Kafka and Kinesis at once (emit run), land Kafka in S3 with
+// MariaDB to Kafka and, through the gateway (cmd/gateway), to Kinesis at once
+// (emit run), land Kafka in S3 with
 // s3sink until every record is stored, run batchjob as the Airflow DAG does,
 // run streamjob on the Kinesis streams until it has caught up. Both jobs
 // commit Iceberg tables to a SQLite catalog, .demo/catalog.db (kept between
