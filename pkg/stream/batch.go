@@ -192,6 +192,12 @@ func (b *tableBatch[T]) reset() {
 // rejected whole, with the reason of its error. It returns the user records
 // added (a record rejected whole counts as one) and the blank ones.
 func addKinesis(b batch, stream, shard string, rec kinesisx.Record, dropReject bool) (n, blanks int) {
+	if !kinesisx.IsAggregated(rec.Data) { // the common case, without Deaggregate's slice
+		if b.add(stream, shard, rec, dropReject) == blank {
+			return 1, 1
+		}
+		return 1, 0
+	}
 	users, err := kinesisx.Deaggregate(rec)
 	if err != nil {
 		b.reject(stream, shard, rec, kplRejected(b.table(), err, rec.Data), dropReject)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -27,53 +26,71 @@ import (
 
 // BenchmarkCleanWrite measures the CPU path of a flush from an in-memory
 // source: clean each record and encode the Parquet files of its rows (with
-// and without source columns) and rejects, 10,000 records per flush. Run
-// with -cpu 1 for a per-core figure.
+// and without source columns) and rejects, 10,000 records per flush; and
+// for pin, the same records in KPL-aggregated records of 100 (unpacked, the
+// digest checked). Run with -cpu 1 for a per-core figure.
 func BenchmarkCleanWrite(b *testing.B) {
 	parquetio.UseFastSnappy() // as cmd/streamjob
 	const n = 10000
 	g := sample.New(1)
 	now := time.Now()
+	const seq = "49590338271490256608559692538361571095921575989136580000"
 	for _, table := range clean.Tables {
 		recs := make([]kinesisx.Record, n)
 		for i := range recs {
 			pin, geo, user := g.DirtyRecords(i)
 			d := map[clean.Table][]byte{clean.TablePin: pin, clean.TableGeo: geo, clean.TableUser: user}[table]
-			recs[i] = kinesisx.Record{Sequence: "4959033827149025660855969253836157109592157598913658" + strings.Repeat("0", 4), Arrival: now, Data: d}
+			recs[i] = kinesisx.Record{Sequence: seq, Arrival: now, Data: d}
 		}
 		for _, withSrc := range []bool{true, false} {
 			name := string(table)
 			if !withSrc {
 				name += "/no-source-columns"
 			}
-			b.Run(name, func(b *testing.B) {
-				bt := newBatch(table)
-				var bytes int64
-				cpu0 := cpuTime()
-				for b.Loop() {
-					for _, r := range recs {
-						bt.add("s", "shardId-000000000000", r, false)
-					}
-					for _, dt := range bt.dts() {
-						cw := &countWriter{}
-						if _, err := bt.writeRows(cw, dt, withSrc, parquetio.Options{Date: dt}); err != nil {
-							b.Fatal(err)
-						}
-						bytes += cw.n
-					}
-					for _, dt := range bt.rejectDTs() {
-						if _, err := bt.writeRejects(io.Discard, dt, parquetio.Options{Date: dt}); err != nil {
-							b.Fatal(err)
-						}
-					}
-					bt.reset()
+			b.Run(name, func(b *testing.B) { cleanWrite(b, table, recs, n, withSrc) })
+		}
+		if table == clean.TablePin {
+			var agg []kinesisx.Record
+			var a kinesisx.Aggregator
+			for i, r := range recs {
+				a.Add(fmt.Sprint(i), r.Data)
+				if a.Len() == 100 {
+					agg = append(agg, kinesisx.Record{Sequence: seq, Arrival: now, Data: a.Bytes()})
+					a.Reset()
 				}
-				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
-				b.ReportMetric(float64(n*b.N)/(cpuTime()-cpu0).Seconds(), "records/cpu-s")
-				b.ReportMetric(float64(bytes)/float64(n*b.N), "parquet-bytes/record")
-			})
+			}
+			b.Run("pin/kpl-aggregated-100", func(b *testing.B) { cleanWrite(b, table, agg, n, true) })
 		}
 	}
+}
+
+// cleanWrite adds recs (n user records) to a batch of table and writes its
+// files, b.N times.
+func cleanWrite(b *testing.B, table clean.Table, recs []kinesisx.Record, n int, withSrc bool) {
+	bt := newBatch(table)
+	var bytes int64
+	cpu0 := cpuTime()
+	for b.Loop() {
+		for _, r := range recs {
+			addKinesis(bt, "s", "shardId-000000000000", r, false)
+		}
+		for _, dt := range bt.dts() {
+			cw := &countWriter{}
+			if _, err := bt.writeRows(cw, dt, withSrc, parquetio.Options{Date: dt}); err != nil {
+				b.Fatal(err)
+			}
+			bytes += cw.n
+		}
+		for _, dt := range bt.rejectDTs() {
+			if _, err := bt.writeRejects(io.Discard, dt, parquetio.Options{Date: dt}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bt.reset()
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(n*b.N)/(cpuTime()-cpu0).Seconds(), "records/cpu-s")
+	b.ReportMetric(float64(bytes)/float64(n*b.N), "parquet-bytes/record")
 }
 
 // cpuTime is the user+system CPU time of the process so far: on a shared
