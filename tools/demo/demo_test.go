@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -122,6 +123,23 @@ func TestFlowBatchAndStreamAgree(t *testing.T) {
 	t.Run("listing", func(t *testing.T) { checkListing(t, f, o, shown.String()) })
 	t.Run("scan", func(t *testing.T) { checkScan(t, o, shown.String()) })
 	t.Run("quality", func(t *testing.T) { checkQuality(t, f, o) })
+	t.Run("report", func(t *testing.T) {
+		// The report is the batch run's, and the demo prints a file:// URL of it.
+		if !bytes.Contains(o.Report, []byte(f.batchRes.RunID)) || f.batchRes.Report != o.ReportURL {
+			t.Errorf("report %s (batchjob said %s) is not of run %s", o.ReportURL, f.batchRes.Report, f.batchRes.RunID)
+		}
+		i := strings.Index(shown.String(), "file://")
+		if i < 0 {
+			t.Fatal("the demo prints no file:// URL of the report")
+		}
+		u, err := url.Parse(strings.Fields(shown.String()[i:])[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err := os.ReadFile(u.Path); err != nil || !bytes.Equal(data, o.Report) {
+			t.Errorf("the printed report %s: %v (or another content)", u, err)
+		}
+	})
 	if t.Failed() {
 		t.Logf("the demo's output:\n%s", shown.String())
 	}

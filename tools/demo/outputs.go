@@ -50,6 +50,10 @@ type outputs struct {
 	BatchQuality batch.QualityReport
 	// QualityURL is where quality.json is.
 	QualityURL string
+	// ReportURL is where the batch run's report.html is, beside
+	// quality.json; Report is its content.
+	ReportURL string
+	Report    []byte
 	// StreamQuality is the stream job's running quality, read from the
 	// stream tables' properties (stream.QualityKey).
 	StreamQuality map[clean.Table]clean.TableQuality
@@ -143,6 +147,11 @@ func (f *flow) readOutputs(ctx context.Context) (*outputs, error) {
 	}
 	if err := json.Unmarshal(data, &out.BatchQuality); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", out.QualityURL, err)
+	}
+	rkey := batch.ReportFile(cat.Namespace(), f.Date)
+	out.ReportURL = strings.TrimSuffix(f.Warehouse, "/") + "/" + rkey
+	if out.Report, err = getAll(ctx, cat.Warehouse(), rkey); err != nil {
+		return nil, fmt.Errorf("the batch report: %w", err)
 	}
 	for _, t := range clean.Tables {
 		def := tables.StreamDef(t, false)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -98,6 +100,7 @@ func (f *flow) show(w io.Writer, o *outputs, maxRows int, localS3 string) {
 	f.showScan(w, o)
 	f.showLocations(w, o, localS3)
 	f.showQuality(w, o)
+	f.showReport(w, o, localS3)
 }
 
 // showInsights prints the nine insight tables of the run's date.
@@ -174,6 +177,29 @@ func sameRows(a, b textTable) bool {
 		return out
 	}
 	return slices.EqualFunc(sorted(a.rows), sorted(b.rows), slices.Equal)
+}
+
+// showReport prints the file:// URL of the batch run's report.html: where
+// the local S3 server keeps it, else a copy in the logs directory.
+func (f *flow) showReport(w io.Writer, o *outputs, localS3 string) {
+	path := localPath(localS3, o.ReportURL)
+	if rest, ok := strings.CutPrefix(o.ReportURL, "file://"); ok {
+		path = rest
+	} else if !strings.Contains(o.ReportURL, "://") {
+		path = o.ReportURL
+	}
+	if _, err := os.Stat(path); err != nil {
+		path = filepath.Join(f.Logs, o.Namespace+"-report.html")
+		if err := os.WriteFile(path, o.Report, 0o644); err != nil {
+			fmt.Fprintf(w, "\nThe batch run's report is at %s (copying it here failed: %v)\n", o.ReportURL, err)
+			return
+		}
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	fmt.Fprintf(w, "\nThe batch run's report (charts of the insight tables, the quality and their trend; no network needed):\n  %s\n", (&url.URL{Scheme: "file", Path: path}).String())
+	fmt.Fprintln(w, "The stream job serves a live page at / of its --metrics address while it runs.")
 }
 
 // localPath is where the local S3 server keeps the object of an s3:// URL,
