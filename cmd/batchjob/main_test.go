@@ -160,8 +160,12 @@ func TestSummaries(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "out", filepath.FromSlash(batch.QualityFile(tables.DefaultNamespace, "2026-11-24")))); err != nil {
 		t.Error(err)
 	}
+	report := filepath.Join(dir, "out", filepath.FromSlash(batch.ReportFile(tables.DefaultNamespace, "2026-11-24")))
+	if _, err := os.Stat(report); err != nil || !strings.Contains(stdout, "\nreport: "+report+"\n") {
+		t.Errorf("report.html (--report is on by default): %v; the summary must end with its location %s:\n%s", err, report, stdout)
+	}
 
-	stdout, stderr, code = runBinary(t, append(args, "--json", "--full")...) // --full: reads the input again
+	stdout, stderr, code = runBinary(t, append(args, "--json", "--full", "--report=false")...) // --full: reads the input again
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -170,12 +174,16 @@ func TestSummaries(t *testing.T) {
 		Lines    int64                     `json:"lines"`
 		Insights map[string]map[string]any `json:"insights"`
 		Quality  clean.Quality             `json:"quality"`
+		Report   *string                   `json:"report"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &js); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, stdout)
 	}
 	if !js.Ok || js.Lines < 1800 || len(js.Insights) != 9 || js.Quality.Pin.RowsRead == 0 {
 		t.Errorf("--json summary: ok=%v lines=%d insights=%d pin rows read=%d", js.Ok, js.Lines, len(js.Insights), js.Quality.Pin.RowsRead)
+	}
+	if js.Report != nil {
+		t.Errorf("--report=false: the summary names a report %s", *js.Report)
 	}
 }
 
