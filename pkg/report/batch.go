@@ -109,8 +109,8 @@ func WriteBatch(w io.Writer, b Batch) error {
 	if err != nil {
 		return err
 	}
-	v.RunSummary = qualitySummary("run quality", run)
-	v.TotalsSummary = qualitySummary("running totals", totals)
+	v.RunSummary = qualitySummary("summary-run", run)
+	v.TotalsSummary = qualitySummary("summary-totals", totals)
 	v.Quality = qualityFigures(run)
 	if v.QualityTrend, err = qualityTrend(b.Runs); err != nil {
 		return err

@@ -114,6 +114,14 @@ func TestWriteBatch(t *testing.T) {
 	if trend := specs["quality-trend"]; len(trend.Labels) != 2 || *trend.Datasets[0].Data[1] != 3 {
 		t.Errorf("quality trend: %+v", trend)
 	}
+	ids := map[string]bool{}
+	markup, _, _ := strings.Cut(page, `<script type="application/json"`) // the scripts follow
+	for _, m := range regexp.MustCompile(` id="([^"]*)"`).FindAllStringSubmatch(markup, -1) {
+		if ids[m[1]] || m[1] == "" || strings.ContainsAny(m[1], " \t\n") {
+			t.Errorf("id %q: ids must be unique, without spaces", m[1])
+		}
+		ids[m[1]] = true
+	}
 	if !strings.Contains(page, "Chart.js v"+ChartJSVersion) {
 		t.Error("the embedded Chart.js is not inlined, or its version is not ChartJSVersion")
 	}
