@@ -9,7 +9,7 @@ BIN := bin
 # 250,000 executions take about 10 s per target on two cores.
 FUZZTIME ?= 250000x
 
-BINARIES := emit batchjob streamjob s3sink
+BINARIES := emit batchjob streamjob s3sink gateway
 
 # FORCE: rebuild the (cached) devstack tool each time; go build is a no-op when nothing changed.
 .PHONY: FORCE all build test test-short vet fmt-check fuzz-short bench stack-up stack-down demo docs clean $(BINARIES)
@@ -57,6 +57,9 @@ bench: stack-up
 	$(GO) test -run='^$$' -bench='MySQLToKafka|SampleToKafka|SampleToRestProxy' -benchtime=200000x ./pkg/emit
 	$(GO) test -run='^$$' -bench=SampleToKinesis -benchtime=20000x ./pkg/emit
 	$(GO) test -run='^$$' -bench=Run -benchtime=1x ./pkg/batch
+	$(GO) test -run='^$$' -bench=GatewayKafka -benchtime=50000x ./pkg/gateway
+	$(GO) test -run='^$$' -bench=GatewayKinesis -benchtime=5000x ./pkg/gateway
+	scripts/bench-gateway.sh 20
 	scripts/bench-batch.sh 1000000 10000
 	scripts/bench-batch-s3.sh 33334 64
 	scripts/bench-incremental.sh 667 30

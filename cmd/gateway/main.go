@@ -38,9 +38,7 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/opshttp"
 )
 
-// EnvAPIKey is the environment variable of --api-key (a secret: better
-// there than on the command line).
-const EnvAPIKey = "PINPIPE_GATEWAY_API_KEY"
+const EnvAPIKey = "PINPIPE_GATEWAY_API_KEY" // default of --api-key: the key every request must carry in x-api-key; better than the flag, which other users of the machine can see
 
 // Config is the command line of gateway.
 type Config struct {

@@ -49,6 +49,7 @@ var invocations = []invocation{
 	{"s3sink", nil},
 	{"batchjob", nil},
 	{"streamjob", nil},
+	{"gateway", nil},
 }
 
 // Config is the command line of docgen.
