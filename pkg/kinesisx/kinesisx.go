@@ -1,8 +1,10 @@
 // Package kinesisx reads Kinesis data streams shard by shard with the plain
 // GetRecords API: shard discovery (ListShards), the parent-before-child order
 // of resharding, shard iterators (and their renewal when they expire), the
-// 5 GetRecords per second per shard limit, and backoff on throttling.
-// It knows nothing about what the records mean or where they go.
+// 5 GetRecords per second per shard limit, and backoff on throttling; and
+// the KPL's aggregated records (Deaggregate, Aggregator: several user records
+// in one Kinesis record). It knows nothing about what the records mean or
+// where they go.
 package kinesisx
 
 import (
