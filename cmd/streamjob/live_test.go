@@ -155,5 +155,21 @@ func TestLivePage(t *testing.T) {
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
 	}
+
+	// At a phone's width the page does not scroll sideways (wide tables
+	// scroll in their own box).
+	phone := browsertest.Open(t, 390, 844)
+	phone.Navigate(url)
+	phone.WaitTrue(`+document.getElementById('live').dataset.updates >= 1`, 10*time.Second)
+	var widths struct{ Scroll, Inner int }
+	phone.Eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &widths)
+	if widths.Scroll > widths.Inner {
+		t.Errorf("at phone width the page scrolls sideways: %d px wide in a %d px window", widths.Scroll, widths.Inner)
+	}
+	phone.Screenshot("live-phone")
+
+	// Once the job stops, the page says so (and keeps trying).
 	p.term(t)
+	b.WaitTrue(`document.getElementById('live-status').classList.contains('bad') &&
+	  document.getElementById('live-status').textContent.startsWith('The job is not answering')`, 15*time.Second)
 }
