@@ -69,13 +69,13 @@ func (g *Gateway) streams(w http.ResponseWriter, r *http.Request, rest []string)
 	ctx := r.Context()
 	switch route {
 	case routeListStreams:
-		out, err := g.cfg.Kinesis.ListStreams(ctx, &kinesis.ListStreamsInput{})
+		ans, err := g.listStreams(ctx)
 		if err != nil {
 			g.kinesisFailed(w, "", err)
 			return route
 		}
 		g.kinesisH.observe(nil)
-		writeJSON(w, http.StatusOK, ListStreamsResponse{HasMoreStreams: aws.ToBool(out.HasMoreStreams), StreamNames: nonNil(out.StreamNames)})
+		writeJSON(w, http.StatusOK, ans)
 	case routeStream:
 		g.stream(w, r, rest[0])
 	case routePutRecord:
@@ -86,11 +86,28 @@ func (g *Gateway) streams(w http.ResponseWriter, r *http.Request, rest []string)
 	return route
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
+// maxListPages bounds the ListStreams calls of one GET /streams.
+const maxListPages = 100
+
+// listStreams lists the streams, following Kinesis' pages (the original's
+// integration answered the first page only): HasMoreStreams is true only
+// past maxListPages pages.
+func (g *Gateway) listStreams(ctx context.Context) (ListStreamsResponse, error) {
+	ans := ListStreamsResponse{StreamNames: []string{}}
+	in := &kinesis.ListStreamsInput{}
+	for range maxListPages {
+		out, err := g.cfg.Kinesis.ListStreams(ctx, in)
+		if err != nil {
+			return ans, err
+		}
+		ans.StreamNames = append(ans.StreamNames, out.StreamNames...)
+		ans.HasMoreStreams = aws.ToBool(out.HasMoreStreams)
+		if !ans.HasMoreStreams || len(out.StreamNames) == 0 {
+			break
+		}
+		in = &kinesis.ListStreamsInput{ExclusiveStartStreamName: aws.String(out.StreamNames[len(out.StreamNames)-1])}
 	}
-	return s
+	return ans, nil
 }
 
 // stream answers GET, POST and DELETE /streams/{stream}.

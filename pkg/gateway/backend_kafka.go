@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -33,8 +32,9 @@ type KafkaOptions struct {
 	MaxAttempts int
 	// WriteTimeout bounds one produce request. Default: 10s.
 	WriteTimeout time.Duration
-	// MetadataTTL is how long a topic's partition count is trusted.
-	// Default: 10s.
+	// MetadataTTL is how often the cluster's metadata (topics, partitions,
+	// leaders) is read again: a topic created while the gateway runs is
+	// found within it. It sets Transport.MetadataTTL. Default: 1s.
 	MetadataTTL time.Duration
 }
 
@@ -65,14 +65,6 @@ type Kafka struct {
 	opts   KafkaOptions
 	w      *kafka.Writer
 	client *kafka.Client
-
-	mu     sync.Mutex
-	topics map[string]topicMeta
-}
-
-type topicMeta struct {
-	partitions int
-	at         time.Time
 }
 
 // KafkaRecord is one record to produce. Partition -1 lets the key's murmur2
@@ -111,12 +103,10 @@ func NewKafka(opts KafkaOptions) (*Kafka, error) {
 		opts.WriteTimeout = 10 * time.Second
 	}
 	if opts.MetadataTTL == 0 {
-		opts.MetadataTTL = 10 * time.Second
+		opts.MetadataTTL = time.Second
 	}
-	if opts.Transport.MetadataTTL == 0 {
-		opts.Transport.MetadataTTL = opts.MetadataTTL
-	}
-	k := &Kafka{opts: opts, topics: map[string]topicMeta{}}
+	opts.Transport.MetadataTTL = opts.MetadataTTL
+	k := &Kafka{opts: opts}
 	k.client = &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Transport: opts.Transport, Timeout: opts.WriteTimeout}
 	k.w = &kafka.Writer{
 		Addr:            kafka.TCP(opts.Brokers...),
@@ -158,15 +148,27 @@ func complete(msgs []kafka.Message, err error) {
 	}
 }
 
-// Partitions returns the number of partitions of topic, from a cache of
-// MetadataTTL; a topic the cluster does not have is ErrTopicNotFound.
+// Partitions returns the number of partitions of topic, from the
+// transport's copy of the cluster's metadata (what the writer uses too). A
+// topic not there is looked for again until the copy has been refreshed
+// once (MetadataTTL), so that a topic created a moment ago is found; then it
+// is ErrTopicNotFound.
 func (k *Kafka) Partitions(ctx context.Context, topic string) (int, error) {
-	k.mu.Lock()
-	m, ok := k.topics[topic]
-	k.mu.Unlock()
-	if ok && time.Since(m.at) < k.opts.MetadataTTL {
-		return m.partitions, nil
+	deadline := time.Now().Add(k.opts.MetadataTTL + 100*time.Millisecond)
+	for {
+		n, err := k.cachedPartitions(ctx, topic)
+		if !errors.Is(err, ErrTopicNotFound) || time.Now().After(deadline) {
+			return n, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
+}
+
+func (k *Kafka) cachedPartitions(ctx context.Context, topic string) (int, error) {
 	res, err := k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return 0, fmt.Errorf("kafka: reading metadata of %s: %w", topic, err)
@@ -176,14 +178,11 @@ func (k *Kafka) Partitions(ctx context.Context, topic string) (int, error) {
 			continue
 		}
 		if errors.Is(t.Error, kafka.UnknownTopicOrPartition) || (t.Error == nil && len(t.Partitions) == 0) {
-			return 0, fmt.Errorf("%w: %s", ErrTopicNotFound, topic)
+			break
 		}
 		if t.Error != nil {
 			return 0, fmt.Errorf("kafka: metadata of %s: %w", topic, t.Error)
 		}
-		k.mu.Lock()
-		k.topics[topic] = topicMeta{partitions: len(t.Partitions), at: time.Now()}
-		k.mu.Unlock()
 		return len(t.Partitions), nil
 	}
 	return 0, fmt.Errorf("%w: %s", ErrTopicNotFound, topic)

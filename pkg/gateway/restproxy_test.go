@@ -352,3 +352,27 @@ func TestDrain(t *testing.T) {
 	}
 	t.Logf("%d records acknowledged, %d stored, %d clients stopped by the closed listener", len(acked), len(stored), notTaken)
 }
+
+// TestTopicCreatedLater: a topic created while the gateway runs is served at
+// once: the first request waits for the next metadata refresh rather than
+// answering 404.
+func TestTopicCreatedLater(t *testing.T) {
+	brokers := devstack.NewKafka(t)
+	newTopic(t, brokers[0], "p.pin", 1)
+	srv, _ := newGateway(t, brokers, gateway.Config{})
+	body := `{"records":[{"value":{"ind":1}}]}`
+	if a := send(t, "POST", srv.URL+"/topics/p.pin", gateway.ContentTypeJSON, body); a.status != 200 {
+		t.Fatalf("p.pin: %d %s", a.status, a.body)
+	}
+	if a := send(t, "POST", srv.URL+"/topics/p.late", gateway.ContentTypeJSON, body); a.status != 404 {
+		t.Fatalf("p.late before it exists: %d %s", a.status, a.body)
+	}
+	newTopic(t, brokers[0], "p.late", 2)
+	a := send(t, "POST", srv.URL+"/topics/p.late", gateway.ContentTypeJSON, body)
+	if a.status != 200 {
+		t.Fatalf("p.late just created: %d %s", a.status, a.body)
+	}
+	if n := len(readPartition(t, brokers[0], "p.late", 0)) + len(readPartition(t, brokers[0], "p.late", 1)); n != 1 {
+		t.Errorf("p.late holds %d records, want 1", n)
+	}
+}
