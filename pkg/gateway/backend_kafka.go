@@ -24,8 +24,10 @@ type KafkaOptions struct {
 	// Linger is how long a partition's batch waits for more records before
 	// it is sent: concurrent requests share produce requests. Default: 1ms.
 	Linger time.Duration
-	// BatchSize is the most records per partition and produce request.
-	// Default: 1000.
+	// BatchSize is the most records per partition and produce request; a
+	// full batch is sent at once. kafka-go allocates room for BatchSize
+	// records with each batch, so a large value costs memory and GC time
+	// when requests carry few records. Default: 256.
 	BatchSize int
 	// MaxAttempts is how often a batch is sent before its records fail.
 	// Default: 3.
@@ -94,7 +96,7 @@ func NewKafka(opts KafkaOptions) (*Kafka, error) {
 		opts.Linger = time.Millisecond
 	}
 	if opts.BatchSize == 0 {
-		opts.BatchSize = 1000
+		opts.BatchSize = 256
 	}
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 3
