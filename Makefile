@@ -11,8 +11,13 @@ FUZZTIME ?= 250000x
 
 BINARIES := emit batchjob streamjob s3sink gateway
 
+# Every build and test is static (no cgo): the binaries ship as single static
+# files (the image has no libc), and the tests build and run the same kind, so
+# one build cache serves both.
+export CGO_ENABLED := 0
+
 # FORCE: rebuild the (cached) devstack tool each time; go build is a no-op when nothing changed.
-.PHONY: FORCE all build test test-short vet fmt-check fuzz-short bench stack-up stack-down demo docs clean $(BINARIES)
+.PHONY: FORCE all build image test test-short vet fmt-check fuzz-short bench stack-up stack-down demo docs clean $(BINARIES)
 
 all: build
 
@@ -20,6 +25,11 @@ build: $(BINARIES)
 
 $(BINARIES):
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/$@ ./cmd/$@
+
+## image: the OCI image of the static binaries (bin/image/oci, and bin/image/pinpipe.tar for docker load),
+## reproducible: no base image, fixed times (SOURCE_DATE_EPOCH, else the commit's time).
+image: build
+	$(GO) run ./tools/image -bin $(BIN) -out $(BIN)/image
 
 ## test: vet, gofmt check, every test (integration tests included), a short fuzz run.
 test: vet fmt-check

@@ -29,14 +29,37 @@ what is new and republishes partition dt=D from the current state: it does not
 recompute that date as it was. To rebuild everything (after changing the
 cleaning rules, or once for tables of an older pinpipe), run batchjob with
 --full; set the Variable pinpipe_batch_flags to "--full" for one run.
+
+How batchjob reaches the workers, chosen by the environment variable
+PINPIPE_BATCH_RUNNER of the process that parses this file:
+
+    bash (default)  a BashOperator runs the binary on the worker. On Amazon MWAA,
+                    deploy/mwaa/startup.sh (the environment's startup script, from
+                    S3) downloads the static binary from s3://.../batchjob to
+                    /usr/local/airflow/bin and sets PINPIPE_BATCH_BIN; on your own
+                    workers, put it on PATH.
+    kubernetes      a KubernetesPodOperator runs the pinpipe image (`make image`)
+                    in a pod: Variable pinpipe_image (e.g. 123.dkr.ecr.../pinpipe:TAG),
+                    pinpipe_k8s_namespace (default "default"); the pod's AWS
+                    credentials come from its service account (IRSA). The other
+                    settings must be Variables (a pod has no worker environment to
+                    fall back on); pinpipe_batch_flags is not read (run a --full rebuild
+                    as a one-off pod of the same image).
+
+On MWAA the same two ways apply: MWAA's startup script for bash, or its
+KubernetesPodOperator / EcsRunTaskOperator to run the image on EKS / ECS.
 """
 
 from datetime import datetime, timedelta
 
+import os
+
 from airflow import DAG
-from airflow.operators.bash import BashOperator
 
 DAG_ID = "pinpipe_batch_daily"
+RUNNER = os.environ.get("PINPIPE_BATCH_RUNNER", "bash")
+if RUNNER not in ("bash", "kubernetes"):
+    raise ValueError("PINPIPE_BATCH_RUNNER=%r: want bash or kubernetes" % RUNNER)
 
 
 def setting(name, env, default=""):
@@ -59,6 +82,35 @@ def batch_command():
     return " ".join(args) + " --date {{ ds }} {{ var.value.get('pinpipe_batch_flags', '') }}"
 
 
+def pod_arguments():
+    """The batchjob arguments of the pod; Airflow renders the templates. An
+    empty Variable is an empty argument, which batchjob rejects clearly."""
+    def var(name, default=""):
+        return "{{ var.value.get(%r, %r) }}" % (name, default)
+    args = ["--input", var("pinpipe_input"), "--prefix", var("pinpipe_prefix"),
+            "--catalog", var("pinpipe_catalog"), "--warehouse", var("pinpipe_warehouse"),
+            "--date", "{{ ds }}", "--progress", "never", "--log-format", "json"]
+    return args
+
+
+def batch_task():
+    """The task that runs batchjob, in the way RUNNER says."""
+    if RUNNER == "kubernetes":
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+        return KubernetesPodOperator(
+            task_id="run_batchjob",
+            name="pinpipe-batchjob",
+            namespace="{{ var.value.get('pinpipe_k8s_namespace', 'default') }}",
+            image="{{ var.value.get('pinpipe_image') }}",
+            cmds=["/usr/local/bin/batchjob"],
+            arguments=pod_arguments(),
+            get_logs=True,
+            on_finish_action="delete_pod",
+        )
+    from airflow.operators.bash import BashOperator
+    return BashOperator(task_id="run_batchjob", bash_command=batch_command())
+
+
 default_args = {
     "owner": "pinpipe",
     "depends_on_past": False,
@@ -76,7 +128,4 @@ with DAG(
     default_args=default_args,
     tags=["pinpipe"],
 ) as dag:
-    run_batch = BashOperator(
-        task_id="run_batchjob",
-        bash_command=batch_command(),
-    )
+    run_batch = batch_task()

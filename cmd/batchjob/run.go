@@ -133,7 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&cfg.Maintain, "maintain", true, "after publishing, expire old snapshots and remove orphan files of the tables")
 	cfg.Maintenance.Flags(fs)
 	fs.BoolVar(&cfg.Report, "report", true, "write report.html beside quality.json: the insight tables as charts and sortable tables, the run's quality and the trend over previous runs (self-contained, no network to view)")
-	fs.StringVar(&cfg.Date, "date", "", "run date YYYY-MM-DD (default today, UTC)")
+	fs.StringVar(&cfg.Date, "date", "", "run date YYYY-MM-DD, today or yesterday, in UTC at the start of the run (default today)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "objects read at the same time")
 	fs.IntVar(&cfg.Workers, "workers", cfg.Workers, "goroutines cleaning lines and Parquet files written at the same time (0: GOMAXPROCS)")
 	fs.IntVar(&cfg.GCPercent, "gc-percent", cfg.GCPercent, "Go GC target percentage; lower uses less memory and more CPU (0: keep GOGC)")

@@ -122,6 +122,34 @@ class TestDag(unittest.TestCase):
         self.assertNotEqual(res.returncode, 0)  # the BashOperator fails the task
         self.assertEqual(len(res.stderr.strip().splitlines()), 1, res.stderr)
 
+    def test_kubernetes_runner(self):
+        mod = self.dag_module(PINPIPE_BATCH_RUNNER="kubernetes")
+        task = mod.dag.tasks[0]
+        self.assertEqual(type(task).__name__, "KubernetesPodOperator")
+        self.assertEqual((task.retries, task.retry_delay), (2, timedelta(minutes=2)))
+        with self.assertRaises(KeyError):  # no image Variable: the task fails, as in Airflow
+            task.render(DS)
+        airflow.models._variables.update({
+            "pinpipe_image": "pinpipe:test", "pinpipe_input": self.input, "pinpipe_prefix": PREFIX,
+            "pinpipe_catalog": "", "pinpipe_warehouse": os.path.join(self.tmp, "k8s-warehouse")})
+        try:
+            pod = task.render(DS)
+        finally:
+            airflow.models._variables.clear()
+        self.assertEqual(pod["image"], "pinpipe:test")
+        self.assertEqual(pod["namespace"], "default")
+        self.assertEqual(pod["argv"][0], "/usr/local/bin/batchjob")  # where the image holds it
+        self.assertIn("--date", pod["argv"])
+        # The pod's arguments, run by the same binary: every flag exists and the run succeeds.
+        res = subprocess.run([self.bin] + pod["argv"][1:], capture_output=True, text=True)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        quality = os.path.join(self.tmp, "k8s-warehouse", "pinpipe.db", "_quality", "dt=" + DS, "quality.json")
+        self.assertTrue(os.path.isfile(quality), quality)
+
+    def test_unknown_runner_fails_at_parse_time(self):
+        with self.assertRaises(ValueError):
+            self.dag_module(PINPIPE_BATCH_RUNNER="ecs")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -82,6 +82,9 @@ const (
 	DefaultObjectAttempts = 3
 	// DateLayout is the layout of Config.Date.
 	DateLayout = "2006-01-02"
+	// DateToday and DateYesterday are the relative values of Config.Date.
+	DateToday     = "today"
+	DateYesterday = "yesterday"
 )
 
 // Config configures Run.
@@ -114,7 +117,10 @@ type Config struct {
 	Report bool
 	// Maintenance settings of Maintain. Default: tables.Maintenance's.
 	Maintenance tables.Maintenance
-	// Date is the run date, YYYY-MM-DD. Default: today, UTC.
+	// Date is the run date, YYYY-MM-DD, or DateToday or DateYesterday (UTC,
+	// at the start of the run; a scheduler without templates, such as a
+	// Kubernetes CronJob, runs just after midnight for the day that ended).
+	// Default: today, UTC.
 	Date string
 	// Concurrency is the number of objects read at the same time. Objects are
 	// cut into blocks of lines that Workers goroutines clean.
@@ -169,9 +175,9 @@ func (c Config) Validate() error {
 	} else if strings.ContainsAny(c.Prefix, "/+") {
 		errs = append(errs, fmt.Errorf("prefix %q must not contain '/' or '+'", c.Prefix))
 	}
-	if c.Date != "" {
+	if c.Date != "" && c.Date != DateToday && c.Date != DateYesterday {
 		if _, err := ParseDate(c.Date); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("%w, %s or %s", err, DateToday, DateYesterday))
 		}
 	}
 	if c.Concurrency < 0 {
@@ -208,8 +214,11 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Date == "" {
+	switch c.Date {
+	case "", DateToday:
 		c.Date = c.Now().UTC().Format(DateLayout)
+	case DateYesterday:
+		c.Date = c.Now().UTC().AddDate(0, 0, -1).Format(DateLayout)
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency

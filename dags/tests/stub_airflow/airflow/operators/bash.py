@@ -1,12 +1,7 @@
 """Stand-in of airflow.operators.bash: records the task and renders its template."""
 
-import ast
-import re
-
 import airflow
-import airflow.models
-
-_VAR = re.compile(r"\{\{ var\.value\.get\((.*?)\) \}\}")
+from airflow.render import render
 
 
 class BashOperator:
@@ -21,9 +16,5 @@ class BashOperator:
             self.dag.tasks.append(self)
 
     def render(self, ds):
-        """The command as Airflow's Jinja rendering gives it for ds, with the
-        Variables as they are when the task runs."""
-        def var(m):
-            name, default = ast.literal_eval("(" + m.group(1) + ")")
-            return airflow.models._variables.get(name, default)
-        return _VAR.sub(var, self.bash_command).replace("{{ ds }}", ds)
+        """The command as Airflow's Jinja rendering gives it for ds."""
+        return render(self.bash_command, ds)
