@@ -76,10 +76,7 @@ func (s *APIGatewaySink) putOne(ctx context.Context, recs []Record, i int) []Fai
 	r := recs[i]
 	stream := landing.Stream(s.opts.Prefix, r.Table)
 	target := s.opts.URL + stream + "/record"
-	body, err := json.Marshal(gateway.PutRecordRequest{StreamName: stream, Data: r.Value, PartitionKey: r.Key})
-	if err != nil {
-		return []Failure{{Index: i, Err: fmt.Errorf("PUT %s: encoding the record: %w", target, err)}}
-	}
+	body := gateway.PutRecordRequest{StreamName: stream, Data: r.Value, PartitionKey: r.Key}.AppendJSON(nil)
 	if _, err := s.opts.do(ctx, http.MethodPut, target, "application/json", body); err != nil {
 		return []Failure{{Index: i, Err: err}}
 	}
@@ -95,11 +92,7 @@ func (s *APIGatewaySink) putMany(ctx context.Context, stream string, recs []Reco
 		for j, i := range pending {
 			req.Records[j] = gateway.PutRecordsEntry{Data: recs[i].Value, PartitionKey: recs[i].Key}
 		}
-		body, err := json.Marshal(req)
-		if err != nil {
-			return failAll(pending, fmt.Errorf("PUT %s: encoding the records: %w", target, err))
-		}
-		data, err := s.opts.do(ctx, http.MethodPut, target, "application/json", body)
+		data, err := s.opts.do(ctx, http.MethodPut, target, "application/json", req.AppendJSON(nil))
 		if err != nil {
 			return failAll(pending, err)
 		}

@@ -64,11 +64,7 @@ func (s *RestProxySink) post(ctx context.Context, topic string, recs []Record, i
 		for j, i := range pending {
 			req.Records[j].Value = recs[i].Value
 		}
-		body, err := json.Marshal(req)
-		if err != nil {
-			return failAll(pending, fmt.Errorf("POST %s: encoding the records: %w", target, err))
-		}
-		data, err := s.opts.do(ctx, http.MethodPost, target, gateway.ContentTypeJSON, body)
+		data, err := s.opts.do(ctx, http.MethodPost, target, gateway.ContentTypeJSON, req.AppendJSON(nil))
 		if err != nil {
 			return failAll(pending, err)
 		}
