@@ -27,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"route"}),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pinpipe_gateway_records_total",
-			Help: "Records of produce and put requests by backend (kafka, kinesis) and result: stored (acknowledged by the backend) or failed (answered as not stored).",
+			Help: "Records of produce and put requests handed to a backend (kafka, kinesis), by result: stored (acknowledged by the backend) or failed (answered as not stored). Requests refused before (bad request, unknown topic) count no records.",
 		}, []string{"backend", "result"}),
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pinpipe_gateway_request_bytes_total",
