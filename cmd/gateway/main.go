@@ -74,7 +74,7 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs.IntVar(&cfg.MaxRecord, "max-record", 1<<20, "largest record in bytes (key and value, or data and partition key); a larger one gets 422 or 400")
 	fs.StringVar(&cfg.Brokers, "brokers", os.Getenv("PINPIPE_KAFKA_BROKERS"), "Kafka bootstrap brokers, HOST:PORT[,HOST:PORT]: serve POST /topics/{topic} (env PINPIPE_KAFKA_BROKERS; empty: no Kafka)")
 	cfg.Kafka.RegisterFlags(fs)
-	fs.DurationVar(&cfg.Linger, "linger", time.Millisecond, "how long a partition's batch waits for more records before it is sent (concurrent requests share produce requests)")
+	fs.DurationVar(&cfg.Linger, "linger", time.Millisecond, "how long a batch waits for more records before it is sent: a Kafka partition's (concurrent requests share produce requests), a stream's PutRecord requests (they share a PutRecords call)")
 	fs.BoolVar(&cfg.Kinesis, "kinesis", false, "serve the /streams resources with Kinesis (standard AWS configuration: AWS_REGION, AWS_ENDPOINT_URL_KINESIS, ...)")
 	fs.StringVar(&cfg.Region, "region", "", "AWS region of Kinesis (default: the standard AWS configuration's)")
 	fs.StringVar(&cfg.Metrics, "metrics", "127.0.0.1:9104", "address of the /metrics and /healthz HTTP endpoint (empty: off)")
@@ -142,8 +142,8 @@ func (c Config) Validate() error {
 	if c.MaxBody <= 0 || c.MaxRecord <= 0 {
 		return fmt.Errorf("--max-body %d, --max-record %d: want positive sizes in bytes", c.MaxBody, c.MaxRecord)
 	}
-	if c.Linger < 0 || c.Drain <= 0 || c.UnhealthyAfter <= 0 {
-		return errors.New("--linger must not be negative, --drain-timeout and --unhealthy-after must be positive")
+	if c.Linger <= 0 || c.Drain <= 0 || c.UnhealthyAfter <= 0 {
+		return errors.New("--linger, --drain-timeout and --unhealthy-after must be positive")
 	}
 	if c.Brokers == "" && !c.Kinesis {
 		return errors.New("nothing to serve: give --brokers (Kafka REST Proxy API), --kinesis (API Gateway Kinesis API) or both")
@@ -185,6 +185,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- string)
 		MaxBodyBytes:   cfg.MaxBody,
 		MaxRecordBytes: cfg.MaxRecord,
 		UnhealthyAfter: cfg.UnhealthyAfter,
+		KinesisLinger:  cfg.Linger,
 		Metrics:        gateway.NewMetrics(reg),
 		Logger:         log,
 	}

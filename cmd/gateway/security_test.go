@@ -32,7 +32,7 @@ func TestSecureKafka(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			cfg := Config{Brokers: strings.Join(brokers, ","), Kafka: sec, Listen: "127.0.0.1:0", MaxBody: 1 << 20,
-				MaxRecord: 1 << 20, Drain: 5 * time.Second, UnhealthyAfter: time.Minute, LogFormat: cli.LogText}
+				MaxRecord: 1 << 20, Drain: 5 * time.Second, UnhealthyAfter: time.Minute, Linger: time.Millisecond, LogFormat: cli.LogText}
 			runCtx, stop := context.WithCancel(ctx)
 			ready := make(chan string, 1)
 			done := make(chan error, 1)
@@ -72,7 +72,7 @@ func TestSecureKafka(t *testing.T) {
 			bad := sec
 			bad.Password = "wrong"
 			cfg := Config{Brokers: strings.Join(brokers, ","), Kafka: bad, Listen: "127.0.0.1:0", MaxBody: 1, MaxRecord: 1,
-				Drain: time.Second, UnhealthyAfter: time.Minute, LogFormat: cli.LogText}
+				Drain: time.Second, UnhealthyAfter: time.Minute, Linger: time.Millisecond, LogFormat: cli.LogText}
 			err := run(t.Context(), cfg, io.Discard, nil)
 			if err == nil || !strings.Contains(err.Error(), "login failed") {
 				t.Errorf("wrong password: run = %v, want the explained login failure", err)

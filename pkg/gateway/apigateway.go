@@ -26,11 +26,8 @@ type KinesisAPI interface {
 	DeleteStream(ctx context.Context, in *kinesis.DeleteStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.DeleteStreamOutput, error)
 }
 
-// Kinesis limits.
-const (
-	maxPutRecords   = 500
-	maxPartitionKey = 256
-)
+// maxPartitionKey is Kinesis' limit of a partition key, in characters.
+const maxPartitionKey = 256
 
 // streams answers the resources under /streams; rest is the path after it.
 func (g *Gateway) streams(w http.ResponseWriter, r *http.Request, rest []string) string {
@@ -230,16 +227,41 @@ func (g *Gateway) putRecord(w http.ResponseWriter, r *http.Request, stream strin
 		writeJSON(w, http.StatusBadRequest, KinesisError{Type: "BadRequest", Message: err.Error() + ` (want {"StreamName":...,"Data":{...},"PartitionKey":"..."})`})
 		return
 	}
-	out, err := g.cfg.Kinesis.PutRecord(context.WithoutCancel(r.Context()), &kinesis.PutRecordInput{
-		StreamName: aws.String(stream), Data: data, PartitionKey: aws.String(req.PartitionKey)})
-	if err != nil {
-		g.cfg.Metrics.stored("kinesis", 0, 1)
-		g.kinesisFailed(w, stream, err)
-		return
+	ctx := context.WithoutCancel(r.Context())
+	var ans PutRecordResponse
+	if g.batcher != nil {
+		res := g.batcher.put(ctx, stream, types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(req.PartitionKey)})
+		if res.err != nil {
+			g.cfg.Metrics.stored("kinesis", 0, 1)
+			g.kinesisFailed(w, stream, res.err)
+			return
+		}
+		if code := aws.ToString(res.entry.ErrorCode); code != "" {
+			g.cfg.Metrics.stored("kinesis", 0, 1)
+			g.kinesisH.observe(nil) // Kinesis answered
+			e := KinesisError{Type: code, Message: aws.ToString(res.entry.ErrorMessage)}
+			status := http.StatusBadRequest
+			if isThrottle(code) {
+				e.Retryable, status = true, http.StatusServiceUnavailable
+			}
+			g.cfg.Logger.Warn("kinesis put record", "stream", stream, "error", code, "message", e.Message)
+			writeJSON(w, status, e)
+			return
+		}
+		ans = PutRecordResponse{SequenceNumber: aws.ToString(res.entry.SequenceNumber), ShardID: aws.ToString(res.entry.ShardId)}
+	} else {
+		out, err := g.cfg.Kinesis.PutRecord(ctx, &kinesis.PutRecordInput{
+			StreamName: aws.String(stream), Data: data, PartitionKey: aws.String(req.PartitionKey)})
+		if err != nil {
+			g.cfg.Metrics.stored("kinesis", 0, 1)
+			g.kinesisFailed(w, stream, err)
+			return
+		}
+		ans = PutRecordResponse{SequenceNumber: aws.ToString(out.SequenceNumber), ShardID: aws.ToString(out.ShardId), EncryptionType: string(out.EncryptionType)}
 	}
 	g.cfg.Metrics.stored("kinesis", 1, 0)
 	g.kinesisH.observe(nil)
-	writeJSON(w, http.StatusOK, PutRecordResponse{SequenceNumber: aws.ToString(out.SequenceNumber), ShardID: aws.ToString(out.ShardId), EncryptionType: string(out.EncryptionType)})
+	writeJSON(w, http.StatusOK, ans)
 }
 
 // putRecords answers PUT /streams/{stream}/records.

@@ -52,6 +52,11 @@ type Config struct {
 	Kafka *Kafka
 	// Kinesis backs the stream resources; nil answers them with 404.
 	Kinesis KinesisAPI
+	// KinesisLinger is how long a PutRecord request waits for others to the
+	// same stream to share one PutRecords call (each still gets its own
+	// record's sequence number, or its own error); negative: one PutRecord
+	// call per request. Default: 1ms.
+	KinesisLinger time.Duration
 	// UnhealthyAfter is how long a backend may fail every call before
 	// Health reports it. Default: 30s.
 	UnhealthyAfter time.Duration
@@ -86,6 +91,7 @@ func CheckPathPrefix(p string) error {
 // Gateway is the http.Handler of the ingest API.
 type Gateway struct {
 	cfg      Config
+	batcher  *putBatcher // nil: PutRecord per request
 	draining atomic.Bool
 	kafkaH   backendHealth
 	kinesisH backendHealth
@@ -108,7 +114,14 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{cfg: cfg}, nil
+	if cfg.KinesisLinger == 0 {
+		cfg.KinesisLinger = time.Millisecond
+	}
+	g := &Gateway{cfg: cfg}
+	if cfg.Kinesis != nil && cfg.KinesisLinger > 0 {
+		g.batcher = newPutBatcher(cfg.Kinesis, cfg.KinesisLinger)
+	}
+	return g, nil
 }
 
 // Health is nil while the gateway takes requests: not draining, and no
