@@ -68,7 +68,7 @@ bench: stack-up
 	$(GO) test -run='^$$' -bench=SampleToKinesis -benchtime=20000x ./pkg/emit
 	$(GO) test -run='^$$' -bench=Run -benchtime=1x ./pkg/batch
 	$(GO) test -run='^$$' -bench=GatewayKafka -benchtime=50000x ./pkg/gateway
-	$(GO) test -run='^$$' -bench=GatewayKinesis -benchtime=5000x ./pkg/gateway
+	$(GO) test -run='^$$' -bench=GatewayKinesis -benchtime=20000x ./pkg/gateway
 	scripts/bench-gateway.sh 20
 	scripts/bench-batch.sh 1000000 10000
 	scripts/bench-batch-s3.sh 33334 64
