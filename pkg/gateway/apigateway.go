@@ -248,7 +248,7 @@ func (g *Gateway) putRecord(w http.ResponseWriter, r *http.Request, stream strin
 			writeJSON(w, status, e)
 			return
 		}
-		ans = PutRecordResponse{SequenceNumber: aws.ToString(res.entry.SequenceNumber), ShardID: aws.ToString(res.entry.ShardId)}
+		ans = PutRecordResponse{SequenceNumber: aws.ToString(res.entry.SequenceNumber), ShardID: aws.ToString(res.entry.ShardId), EncryptionType: string(res.encryption)}
 	} else {
 		out, err := g.cfg.Kinesis.PutRecord(ctx, &kinesis.PutRecordInput{
 			StreamName: aws.String(stream), Data: data, PartitionKey: aws.String(req.PartitionKey)})

@@ -39,8 +39,9 @@ type putBatch struct {
 // putResult is one record's outcome: the entry's result, or err when the
 // whole call failed.
 type putResult struct {
-	entry types.PutRecordsResultEntry
-	err   error
+	entry      types.PutRecordsResultEntry
+	encryption types.EncryptionType
+	err        error
 }
 
 func newPutBatcher(api KinesisAPI, linger time.Duration) *putBatcher {
@@ -102,7 +103,7 @@ func (b *putBatcher) send(pb *putBatch) {
 			ch <- putResult{err: err}
 			continue
 		}
-		ch <- putResult{entry: out.Records[i]}
+		ch <- putResult{entry: out.Records[i], encryption: out.EncryptionType}
 	}
 }
 
