@@ -202,9 +202,9 @@ type manifest struct {
 
 // minGrace is the least termination grace period of each long-running
 // binary: its shutdown bound (streamjob 8 s; s3sink 30 s of final stores and
-// commits, then the lease of unanswered requests, the 10 s session timeout)
-// with room to spare.
-var minGrace = map[string]int{"streamjob": 30, "s3sink": 50, "batchjob": 60}
+// commits, then the lease of unanswered requests, the 10 s session timeout;
+// gateway's --drain-timeout, 30 s) with room to spare.
+var minGrace = map[string]int{"streamjob": 30, "s3sink": 50, "batchjob": 60, "gateway": 40}
 
 func TestKubernetesManifests(t *testing.T) {
 	docs := readReference(t)
@@ -212,7 +212,7 @@ func TestKubernetesManifests(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no manifests in k8s/: %v", err)
 	}
-	kinds := map[string]string{}
+	seen := map[string]bool{} // kind/name
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -226,7 +226,7 @@ func TestKubernetesManifests(t *testing.T) {
 			} else if err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			kinds[m.Metadata.Name] = m.Kind
+			seen[m.Kind+"/"+m.Metadata.Name] = true
 			var spec podSpec
 			switch m.Kind {
 			case "Deployment":
@@ -242,7 +242,7 @@ func TestKubernetesManifests(t *testing.T) {
 				if m.Spec.ConcurrencyPolicy != "Forbid" {
 					t.Errorf("%s: concurrencyPolicy %q, want Forbid: runs build on each other's state", file, m.Spec.ConcurrencyPolicy)
 				}
-			case "ConfigMap", "Secret":
+			case "ConfigMap", "Secret", "Service":
 				continue
 			default:
 				t.Errorf("%s: unexpected kind %q", file, m.Kind)
@@ -301,8 +301,8 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	}
-	for name, kind := range map[string]string{"pinpipe-streamjob": "Deployment", "pinpipe-s3sink": "Deployment", "pinpipe-batchjob": "CronJob"} {
-		if kinds[name] != kind {
+	for name, kind := range map[string]string{"pinpipe-streamjob": "Deployment", "pinpipe-s3sink": "Deployment", "pinpipe-gateway": "Deployment", "pinpipe-batchjob": "CronJob"} {
+		if !seen[kind+"/"+name] {
 			t.Errorf("no %s %s in k8s/", kind, name)
 		}
 	}
