@@ -313,10 +313,12 @@ const kinesaliteJS = `var o = JSON.parse(process.argv[2]); ` +
 	`process.on("uncaughtException", function (e) { console.error("kinesalite: ignored error: " + (e && e.code || e)); });`
 
 // kinesaliteArgv returns the command line of an in-memory kinesalite on
-// 127.0.0.1:port whose streams become ACTIVE at once.
+// 127.0.0.1:port whose streams become ACTIVE at once. Its account's shard
+// limit is far above AWS's default: every test makes streams of its own, and
+// one run of the tests makes more than 50 shards.
 func kinesaliteArgv(pkgDir string, port int) []string {
 	opts, _ := json.Marshal(map[string]int{
-		"port": port, "createStreamMs": 0, "updateStreamMs": 0, "deleteStreamMs": 0, "shardLimit": 50,
+		"port": port, "createStreamMs": 0, "updateStreamMs": 0, "deleteStreamMs": 0, "shardLimit": 10000,
 	})
 	return []string{"node", "-e", kinesaliteJS, pkgDir, string(opts)}
 }
