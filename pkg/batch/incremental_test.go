@@ -85,7 +85,11 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
 	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
 
-	const runs = 5
+	// More runs than a bucket may have files, so that buckets are compacted.
+	runs := batch.MaxBucketFiles + 4
+	if testing.Short() {
+		runs = 5
+	}
 	var read int64
 	var gaps int
 	var last batch.Result
@@ -114,6 +118,17 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	full := runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
 	got, want := readOutput(t, cfg, day(runs)), readOutput(t, fullCfg, day(runs))
 	sameState(t, want, got)
+	for _, tb := range clean.Tables {
+		n := 0
+		for _, f := range got.files {
+			if strings.HasPrefix(f, string(tb)+"/") {
+				n++
+			}
+		}
+		if limit := tables.StateBuckets * batch.MaxBucketFiles; n > limit {
+			t.Errorf("%s has %d files after %d runs, want at most %d (buckets are compacted)", tb, n, runs, limit)
+		}
+	}
 	if !reflect.DeepEqual(again.Totals, full.Quality) {
 		t.Errorf("running totals differ from the full run's quality:\n got %+v\nwant %+v", again.Totals, full.Quality)
 	}

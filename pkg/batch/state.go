@@ -23,7 +23,7 @@ import (
 // the origin of the row that won (parquetio.Origin), bucketed by ind
 // (tables.StateBuckets). A run reads the state, merges the rows of the
 // objects it read into it by the de-duplication rule, and rewrites only the
-// buckets its rows fall in.
+// files of the state its rows touch (mergeState).
 
 // tableRows are the rows a run read of a clean table, ordered by bucket,
 // then ind: bucket b is rows[bounds[b]:bounds[b+1]]. The origin of rows[i]
@@ -107,7 +107,7 @@ func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tabl
 		g.Go(func() error {
 			// The origins are made file by file, as the files are
 			// encoded: all of them at once would raise the peak memory.
-			return writeBucket(ctx, w, tbl, b, t.bounds[b+1]-lo, func(a, z int) ([]R, []parquetio.Origin) { return t.span(lo+a, lo+z) }, write)
+			return writeBucket(ctx, w, tbl, b, "", t.bounds[b+1]-lo, func(a, z int) ([]R, []parquetio.Origin) { return t.span(lo+a, lo+z) }, write)
 		})
 	}
 	return g.Wait()
@@ -115,9 +115,9 @@ func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tabl
 
 // writeBucket writes the n rows of bucket b, which part(lo, hi) gives with
 // their origins, as files of tbl of at most w.rowsPerFile rows named
-// {run}-b{bucket}-part-NNNNN.parquet; at most w.encoders files are encoded
-// at the same time across the writer's calls.
-func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b, n int, part func(lo, hi int) ([]R, []parquetio.Origin),
+// {run}-b{bucket}{suffix}-part-NNNNN.parquet; at most w.encoders files are
+// encoded at the same time across the writer's calls.
+func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, suffix string, n int, part func(lo, hi int) ([]R, []parquetio.Origin),
 	write func(io.Writer, []R, parquetio.Options) error) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for i, lo := 0, 0; lo < n; i, lo = i+1, lo+w.rowsPerFile {
@@ -130,7 +130,7 @@ func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b, n 
 			}
 			defer func() { <-w.encoders }()
 			rows, org := part(lo, hi)
-			name := PartName(fmt.Sprintf("%s-b%02d", w.runID, b), i)
+			name := PartName(fmt.Sprintf("%s-b%02d%s", w.runID, b, suffix), i)
 			_, err := w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation("", name), Bucket: int32(b)}, hi-lo, func(out io.Writer) error {
 				return write(out, rows, parquetio.Options{Origins: org})
 			})
@@ -193,14 +193,25 @@ var (
 	}
 )
 
+// MaxBucketFiles bounds the data files of one bucket of a clean table. An
+// incremental run adds a file of the rows of new inds to each bucket they
+// fall in and rewrites only the files holding an ind its rows replace; a
+// bucket that would exceed this many files is rewritten whole instead, into
+// as few files as --rows-per-file allows (a compaction, once every few runs).
+const MaxBucketFiles = 8
+
 // mergeState merges add, the rows a run read of clean table t, into its
-// state, one bucket at a time: a bucket that add has rows in is read whole,
-// merged, and written anew; the others are read only for the columns of the
-// insight tables. So a run reads (whole) and writes only the buckets its
-// rows fall in, and holds whole rows only for those in flight. It returns
+// state, one bucket at a time. Every file of the state is read for the
+// columns of the insight tables. In a bucket that add has rows in, a file
+// holding an ind of add is read whole, merged with those rows and written
+// anew; the rows of inds the bucket does not hold yet are written as a new
+// file; the other files stay as they are. A bucket that would exceed
+// MaxBucketFiles is read whole, merged and written anew. So a run writes
+// the files its rows touch, and holds whole rows only for those. It returns
 // every row of the new state with the fields the insight tables need (into
-// *insight), adds to *collisions the rows of add that met a row of the
-// state, and sets the files the commit replaces (tableState.remove).
+// *insight, by bucket, then ind), adds to *collisions the rows of add that
+// met a row of the state, and sets the files the commit replaces
+// (tableState.remove).
 func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableRows[R], ops stateOps[R], insight *[]R, collisions *int64) error {
 	tbl, ts := w.clean[t], w.state[t]
 	cur, err := tbl.Files(ctx)
@@ -208,10 +219,11 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 		return err
 	}
 	nb := tbl.Def().Buckets
-	files := make([][]string, nb) // by bucket, in location order: the parts in ind order
+	files := make([][]string, nb) // by bucket, in location order
 	for _, f := range cur {
 		files[f.Bucket] = append(files[f.Bucket], f.Location)
 	}
+	byInd := func(a, b R) int { return cmp.Compare(ops.ind(&a), ops.ind(&b)) }
 	out := make([][]R, nb)
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
@@ -219,52 +231,81 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 	for b := range nb {
 		g.Go(func() error {
 			addRows, addOrg := add.bucket(b)
-			if len(addRows) == 0 {
-				for _, loc := range files[b] {
-					data, err := readFile(gctx, w, tbl, loc)
-					if err != nil {
-						return err
-					}
-					rows, err := ops.readInsight(bytes.NewReader(data))
-					if err != nil {
-						return stateError(tbl, loc, err)
-					}
-					out[b] = append(out[b], rows...)
-				}
-				return nil
+			if len(addRows) > 0 && len(files[b]) >= MaxBucketFiles {
+				return rewriteBucket(gctx, w, tbl, b, files[b], addRows, addOrg, ops, &out[b], &mu, collisions, ts)
 			}
-			var old []R
-			var oldOrg []parquetio.Origin
-			for _, loc := range files[b] {
+			// The inds of add, to find the files they fall in.
+			addAt := make(map[int64]int, len(addRows))
+			for i := range addRows {
+				addAt[ops.ind(&addRows[i])] = i
+			}
+			matched := make([]bool, len(addRows))
+			for fi, loc := range files[b] {
 				data, err := readFile(gctx, w, tbl, loc)
 				if err != nil {
 					return err
 				}
-				rows, org, err := ops.readState(bytes.NewReader(data))
-				if err == nil && org == nil {
+				rows, err := ops.readInsight(bytes.NewReader(data))
+				if err != nil {
+					return stateError(tbl, loc, err)
+				}
+				var hit []int // the rows of add whose ind this file holds
+				for i := range rows {
+					if j, ok := addAt[ops.ind(&rows[i])]; ok {
+						hit = append(hit, j)
+					}
+				}
+				if len(hit) == 0 {
+					out[b] = append(out[b], rows...)
+					continue
+				}
+				old, oldOrg, err := ops.readState(bytes.NewReader(data))
+				if err == nil && oldOrg == nil {
 					err = errors.New("the file has no origin columns")
 				}
 				if err != nil {
 					return stateError(tbl, loc, err)
 				}
-				old, oldOrg = append(old, rows...), append(oldOrg, org...)
+				if !slices.IsSortedFunc(old, byInd) {
+					sortByInd(old, oldOrg, ops.ind)
+				}
+				slices.Sort(hit) // add is sorted by ind within the bucket
+				sub, subOrg := make([]R, len(hit)), make([]parquetio.Origin, len(hit))
+				for k, j := range hit {
+					sub[k], subOrg[k] = addRows[j], addOrg[j]
+					matched[j] = true
+				}
+				merged, org, coll := merge(old, oldOrg, sub, subOrg, ops.ind)
+				if err := writeBucket(gctx, w, tbl, b, fmt.Sprintf("-r%02d", fi), len(merged),
+					func(lo, hi int) ([]R, []parquetio.Origin) { return merged[lo:hi], org[lo:hi] }, ops.write); err != nil {
+					return err
+				}
+				for _, r := range merged {
+					out[b] = append(out[b], ops.trim(r))
+				}
+				mu.Lock()
+				*collisions += coll
+				ts.remove = append(ts.remove, loc)
+				mu.Unlock()
 			}
-			if !slices.IsSortedFunc(old, func(a, b R) int { return cmp.Compare(ops.ind(&a), ops.ind(&b)) }) {
-				sortByInd(old, oldOrg, ops.ind)
+			// The rows of inds new to the bucket, as a file of their own.
+			var fresh []R
+			var freshOrg []parquetio.Origin
+			for j, m := range matched {
+				if !m {
+					fresh, freshOrg = append(fresh, addRows[j]), append(freshOrg, addOrg[j])
+				}
 			}
-			rows, org, coll := merge(old, oldOrg, addRows, addOrg, ops.ind)
-			part := func(lo, hi int) ([]R, []parquetio.Origin) { return rows[lo:hi], org[lo:hi] }
-			if err := writeBucket(gctx, w, tbl, b, len(rows), part, ops.write); err != nil {
-				return err
+			if len(fresh) > 0 {
+				if err := writeBucket(gctx, w, tbl, b, "", len(fresh),
+					func(lo, hi int) ([]R, []parquetio.Origin) { return fresh[lo:hi], freshOrg[lo:hi] }, ops.write); err != nil {
+					return err
+				}
+				for _, r := range fresh {
+					out[b] = append(out[b], ops.trim(r))
+				}
 			}
-			out[b] = make([]R, len(rows))
-			for i, r := range rows {
-				out[b][i] = ops.trim(r)
-			}
-			mu.Lock()
-			*collisions += coll
-			ts.remove = append(ts.remove, files[b]...)
-			mu.Unlock()
+			slices.SortFunc(out[b], byInd)
 			return nil
 		})
 	}
@@ -273,6 +314,46 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 	}
 	*insight = slices.Concat(out...)
 	slices.Sort(ts.remove)
+	return nil
+}
+
+// rewriteBucket reads bucket b whole (its files), merges add's rows of the
+// bucket into it and writes it anew: the compaction of a bucket of
+// MaxBucketFiles files.
+func rewriteBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, files []string, addRows []R, addOrg []parquetio.Origin,
+	ops stateOps[R], out *[]R, mu *sync.Mutex, collisions *int64, ts *tableState) error {
+	var old []R
+	var oldOrg []parquetio.Origin
+	for _, loc := range files {
+		data, err := readFile(ctx, w, tbl, loc)
+		if err != nil {
+			return err
+		}
+		rows, org, err := ops.readState(bytes.NewReader(data))
+		if err == nil && org == nil {
+			err = errors.New("the file has no origin columns")
+		}
+		if err != nil {
+			return stateError(tbl, loc, err)
+		}
+		old, oldOrg = append(old, rows...), append(oldOrg, org...)
+	}
+	if !slices.IsSortedFunc(old, func(a, b R) int { return cmp.Compare(ops.ind(&a), ops.ind(&b)) }) {
+		sortByInd(old, oldOrg, ops.ind)
+	}
+	rows, org, coll := merge(old, oldOrg, addRows, addOrg, ops.ind)
+	part := func(lo, hi int) ([]R, []parquetio.Origin) { return rows[lo:hi], org[lo:hi] }
+	if err := writeBucket(ctx, w, tbl, b, "", len(rows), part, ops.write); err != nil {
+		return err
+	}
+	*out = make([]R, len(rows))
+	for i, r := range rows {
+		(*out)[i] = ops.trim(r)
+	}
+	mu.Lock()
+	*collisions += coll
+	ts.remove = append(ts.remove, files...)
+	mu.Unlock()
 	return nil
 }
 
