@@ -158,6 +158,8 @@ func PinRecords(seed int64, from, n int) [][]byte {
 			out = append(out, []byte(`{"index": 1, "title": "no unique id"}`))
 		case 31:
 			out = append(out, []byte(`not json at all `+fmt.Sprint(i)))
+		case 43: // a field renamed upstream: an unknown key, counted by name
+			out = append(out, []byte(fmt.Sprintf(`{"index": %d, "unique_id": "u-%d", "poster": "renamed"}`, i, i)))
 		default:
 			p, _, _ := g.DirtyRecords(i)
 			out = append(out, p)

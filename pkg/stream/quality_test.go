@@ -72,7 +72,7 @@ func TestQualityReport(t *testing.T) {
 			ph, unp, miss = ph+n.Placeholder, unp+n.Unparseable, miss+n.Missing
 		}
 	}
-	if ph == 0 || unp == 0 || miss == 0 || len(wantPin.Rejected) < 2 || wantPin.BlankLines == 0 || len(wantGeo.Rejected) < 2 {
+	if ph == 0 || unp == 0 || miss == 0 || len(wantPin.Rejected) < 2 || wantPin.BlankLines == 0 || len(wantGeo.Rejected) < 2 || wantPin.UnknownKeys["poster"] == 0 {
 		t.Fatalf("test data too clean: pin %+v, geo %+v", wantPin, wantGeo)
 	}
 
