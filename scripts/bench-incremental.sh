@@ -19,6 +19,7 @@
 #   STORES=file scripts/bench-incremental.sh           only the file store (STORES="file s3" by default)
 #   FULL_DAYS="1 30" PARTITIONS=1 ROWS=11000 scripts/bench-incremental.sh     (FULL_DAYS="": no --full runs)
 #   BATCHJOB=/path/to/batchjob scripts/bench-incremental.sh    runs that binary instead of building one
+#   BATCH_FLAGS=--report=false scripts/bench-incremental.sh   adds flags to every run
 #   KEEP=1 scripts/bench-incremental.sh                keeps the data (the temporary directory and
 #                                                      the S3 prefix are printed)
 # The S3 part needs the local stack (make stack-up). Every run goes under
@@ -28,6 +29,7 @@ POSTS=${1:-667}
 N=$((3 * POSTS)) # objects a day
 DAYS=${2:-30}
 STORES=${STORES:-file s3}
+BATCH_FLAGS=${BATCH_FLAGS:-}
 FULL_DAYS=${FULL_DAYS-1 10 20 30}
 PARTITIONS=${PARTITIONS:-3}
 ROWS=${ROWS:-1000000}
@@ -60,7 +62,7 @@ job() {
   load=$(cut -d" " -f1-3 /proc/loadavg)
   [[ -n "$cat" ]] && catflag=(--catalog "$cat")
   if ! /usr/bin/time -f '%e %M %U %S' -o "$DIR/time.txt" "$DIR/batchjob" --input "$input" --prefix "$PREFIX" \
-    --warehouse "$wh" "${catflag[@]}" --date "$date" --json --progress never "$@" >"$DIR/summary.json" 2>"$DIR/stderr.txt"; then
+    --warehouse "$wh" "${catflag[@]}" --date "$date" --json --progress never $BATCH_FLAGS "$@" >"$DIR/summary.json" 2>"$DIR/stderr.txt"; then
     echo "batchjob failed ($kind, $store, day $day):" >&2
     cat "$DIR/stderr.txt" >&2
     exit 1

@@ -240,11 +240,13 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 				addAt[ops.ind(&addRows[i])] = i
 			}
 			matched := make([]bool, len(addRows))
+			datas, err := readFiles(gctx, w, tbl, files[b])
+			if err != nil {
+				return err
+			}
 			for fi, loc := range files[b] {
-				data, err := readFile(gctx, w, tbl, loc)
-				if err != nil {
-					return err
-				}
+				data := datas[fi]
+				datas[fi] = nil
 				rows, err := ops.readInsight(bytes.NewReader(data))
 				if err != nil {
 					return stateError(tbl, loc, err)
@@ -324,12 +326,12 @@ func rewriteBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b i
 	ops stateOps[R], out *[]R, mu *sync.Mutex, collisions *int64, ts *tableState) error {
 	var old []R
 	var oldOrg []parquetio.Origin
-	for _, loc := range files {
-		data, err := readFile(ctx, w, tbl, loc)
-		if err != nil {
-			return err
-		}
-		rows, org, err := ops.readState(bytes.NewReader(data))
+	datas, err := readFiles(ctx, w, tbl, files)
+	if err != nil {
+		return err
+	}
+	for i, loc := range files {
+		rows, org, err := ops.readState(bytes.NewReader(datas[i]))
 		if err == nil && org == nil {
 			err = errors.New("the file has no origin columns")
 		}
@@ -360,6 +362,22 @@ func rewriteBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b i
 // stateError is the error of a state file that cannot be read.
 func stateError(tbl *tables.Table, location string, err error) error {
 	return fmt.Errorf("reading the state of %s: %s: %w (run with --full to rebuild the state)", tbl.Name(), location, err)
+}
+
+// readFiles reads data files of tbl whole, several at a time (on S3 each
+// is a request).
+func readFiles(ctx context.Context, w *writer, tbl *tables.Table, locations []string) ([][]byte, error) {
+	out := make([][]byte, len(locations))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(MaxBucketFiles)
+	for i, loc := range locations {
+		g.Go(func() error {
+			var err error
+			out[i], err = readFile(ctx, w, tbl, loc)
+			return err
+		})
+	}
+	return out, g.Wait()
 }
 
 // readFile reads a data file of tbl whole.
