@@ -25,6 +25,7 @@ type Env struct {
 	S3Endpoint      string   // "http://127.0.0.1:PORT"
 	S3Bucket        string   // a bucket that exists
 	KinesisEndpoint string   // "http://127.0.0.1:PORT"
+	GatewayURL      string   // pinpipe's gateway in front of the stack's Kafka and Kinesis, "http://127.0.0.1:PORT" (devstack up only)
 	MySQLDSN        string   // go-sql-driver DSN, e.g. "root@tcp(127.0.0.1:3306)/test?parseTime=false"
 	PostgresURL     string   // pgx URL (database/sql driver "pgx"), e.g. "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	Region          string   // dummy region, e.g. "us-east-1"
@@ -56,6 +57,7 @@ const (
 	DefaultKafkaPort   = 19092
 	DefaultS3Port      = 19000
 	DefaultKinesisPort = 19567
+	DefaultGatewayPort = 19082
 	DefaultBucket      = "pinpipe"
 	DefaultMySQLDSN    = "root@tcp(127.0.0.1:3306)/test"
 	DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -82,12 +84,14 @@ const (
 	EnvS3Bucket      = "PINPIPE_S3_BUCKET"
 	EnvMySQLDSN      = "PINPIPE_MYSQL_DSN"
 	EnvPostgresURL   = "PINPIPE_POSTGRES_URL"
+	EnvGatewayURL    = "PINPIPE_GATEWAY_URL" // the stack's gateway (emit --to URL/topics/ or URL/streams/)
 
 	// Overrides read by DefaultConfig (devstack up/down) and Require.
 	EnvStackDir    = "PINPIPE_STACK_DIR"
 	EnvKafkaPort   = "PINPIPE_STACK_KAFKA_PORT"
 	EnvS3Port      = "PINPIPE_STACK_S3_PORT"
 	EnvKinesisPort = "PINPIPE_STACK_KINESIS_PORT"
+	EnvGatewayPort = "PINPIPE_STACK_GATEWAY_PORT"
 )
 
 // Environ returns the environment assignments ("KEY=value") that point the
@@ -110,6 +114,7 @@ func (e Env) Environ() []string {
 	add(EnvS3Bucket, e.S3Bucket)
 	add(EnvMySQLDSN, e.MySQLDSN)
 	add(EnvPostgresURL, e.PostgresURL)
+	add(EnvGatewayURL, e.GatewayURL)
 	return out
 }
 
@@ -124,6 +129,7 @@ func envFromVars(vars map[string]string) Env {
 		S3Bucket:        vars[EnvS3Bucket],
 		MySQLDSN:        vars[EnvMySQLDSN],
 		PostgresURL:     vars[EnvPostgresURL],
+		GatewayURL:      vars[EnvGatewayURL],
 	}
 	for _, b := range strings.Split(vars[EnvKafkaBrokers], ",") {
 		if b = strings.TrimSpace(b); b != "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -193,4 +194,24 @@ func waitFor(ctx context.Context, timeout time.Duration, p *proc, probe func(con
 		case <-tick.C:
 		}
 	}
+}
+
+// probeGateway checks that the stack's gateway answers its API: GET /streams
+// lists the streams of the stack's Kinesis.
+func probeGateway(ctx context.Context, e Env) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.GatewayURL+"/streams", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("probing the gateway at %s: %w", e.GatewayURL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("probing the gateway at %s: GET /streams: %s", e.GatewayURL, resp.Status)
+	}
+	return nil
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -32,6 +34,10 @@ type Config struct {
 	// PostgresURL is checked, never started. Default: $PINPIPE_POSTGRES_URL,
 	// else DefaultPostgresURL.
 	PostgresURL string
+	// GatewayPort is where pinpipe's gateway (cmd/gateway, built into
+	// Root/.cache/bin) serves the stack's Kafka and Kinesis. Default:
+	// $PINPIPE_STACK_GATEWAY_PORT, else 19082.
+	GatewayPort int
 	// KafkaCommand is the argv that runs a Kafka broker; "{addr}" in it is
 	// replaced by 127.0.0.1:KafkaPort. Default: this executable with
 	// "kafka --addr {addr}" (the devstack tool).
@@ -60,6 +66,7 @@ func DefaultConfig(getenv func(string) string) (Config, error) {
 		{&cfg.KafkaPort, EnvKafkaPort, DefaultKafkaPort},
 		{&cfg.S3Port, EnvS3Port, DefaultS3Port},
 		{&cfg.KinesisPort, EnvKinesisPort, DefaultKinesisPort},
+		{&cfg.GatewayPort, EnvGatewayPort, DefaultGatewayPort},
 	}
 	for _, p := range ports {
 		*p.dst = p.def
@@ -89,7 +96,7 @@ func (c Config) Validate() error {
 	if c.Root == "" || c.Dir == "" {
 		errs = append(errs, errors.New("Root and Dir must be set"))
 	}
-	for name, p := range map[string]int{"KafkaPort": c.KafkaPort, "S3Port": c.S3Port, "KinesisPort": c.KinesisPort} {
+	for name, p := range map[string]int{"KafkaPort": c.KafkaPort, "S3Port": c.S3Port, "KinesisPort": c.KinesisPort, "GatewayPort": c.GatewayPort} {
 		if p <= 0 || p > 65535 {
 			errs = append(errs, fmt.Errorf("%s %d out of range 1-65535", name, p))
 		}
@@ -110,6 +117,7 @@ func (c Config) env() Env {
 		S3Endpoint:      "http://" + hostPort(c.S3Port),
 		S3Bucket:        c.Bucket,
 		KinesisEndpoint: "http://" + hostPort(c.KinesisPort),
+		GatewayURL:      "http://" + hostPort(c.GatewayPort),
 		MySQLDSN:        c.MySQLDSN,
 		PostgresURL:     c.PostgresURL,
 		Region:          DefaultRegion,
@@ -170,6 +178,22 @@ func Up(ctx context.Context, c Config) (Env, error) {
 			func() ([]string, []string, error) {
 				dir, err := EnsureKinesalite(ctx, c.Root, log)
 				return kinesaliteArgv(dir, c.KinesisPort), nil, err
+			}},
+		// pinpipe's own gateway, in front of the two above: it starts once
+		// they answer (it checks its brokers at start).
+		{"gateway", c.GatewayPort,
+			func(ctx context.Context) error { return probeGateway(ctx, e) },
+			func() ([]string, []string, error) {
+				for _, probe := range []func(context.Context) error{
+					func(ctx context.Context) error { return probeKafka(ctx, e.KafkaBrokers[0]) },
+					func(ctx context.Context) error { return probeKinesis(ctx, e) },
+				} {
+					if err := waitFor(ctx, c.Wait, nil, probe); err != nil {
+						return nil, nil, fmt.Errorf("starting the gateway: %w", err)
+					}
+				}
+				bin, err := buildGateway(ctx, c.Root)
+				return gatewayArgv(bin, e, c.GatewayPort), e.Environ(), err
 			}},
 	}
 	type started struct {
@@ -329,6 +353,8 @@ func portEnv(service string) string {
 		return EnvKafkaPort
 	case "s3":
 		return EnvS3Port
+	case "gateway":
+		return EnvGatewayPort
 	default:
 		return EnvKinesisPort
 	}
@@ -341,4 +367,24 @@ func or(v, def string) string {
 		return v
 	}
 	return def
+}
+
+// buildGateway builds cmd/gateway into root/.cache/bin (a no-op when the
+// build cache has it) and returns the binary.
+func buildGateway(ctx context.Context, root string) (string, error) {
+	bin := filepath.Join(root, ".cache", "bin", "gateway")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/gateway")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the gateway: %w\n%s", err, tail(out, 2000))
+	}
+	return bin, nil
+}
+
+// gatewayArgv is the command line of the stack's gateway: the REST Proxy API
+// in front of the stack's Kafka and the API Gateway resources in front of its
+// Kinesis, on 127.0.0.1:port, without a metrics endpoint.
+func gatewayArgv(bin string, e Env, port int) []string {
+	return []string{bin, "--listen", hostPort(port), "--brokers", strings.Join(e.KafkaBrokers, ","), "--kinesis", "--metrics", ""}
 }

@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
 )
@@ -31,6 +35,7 @@ func TestUpUpDown(t *testing.T) {
 		devstack.EnvKafkaPort+"="+strconv.Itoa(freePort(t)),
 		devstack.EnvS3Port+"="+strconv.Itoa(freePort(t)),
 		devstack.EnvKinesisPort+"="+strconv.Itoa(freePort(t)),
+		devstack.EnvGatewayPort+"="+strconv.Itoa(freePort(t)),
 		devstack.EnvS3Bucket+"=updown",
 	)
 	devstackCmd := func(args ...string) string {
@@ -51,8 +56,8 @@ func TestUpUpDown(t *testing.T) {
 
 	devstackCmd("up")
 	pids := readPids(t, filepath.Join(dir, "pids"))
-	if len(pids) != 3 {
-		t.Fatalf("first up recorded %d processes, want 3: %v", len(pids), pids)
+	if len(pids) != 4 {
+		t.Fatalf("first up recorded %d processes, want 4 (kafka, s3, kinesis, gateway): %v", len(pids), pids)
 	}
 	for name, pid := range pids {
 		if !running(pid) {
@@ -63,18 +68,30 @@ func TestUpUpDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.S3Bucket != "updown" || len(e.KafkaBrokers) != 1 || e.S3Endpoint == "" || e.KinesisEndpoint == "" || e.MySQLDSN == "" || e.PostgresURL == "" {
+	if e.S3Bucket != "updown" || len(e.KafkaBrokers) != 1 || e.S3Endpoint == "" || e.KinesisEndpoint == "" || e.MySQLDSN == "" || e.PostgresURL == "" || e.GatewayURL == "" {
 		t.Errorf("env file incomplete: %+v", e)
+	}
+	// The gateway serves the stack's Kinesis: a stream made through it is
+	// in kinesalite.
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.GatewayURL+"/streams/updown-pin", strings.NewReader(`{"ShardCount": 1}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("POST %s/streams/updown-pin: %v %v", e.GatewayURL, resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if _, err := e.KinesisClient().DescribeStream(t.Context(), &kinesis.DescribeStreamInput{StreamName: aws.String("updown-pin")}); err != nil {
+		t.Errorf("the stream made through the stack's gateway is not in its Kinesis: %v", err)
 	}
 	if got := devstackCmd("env"); !strings.Contains(got, "export PINPIPE_KAFKA_BROKERS='"+e.KafkaBrokers[0]+"'") {
 		t.Errorf("devstack env printed:\n%s", got)
 	}
 
 	out := devstackCmd("up")
-	if strings.Count(out, "already answering") != 3 {
-		t.Errorf("second up did not reuse all three services:\n%s", out)
+	if strings.Count(out, "already answering") != 4 {
+		t.Errorf("second up did not reuse all four services:\n%s", out)
 	}
-	if again := readPids(t, filepath.Join(dir, "pids")); len(again) != 3 || again["kafka"] != pids["kafka"] {
+	if again := readPids(t, filepath.Join(dir, "pids")); len(again) != 4 || again["kafka"] != pids["kafka"] || again["gateway"] != pids["gateway"] {
 		t.Errorf("second up changed the pids: %v, then %v", pids, again)
 	}
 
@@ -83,8 +100,8 @@ func TestUpUpDown(t *testing.T) {
 	noPostgres := "postgres://postgres@127.0.0.1:" + strconv.Itoa(freePort(t)) + "/test?sslmode=disable"
 	cmd := exec.CommandContext(t.Context(), bin, "up")
 	cmd.Env = append(env[:len(env):len(env)], devstack.EnvPostgresURL+"="+noPostgres)
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "pg_ctlcluster") || strings.Count(string(out), "already answering") != 3 {
-		t.Errorf("up without PostgreSQL: %v, want an error saying how to start it after reusing all three services:\n%s", err, out)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "pg_ctlcluster") || strings.Count(string(out), "already answering") != 4 {
+		t.Errorf("up without PostgreSQL: %v, want an error saying how to start it after reusing all four services:\n%s", err, out)
 	}
 	if e, err := devstack.ReadEnvFile(devstack.EnvPath(dir)); err != nil || e.PostgresURL != noPostgres || e.S3Endpoint == "" {
 		t.Errorf("env file after up without PostgreSQL: %+v, %v", e, err)
