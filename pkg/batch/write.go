@@ -33,7 +33,10 @@ const (
 	SummaryRunID   = "pinpipe.run-id"
 	SummaryRunDate = "pinpipe.run-date"
 	// SummaryQuality holds the run's quality report (counts and quality,
-	// as in quality.json, without the run section).
+	// as in quality.json, without the run section), in the snapshots of the
+	// clean tables only: a table's metadata lists every snapshot it keeps,
+	// and is parsed whole at each load and commit, so the report (some KB) is
+	// not repeated in the ten other tables.
 	SummaryQuality = "pinpipe.quality"
 )
 
@@ -351,11 +354,12 @@ func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string
 	if err != nil {
 		return nil, fmt.Errorf("encoding the quality report: %w", err)
 	}
-	summary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date, SummaryQuality: string(q)}
+	summary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date}
+	cleanSummary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date, SummaryQuality: string(q)}
 	snaps := map[string]int64{}
 	for _, t := range clean.Tables {
 		tbl, ts := w.clean[t], w.state[t]
-		ch, err := w.cleanChange(t, res, full, summary)
+		ch, err := w.cleanChange(t, res, full, cleanSummary)
 		if err != nil {
 			return snaps, err
 		}
