@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
@@ -317,4 +318,32 @@ func TestTwoIncrementalRunsAtOnce(t *testing.T) {
 	if g, w := allQuarantine(t, cfg), quarantineKeys(readOutput(t, fullCfg, day(1))); !slices.Equal(g, w) {
 		t.Errorf("quarantine: %d lines, want %d", len(g), len(w))
 	}
+}
+
+// TestMaintenanceAfterRuns: the maintenance a run does after publishing
+// (on the tables as it committed them, several at a time) expires the
+// snapshots beyond those kept, and the next run still reads its state.
+func TestMaintenanceAfterRuns(t *testing.T) {
+	in := generated(300, 100)
+	src, objs := staged(t, in, batchtest.Layout{PerObject: 10, Partitions: 2})
+	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+	m := tables.Maintenance{SnapshotAge: time.Nanosecond, KeepSnapshots: 1}
+	const runs = 3
+	for i := range runs {
+		copyObjects(t, src, dst, objs[i*len(objs)/runs:(i+1)*len(objs)/runs])
+		runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(i + 1), Maintain: true, Maintenance: m})
+	}
+	cat := tabletest.Open(t, cfg)
+	defer cat.Close()
+	for _, def := range batch.Defs() {
+		tbl, err := cat.Ensure(t.Context(), def)
+		check(t, def.Name, err)
+		if n := len(tbl.Iceberg().Metadata().Snapshots()); n != 1 {
+			t.Errorf("%s keeps %d snapshots after %d runs, want 1", def.Name, n, runs)
+		}
+	}
+	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
+	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
+	sameState(t, readOutput(t, fullCfg, day(runs)), readOutput(t, cfg, day(runs)))
 }

@@ -555,16 +555,24 @@ func (w *writer) cleanup(ctx context.Context) {
 	_ = g.Wait()
 }
 
-// maintain runs the tables' maintenance, logging what it did.
+// maintain runs the tables' maintenance, a few tables at a time, logging
+// what it did. The tables are as this run committed them (tables.Maintenance.Loaded).
 func (w *writer) maintain(ctx context.Context, m tables.Maintenance) {
+	m.Loaded = true
+	var g errgroup.Group
+	g.SetLimit(4)
 	for _, tbl := range w.order() {
-		res, err := tbl.Maintain(ctx, m)
-		if err != nil {
-			w.logger.Warn("maintaining a table; the next run tries again", "table", tbl.Name(), "err", err)
-			continue
-		}
-		if res.ExpiredSnapshots+res.RemovedFiles > 0 {
-			w.logger.Info("maintained", "table", tbl.Name(), "expired_snapshots", res.ExpiredSnapshots, "removed_files", res.RemovedFiles)
-		}
+		g.Go(func() error {
+			res, err := tbl.Maintain(ctx, m)
+			if err != nil {
+				w.logger.Warn("maintaining a table; the next run tries again", "table", tbl.Name(), "err", err)
+				return nil
+			}
+			if res.ExpiredSnapshots+res.RemovedFiles > 0 {
+				w.logger.Info("maintained", "table", tbl.Name(), "expired_snapshots", res.ExpiredSnapshots, "removed_files", res.RemovedFiles)
+			}
+			return nil
+		})
 	}
+	_ = g.Wait()
 }

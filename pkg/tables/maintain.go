@@ -35,6 +35,13 @@ type Maintenance struct {
 	// deleted once older than this (a write that is still to be committed
 	// is younger). Default: 24h; at least 1h.
 	OrphanAge time.Duration
+	// Loaded says the Table was loaded or committed by this process just
+	// before (the batch job maintains its tables right after publishing
+	// them), so Maintain does not load it again. A commit of another writer
+	// since then makes the expiry fail, as it would after a reload; the
+	// orphan files are those older than OrphanAge, which no newer snapshot
+	// can be the first to list.
+	Loaded bool
 }
 
 // Defaults of Maintenance.
@@ -96,8 +103,10 @@ type MaintainResult struct {
 func (t *Table) Maintain(ctx context.Context, m Maintenance) (MaintainResult, error) {
 	m = m.WithDefaults()
 	var res MaintainResult
-	if err := t.Refresh(ctx); err != nil {
-		return res, err
+	if !m.Loaded {
+		if err := t.Refresh(ctx); err != nil {
+			return res, err
+		}
 	}
 	snaps := t.tbl.Metadata().Snapshots()
 	before := len(snaps)
