@@ -223,16 +223,31 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 	for _, f := range cur {
 		files[f.Bucket] = append(files[f.Bucket], f.Location)
 	}
-	byInd := func(a, b R) int { return cmp.Compare(ops.ind(&a), ops.ind(&b)) }
 	out := make([][]R, nb)
 	var mu sync.Mutex
+	replaced := func(coll int64, locations ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		*collisions += coll
+		ts.remove = append(ts.remove, locations...)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, cap(w.encoders)))
 	for b := range nb {
 		g.Go(func() error {
 			addRows, addOrg := add.bucket(b)
+			datas, err := readFiles(gctx, w, tbl, files[b])
+			if err != nil {
+				return err
+			}
 			if len(addRows) > 0 && len(files[b]) >= MaxBucketFiles {
-				return rewriteBucket(gctx, w, tbl, b, files[b], addRows, addOrg, ops, &out[b], &mu, collisions, ts)
+				rows, coll, err := rewrite(gctx, w, tbl, b, "", files[b], datas, addRows, addOrg, ops)
+				if err != nil {
+					return err
+				}
+				out[b] = rows
+				replaced(coll, files[b]...)
+				return nil
 			}
 			// The inds of add, to find the files they fall in.
 			addAt := make(map[int64]int, len(addRows))
@@ -240,10 +255,6 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 				addAt[ops.ind(&addRows[i])] = i
 			}
 			matched := make([]bool, len(addRows))
-			datas, err := readFiles(gctx, w, tbl, files[b])
-			if err != nil {
-				return err
-			}
 			for fi, loc := range files[b] {
 				data := datas[fi]
 				datas[fi] = nil
@@ -261,34 +272,18 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 					out[b] = append(out[b], rows...)
 					continue
 				}
-				old, oldOrg, err := ops.readState(bytes.NewReader(data))
-				if err == nil && oldOrg == nil {
-					err = errors.New("the file has no origin columns")
-				}
-				if err != nil {
-					return stateError(tbl, loc, err)
-				}
-				if !slices.IsSortedFunc(old, byInd) {
-					sortByInd(old, oldOrg, ops.ind)
-				}
 				slices.Sort(hit) // add is sorted by ind within the bucket
 				sub, subOrg := make([]R, len(hit)), make([]parquetio.Origin, len(hit))
 				for k, j := range hit {
 					sub[k], subOrg[k] = addRows[j], addOrg[j]
 					matched[j] = true
 				}
-				merged, org, coll := merge(old, oldOrg, sub, subOrg, ops.ind)
-				if err := writeBucket(gctx, w, tbl, b, fmt.Sprintf("-r%02d", fi), len(merged),
-					func(lo, hi int) ([]R, []parquetio.Origin) { return merged[lo:hi], org[lo:hi] }, ops.write); err != nil {
+				rows, coll, err := rewrite(gctx, w, tbl, b, fmt.Sprintf("-r%02d", fi), []string{loc}, [][]byte{data}, sub, subOrg, ops)
+				if err != nil {
 					return err
 				}
-				for _, r := range merged {
-					out[b] = append(out[b], ops.trim(r))
-				}
-				mu.Lock()
-				*collisions += coll
-				ts.remove = append(ts.remove, loc)
-				mu.Unlock()
+				out[b] = append(out[b], rows...)
+				replaced(coll, loc)
 			}
 			// The rows of inds new to the bucket, as a file of their own.
 			var fresh []R
@@ -298,16 +293,12 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 					fresh, freshOrg = append(fresh, addRows[j]), append(freshOrg, addOrg[j])
 				}
 			}
-			if len(fresh) > 0 {
-				if err := writeBucket(gctx, w, tbl, b, "", len(fresh),
-					func(lo, hi int) ([]R, []parquetio.Origin) { return fresh[lo:hi], freshOrg[lo:hi] }, ops.write); err != nil {
-					return err
-				}
-				for _, r := range fresh {
-					out[b] = append(out[b], ops.trim(r))
-				}
+			rows, _, err := rewrite(gctx, w, tbl, b, "", nil, nil, fresh, freshOrg, ops)
+			if err != nil {
+				return err
 			}
-			slices.SortFunc(out[b], byInd)
+			out[b] = append(out[b], rows...)
+			slices.SortFunc(out[b], func(x, y R) int { return cmp.Compare(ops.ind(&x), ops.ind(&y)) })
 			return nil
 		})
 	}
@@ -319,44 +310,38 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 	return nil
 }
 
-// rewriteBucket reads bucket b whole (its files), merges add's rows of the
-// bucket into it and writes it anew: the compaction of a bucket of
-// MaxBucketFiles files.
-func rewriteBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, files []string, addRows []R, addOrg []parquetio.Origin,
-	ops stateOps[R], out *[]R, mu *sync.Mutex, collisions *int64, ts *tableState) error {
+// rewrite merges add, rows of bucket b sorted by ind, into the state rows of
+// the files at locations (whose contents are datas), writes the result as
+// files of the bucket named with suffix, and returns its rows with the
+// fields the insight tables need, and the number of rows of add that met a
+// row of the state. With no locations it writes add alone.
+func rewrite[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, suffix string, locations []string, datas [][]byte,
+	add []R, addOrg []parquetio.Origin, ops stateOps[R]) ([]R, int64, error) {
 	var old []R
 	var oldOrg []parquetio.Origin
-	datas, err := readFiles(ctx, w, tbl, files)
-	if err != nil {
-		return err
-	}
-	for i, loc := range files {
+	for i, loc := range locations {
 		rows, org, err := ops.readState(bytes.NewReader(datas[i]))
 		if err == nil && org == nil {
 			err = errors.New("the file has no origin columns")
 		}
 		if err != nil {
-			return stateError(tbl, loc, err)
+			return nil, 0, stateError(tbl, loc, err)
 		}
 		old, oldOrg = append(old, rows...), append(oldOrg, org...)
 	}
-	if !slices.IsSortedFunc(old, func(a, b R) int { return cmp.Compare(ops.ind(&a), ops.ind(&b)) }) {
+	if !slices.IsSortedFunc(old, func(x, y R) int { return cmp.Compare(ops.ind(&x), ops.ind(&y)) }) {
 		sortByInd(old, oldOrg, ops.ind)
 	}
-	rows, org, coll := merge(old, oldOrg, addRows, addOrg, ops.ind)
+	rows, org, coll := merge(old, oldOrg, add, addOrg, ops.ind)
 	part := func(lo, hi int) ([]R, []parquetio.Origin) { return rows[lo:hi], org[lo:hi] }
-	if err := writeBucket(ctx, w, tbl, b, "", len(rows), part, ops.write); err != nil {
-		return err
+	if err := writeBucket(ctx, w, tbl, b, suffix, len(rows), part, ops.write); err != nil {
+		return nil, 0, err
 	}
-	*out = make([]R, len(rows))
+	trimmed := make([]R, len(rows))
 	for i, r := range rows {
-		(*out)[i] = ops.trim(r)
+		trimmed[i] = ops.trim(r)
 	}
-	mu.Lock()
-	*collisions += coll
-	ts.remove = append(ts.remove, files...)
-	mu.Unlock()
-	return nil
+	return trimmed, coll, nil
 }
 
 // stateError is the error of a state file that cannot be read.
