@@ -124,7 +124,6 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		Progress:    "auto",
 	}
 	fs := flag.NewFlagSet("batchjob", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.Input, "input", "", "landing root URL: s3://bucket/topics, file:///dir or a directory (required)")
 	fs.StringVar(&cfg.Prefix, "prefix", "", "deployment prefix P; the topics are P.pin, P.geo, P.user (required)")
 	cfg.Tables.Flags(fs)
@@ -144,17 +143,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&cfg.Verbose, "verbose", false, "log progress messages on stderr")
 	fs.StringVar(&cfg.Progress, "progress", cfg.Progress, "progress line on stderr: auto (when a terminal), always, never")
 	cli.LogFormatFlag(fs, &cfg.LogFormat)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "usage: batchjob --input URL --prefix P --warehouse URL [--catalog URL] [--date YYYY-MM-DD] [--concurrency N] [--json]")
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
-			return cfg, flag.ErrHelp
-		}
-		return cfg, cli.Usage(fmt.Errorf("%w (see --help)", err))
-	}
-	if fs.NArg() > 0 {
-		return cfg, cli.Usage(fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0)))
+	if err := cli.Parse(fs, args, stderr, "usage: batchjob --input URL --prefix P --warehouse URL [--catalog URL] [--date YYYY-MM-DD] [--concurrency N] [--json]"); err != nil {
+		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, cli.Usage(fmt.Errorf("%w (see --help)", err))

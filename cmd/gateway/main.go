@@ -108,19 +108,8 @@ func main() {
 // (cli.Usage).
 func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	var cfg Config
-	fs := FlagSet(&cfg)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "usage: gateway [--brokers HOST:PORT[,...]] [--kinesis] [flags]")
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
-			return cfg, flag.ErrHelp
-		}
-		return cfg, cli.Usage(fmt.Errorf("%w (see --help)", err))
-	}
-	if fs.NArg() > 0 {
-		return cfg, cli.Usage(fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0)))
+	if err := cli.Parse(FlagSet(&cfg), args, stderr, "usage: gateway [--brokers HOST:PORT[,...]] [--kinesis] [flags]"); err != nil {
+		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, cli.Usage(err)

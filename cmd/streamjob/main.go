@@ -70,7 +70,6 @@ type Config struct {
 func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet("streamjob", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.Prefix, "prefix", "", "deployment prefix P: reads streaming-P-pin, streaming-P-geo, streaming-P-user")
 	fs.StringVar(&c.Streams, "streams", "", "streams to read instead: comma-separated table=stream, or names ending in -pin, -geo, -user")
 	c.Tables.Flags(fs)
@@ -87,17 +86,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.UnhealthyAfter, "unhealthy-after", stream.DefaultFlushFailingAfter, "/healthz answers 503 when a flush has been failing, or no shard had a successful GetRecords, for this long")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	cli.LogFormatFlag(fs, &c.LogFormat)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(stderr, "usage: streamjob --prefix P | --streams LIST --warehouse URL [--catalog URL] [flags]")
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
-			return c, flag.ErrHelp
-		}
-		return c, cli.Usage(fmt.Errorf("%w (see --help)", err))
-	}
-	if fs.NArg() > 0 {
-		return c, cli.Usage(fmt.Errorf("unexpected arguments: %q (see --help)", fs.Args()))
+	if err := cli.Parse(fs, args, stderr, "usage: streamjob --prefix P | --streams LIST --warehouse URL [--catalog URL] [flags]"); err != nil {
+		return c, err
 	}
 	if err := c.Validate(); err != nil {
 		return c, cli.Usage(err)

@@ -92,3 +92,24 @@ func NewLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
+
+// Parse parses args with fs for a binary whose one-line usage is usage
+// ("usage: NAME ..."). On -h/--help it prints usage and the flags on stderr
+// and returns flag.ErrHelp; a bad flag or an argument left over is a usage
+// error naming it. fs's own output is silenced.
+func Parse(fs *flag.FlagSet, args []string, stderr io.Writer, usage string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, usage)
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return flag.ErrHelp
+		}
+		return Usage(fmt.Errorf("%w (see --help)", err))
+	}
+	if fs.NArg() > 0 {
+		return Usage(fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0)))
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -75,5 +76,30 @@ func TestLogger(t *testing.T) {
 	cli.LogFormatFlag(fs, &format)
 	if err := fs.Parse([]string{"--log-format", "json"}); err != nil || format != cli.LogJSON {
 		t.Errorf("--log-format json: %q, %v", format, err)
+	}
+}
+
+func TestParse(t *testing.T) {
+	newFS := func() (*flag.FlagSet, *int) {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		return fs, fs.Int("n", 1, "a number")
+	}
+	fs, n := newFS()
+	if err := cli.Parse(fs, []string{"--n", "3"}, io.Discard, "usage: x"); err != nil || *n != 3 {
+		t.Errorf("good flags: %v, n = %d", err, *n)
+	}
+	var help strings.Builder
+	fs, _ = newFS()
+	if err := cli.Parse(fs, []string{"-h"}, &help, "usage: x [--n N]"); !errors.Is(err, flag.ErrHelp) ||
+		!strings.HasPrefix(help.String(), "usage: x [--n N]\n") || !strings.Contains(help.String(), "a number") {
+		t.Errorf("-h: %v, printed %q", err, help.String())
+	}
+	for args, want := range map[string]string{"--m": "-m", "extra": `unexpected argument "extra"`} {
+		var out strings.Builder
+		fs, _ = newFS()
+		err := cli.Parse(fs, strings.Fields(args), &out, "usage: x")
+		if !cli.IsUsage(err) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "see --help") || out.Len() != 0 {
+			t.Errorf("%s: err = %v, printed %q; want a usage error naming %s", args, err, out.String(), want)
+		}
 	}
 }
