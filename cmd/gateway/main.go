@@ -67,7 +67,7 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8082", "address the API is served on (HOST:PORT; :8082 for every interface)")
 	fs.StringVar(&cfg.PathPrefix, "path-prefix", "", "path every resource is under, such as an API Gateway stage /prod (empty: none)")
 	cfg.APIKey = os.Getenv(EnvAPIKey)
-	fs.Var((*secret)(&cfg.APIKey), "api-key", "when set, every request must carry it in the x-api-key header, else 403; prefer the environment variable, the command line is visible to other users of the machine (env "+EnvAPIKey+")")
+	cli.SecretFlag(fs, &cfg.APIKey, "api-key", "when set, every request must carry it in the x-api-key header, else 403; prefer the environment variable, the command line is visible to other users of the machine (env "+EnvAPIKey+")")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS (with --tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.Int64Var(&cfg.MaxBody, "max-body", 10<<20, "largest request body in bytes; a larger one gets 413")
@@ -84,11 +84,6 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	return fs
 }
 
-// secret is a flag value never shown (in --help or anywhere else).
-type secret string
-
-func (s *secret) String() string     { return "" }
-func (s *secret) Set(v string) error { *s = secret(v); return nil }
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)

@@ -113,3 +113,15 @@ func Parse(fs *flag.FlagSet, args []string, stderr io.Writer, usage string) erro
 	}
 	return nil
 }
+
+// SecretFlag defines a string flag on fs, bound to p, whose value is never
+// printed: neither a default taken from the environment (which *p holds
+// before the call) nor a value given appears in --help or the README.
+func SecretFlag(fs *flag.FlagSet, p *string, name, usage string) {
+	fs.Var((*secret)(p), name, usage)
+}
+
+type secret string
+
+func (s *secret) String() string     { return "" }
+func (s *secret) Set(v string) error { *s = secret(v); return nil }

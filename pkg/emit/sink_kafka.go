@@ -46,13 +46,8 @@ type KafkaOptions struct {
 
 // Validate reports a bad option.
 func (o KafkaOptions) Validate() error {
-	if len(o.Brokers) == 0 {
-		return errors.New("kafka: no broker")
-	}
-	for _, b := range o.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			return fmt.Errorf("kafka broker %q: want host:port", b)
-		}
+	if err := kafkax.CheckBrokers(o.Brokers); err != nil {
+		return err
 	}
 	if o.Prefix == "" {
 		return errors.New("kafka: no topic prefix")

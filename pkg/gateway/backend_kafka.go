@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/pinpipe/pinpipe/pkg/kafkax"
 )
 
 // ErrTopicNotFound is returned for a topic the cluster does not have.
@@ -42,13 +43,8 @@ type KafkaOptions struct {
 
 // Validate reports a bad option.
 func (o KafkaOptions) Validate() error {
-	if len(o.Brokers) == 0 {
-		return errors.New("kafka: no broker")
-	}
-	for _, b := range o.Brokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			return fmt.Errorf("kafka broker %q: want host:port", b)
-		}
+	if err := kafkax.CheckBrokers(o.Brokers); err != nil {
+		return err
 	}
 	if o.Linger < 0 || o.BatchSize < 0 || o.MaxAttempts < 0 || o.WriteTimeout < 0 || o.MetadataTTL < 0 {
 		return errors.New("kafka: negative option")

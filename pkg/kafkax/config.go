@@ -16,9 +16,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/pinpipe/pinpipe/internal/cli"
 )
 
 // The environment variables that give the flags' defaults.
@@ -105,17 +108,24 @@ func (c *Config) RegisterFlagsEnv(fs *flag.FlagSet, getenv func(string) string) 
 	fs.StringVar(&c.SASL, "kafka-sasl", getenv(EnvSASL), "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or AWS_MSK_IAM (credentials from the standard AWS configuration); empty: none (env "+EnvSASL+")")
 	fs.StringVar(&c.Username, "kafka-username", getenv(EnvUsername), "Kafka SASL PLAIN/SCRAM user name (env "+EnvUsername+")")
 	c.Password = getenv(EnvPassword)
-	fs.Var((*secret)(&c.Password), "kafka-password", "Kafka SASL PLAIN/SCRAM password, a `string`; prefer the environment variable "+EnvPassword+": a command line is visible to other users of the machine")
+	cli.SecretFlag(fs, &c.Password, "kafka-password", "Kafka SASL PLAIN/SCRAM password, a `string`; prefer the environment variable "+EnvPassword+": a command line is visible to other users of the machine")
 	fs.StringVar(&c.AWSRegion, "kafka-aws-region", getenv(EnvAWSRegion), "region of the MSK cluster for AWS_MSK_IAM (default: the standard AWS configuration's, AWS_REGION) (env "+EnvAWSRegion+")")
 	c.envErr = errors.Join(errs...)
 }
 
-// secret is a string flag whose value is never printed (its default from
-// the environment stays out of --help and the README).
-type secret string
-
-func (s *secret) String() string     { return "" }
-func (s *secret) Set(v string) error { *s = secret(v); return nil }
+// CheckBrokers reports an empty list of bootstrap brokers, or one that is
+// not host:port.
+func CheckBrokers(brokers []string) error {
+	if len(brokers) == 0 {
+		return errors.New("kafka: no broker")
+	}
+	for _, b := range brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return fmt.Errorf("kafka broker %q: want host:port", b)
+		}
+	}
+	return nil
+}
 
 // TLSOn reports whether the connections use TLS.
 func (c Config) TLSOn() bool {

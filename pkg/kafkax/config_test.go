@@ -107,3 +107,14 @@ func TestFlags(t *testing.T) {
 		t.Errorf("Validate with a bad boolean variable = %v", err)
 	}
 }
+
+func TestCheckBrokers(t *testing.T) {
+	if err := kafkax.CheckBrokers([]string{"a:9092", "127.0.0.1:1"}); err != nil {
+		t.Errorf("good brokers: %v", err)
+	}
+	for _, bad := range [][]string{nil, {"a:9092", "b"}} {
+		if err := kafkax.CheckBrokers(bad); err == nil {
+			t.Errorf("CheckBrokers(%q) = nil, want an error", bad)
+		}
+	}
+}
