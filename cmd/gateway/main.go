@@ -84,7 +84,6 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 	return fs
 }
 
-
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err == nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -194,7 +193,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 			}
 			const kills = 8
 			for i := 0; i < kills; i++ {
-				metrics := freeAddr(t)
+				metrics := devstack.FreeAddr(t)
 				var cmd *exec.Cmd
 				if i%2 == 0 {
 					cmd = start(metrics, "4")
@@ -222,7 +221,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 
 			// A last run, with one object per record (another cut than the
 			// killed runs'), lands the rest, then stops cleanly on SIGTERM.
-			metricsAddr := freeAddr(t)
+			metricsAddr := devstack.FreeAddr(t)
 			cmd := start(metricsAddr, "1")
 			for _, topic := range topics {
 				want := landtest.PartitionLog(t, ctx, brokers, topic)
@@ -276,16 +275,6 @@ func TestCrashExactlyOnce(t *testing.T) {
 			}
 		})
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // storedObject reports whether the sink serving metrics on addr has stored

@@ -57,7 +57,7 @@ func TestLivePage(t *testing.T) {
 	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 2)
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := devstack.FreeAddr(t)
 	p := startBinary(t, "--streams", s, "--catalog", "sqlite://"+filepath.Join(dir, "catalog.db"), "--warehouse", filepath.Join(dir, "warehouse"),
 		"--flush-records", "100", "--flush-interval", "500ms", "--commit-interval", "200ms", "--with-source-columns", "--metrics", addr,
 		"--discover-interval", "1s")

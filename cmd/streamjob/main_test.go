@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -201,15 +200,6 @@ func (p *proc) term(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // metric returns the value of the first sample line starting with name.
 func metric(addr, name string) (float64, bool) {
 	res, err := http.Get("http://" + addr + "/metrics")
@@ -256,7 +246,7 @@ func TestGracefulStop(t *testing.T) {
 	// The warehouse on S3, the catalog a local SQLite file.
 	catURL := "sqlite://" + filepath.Join(t.TempDir(), "catalog.db")
 	whURL := "s3://" + env.NewBucket(t) + "/warehouse"
-	addr := freeAddr(t)
+	addr := devstack.FreeAddr(t)
 	// Nothing flushes before the stop: the records are committed at SIGTERM.
 	p := startBinary(t, "--streams", s, "--catalog", catURL, "--warehouse", whURL, "--flush-records", "1000000", "--flush-interval", "1h",
 		"--with-source-columns", "--metrics", addr, "--discover-interval", "1s")
@@ -345,7 +335,7 @@ func TestHealthzFlushFailing(t *testing.T) {
 	s := landing.Stream(st.UniqueName("t-"), clean.TablePin)
 	st.CreateStream(t, api, s, 1)
 	wh := filepath.Join(t.TempDir(), "warehouse")
-	addr := freeAddr(t)
+	addr := devstack.FreeAddr(t)
 	p := startBinary(t, "--streams", s, "--warehouse", wh, "--flush-records", "10", "--flush-interval", "200ms",
 		"--metrics", addr, "--discover-interval", "1s", "--unhealthy-after", "2s")
 	waitHealthz(t, addr, http.StatusOK, p)

@@ -239,7 +239,7 @@ func (s *testStack) startOwned(ctx context.Context, name string,
 			return nil, fmt.Errorf("starting %s: %w", name, err)
 		}
 		s.dirs = append(s.dirs, dir)
-		port, err := freePort()
+		port, err := FreePort()
 		if err != nil {
 			return nil, err
 		}

@@ -59,6 +59,13 @@ func NewCA(t testing.TB, name string) *CA {
 	return &CA{File: file, cert: cert, key: key}
 }
 
+// Pool returns a pool that trusts ca alone.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.cert)
+	return p
+}
+
 // Issue makes a certificate for the names (DNS names or IP addresses)
 // signed by ca, usable by servers and clients; it writes the certificate and
 // its key to files of t.TempDir too.

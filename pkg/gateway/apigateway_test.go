@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -167,12 +166,7 @@ func TestKinesisResources(t *testing.T) {
 // TestKinesisDown: with Kinesis unreachable, a put gets 503 with a
 // retryable body.
 func TestKinesisDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
+	dead := "http://" + devstack.FreeAddr(t)
 	api := streamtest.KinesisClient(devstack.Env{Region: "us-east-1", AccessKey: "a", SecretKey: "b"}, dead)
 	srv := newKinesisGateway(t, api, nil)
 	start := time.Now()

@@ -234,12 +234,7 @@ func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels ..
 // TestKafkaDown: with no broker, a produce request gets 503 with a
 // retryable REST Proxy error, and /healthz turns unhealthy.
 func TestKafkaDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := devstack.FreeAddr(t)
 	k, err := gateway.NewKafka(gateway.KafkaOptions{Brokers: []string{dead}, WriteTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

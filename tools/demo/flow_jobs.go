@@ -17,6 +17,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/objstore"
@@ -79,12 +80,8 @@ func (f *flow) background(ctx context.Context, logName, name string, args []stri
 
 // freeAddr returns a 127.0.0.1 address with a port free right now.
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	p, err := devstack.FreePort()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), err
 }
 
 // promSample is one Prometheus sample: metric name, labels, value.
