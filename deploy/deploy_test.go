@@ -121,23 +121,25 @@ func checkArgv(t *testing.T, docs map[string]*binaryDocs, where string, argv []s
 	return bin, vals
 }
 
+// argVar is a variable a container's args use, $(NAME); unitVar one a
+// systemd unit's ExecStart uses, ${NAME}.
+var (
+	argVar  = regexp.MustCompile(`\$\(([A-Z0-9_]+)\)`)
+	unitVar = regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`)
+)
+
 // checkEnv checks that an environment variable a file sets is one the
-// binary reads (or the standard AWS configuration's).
-func checkEnv(t *testing.T, docs map[string]*binaryDocs, where, bin, name string) {
+// binary reads, the standard AWS configuration's, or one its arguments use
+// ($(NAME) in args, in used).
+func checkEnv(t *testing.T, docs map[string]*binaryDocs, where, bin, name string, used map[string]bool) {
 	t.Helper()
-	if bin == "" || strings.HasPrefix(name, "AWS_") {
+	if bin == "" || strings.HasPrefix(name, "AWS_") || used[name] {
 		return
 	}
-	if !docs[bin].env[name] && !referencedInArgs(name) {
+	if !docs[bin].env[name] {
 		t.Errorf("%s: %s does not read %s", where, bin, name)
 	}
 }
-
-// referenced records the variables used as $(NAME) in container args; such
-// a variable need not be read by the binary itself.
-var referenced = map[string]bool{}
-
-func referencedInArgs(name string) bool { return referenced[name] }
 
 type container struct {
 	Name    string   `yaml:"name"`
@@ -253,9 +255,10 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 			for _, c := range spec.Containers {
 				where := file + ": container " + c.Name
+				used := map[string]bool{} // the variables the args use as $(NAME)
 				for _, a := range c.Args {
-					for _, ref := range regexp.MustCompile(`\$\(([A-Z0-9_]+)\)`).FindAllStringSubmatch(a, -1) {
-						referenced[ref[1]] = true
+					for _, ref := range argVar.FindAllStringSubmatch(a, -1) {
+						used[ref[1]] = true
 					}
 				}
 				bin, vals := checkArgv(t, docs, where, append(slices.Clone(c.Command), c.Args...))
@@ -263,7 +266,7 @@ func TestKubernetesManifests(t *testing.T) {
 					continue
 				}
 				for _, e := range c.Env {
-					checkEnv(t, docs, where, bin, e.Name)
+					checkEnv(t, docs, where, bin, e.Name, used)
 				}
 				if spec.TerminationGracePeriodSeconds < minGrace[bin] {
 					t.Errorf("%s: terminationGracePeriodSeconds %d, want at least %d (the shutdown of %s)", where, spec.TerminationGracePeriodSeconds, minGrace[bin], bin)
@@ -318,6 +321,7 @@ func TestSystemdUnits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	usedByUnits := map[string]bool{} // the variables ExecStart lines use as ${NAME}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -347,7 +351,8 @@ func TestSystemdUnits(t *testing.T) {
 			continue
 		}
 		for _, a := range argv {
-			for _, ref := range regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`).FindAllStringSubmatch(a, -1) {
+			for _, ref := range unitVar.FindAllStringSubmatch(a, -1) {
+				usedByUnits[ref[1]] = true
 				if !bytes.Contains(envFile, []byte(ref[1]+"=")) {
 					t.Errorf("%s: ExecStart uses ${%s}, which pinpipe.env.example does not set", file, ref[1])
 				}
@@ -363,12 +368,12 @@ func TestSystemdUnits(t *testing.T) {
 	}
 	for _, line := range strings.Split(string(envFile), "\n") {
 		if k, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") && !strings.HasPrefix(k, "AWS_") {
-			used := false
+			used := usedByUnits[k]
 			for _, d := range docs {
 				used = used || d.env[k]
 			}
-			if !used && !strings.HasPrefix(k, "PINPIPE_LANDING") && k != "PINPIPE_PREFIX" {
-				t.Errorf("pinpipe.env.example sets %s, which no binary reads", k)
+			if !used {
+				t.Errorf("pinpipe.env.example sets %s, which no unit or binary reads", k)
 			}
 		}
 	}

@@ -26,3 +26,17 @@ class DAG:
     def __exit__(self, *exc):
         _current_dag.pop()
         return False
+
+
+class BaseOperator:
+    """What every stand-in operator records: its task id, its retries (the
+    DAG's default_args unless given) and the DAG it was declared in."""
+
+    def __init__(self, task_id, retries=None, retry_delay=None):
+        self.task_id = task_id
+        self.dag = _current_dag[-1] if _current_dag else None
+        args = self.dag.default_args if self.dag else {}
+        self.retries = retries if retries is not None else args.get("retries", 0)
+        self.retry_delay = retry_delay if retry_delay is not None else args.get("retry_delay")
+        if self.dag:
+            self.dag.tasks.append(self)
