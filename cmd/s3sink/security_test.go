@@ -30,14 +30,7 @@ import (
 // password stops s3sink at start with the explained error.
 func TestSecureKafka(t *testing.T) {
 	const rows = 12
-	for _, tc := range []kafkatest.Cluster{
-		{TLS: true},
-		{TLS: true, ClientCert: true},
-		{SASL: kafkax.PLAIN},
-		{SASL: kafkax.SCRAMSHA256},
-		{SASL: kafkax.SCRAMSHA512},
-		{TLS: true, SASL: kafkax.SCRAMSHA512},
-	} {
+	for _, tc := range kafkatest.Secured {
 		brokers, sec := kafkatest.Start(t, tc)
 		t.Run(sec.String(), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)

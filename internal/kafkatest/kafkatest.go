@@ -116,6 +116,18 @@ func writePEM(t testing.TB, file, typ string, der []byte) {
 	}
 }
 
+// Secured are the secured clusters pinpipe can connect to (all but
+// AWS_MSK_IAM, which kfake has not): TLS, mutual TLS, each SASL mechanism,
+// and TLS with SCRAM.
+var Secured = []Cluster{
+	{TLS: true},
+	{TLS: true, ClientCert: true},
+	{SASL: kafkax.PLAIN},
+	{SASL: kafkax.SCRAMSHA256},
+	{SASL: kafkax.SCRAMSHA512},
+	{TLS: true, SASL: kafkax.SCRAMSHA512},
+}
+
 // Cluster says what a test cluster requires of its clients.
 type Cluster struct {
 	TLS        bool   // listen with TLS, a certificate for 127.0.0.1 and localhost

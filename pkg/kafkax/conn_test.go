@@ -16,15 +16,7 @@ import (
 // TestConnect connects with a Dialer and with a Transport to kfake clusters
 // over every combination pinpipe supports but AWS_MSK_IAM (kfake has none).
 func TestConnect(t *testing.T) {
-	for _, tc := range []kafkatest.Cluster{
-		{},
-		{TLS: true},
-		{TLS: true, ClientCert: true},
-		{SASL: kafkax.PLAIN},
-		{SASL: kafkax.SCRAMSHA256},
-		{SASL: kafkax.SCRAMSHA512},
-		{TLS: true, SASL: kafkax.SCRAMSHA512},
-	} {
+	for _, tc := range append([]kafkatest.Cluster{{}}, kafkatest.Secured...) { // and plaintext
 		brokers, sec := kafkatest.Start(t, tc)
 		t.Run(sec.String(), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
