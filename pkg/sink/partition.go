@@ -161,7 +161,10 @@ func (l *lander) run(runCtx, genCtx context.Context, committed int64) {
 			continue
 		}
 		next = rec.offset + 1
-		now := l.s.cfg.Now()
+		var now time.Time // read only for a wall-clock schedule: this runs per record
+		if l.s.cfg.RotateSchedule > 0 {
+			now = l.s.cfg.Now()
+		}
 		if b.full(rec.time) || b.overdue(now) {
 			p.submit(b)
 			b = l.s.newBatch()
