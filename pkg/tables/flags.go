@@ -66,6 +66,7 @@ func (m *Maintenance) Flags(fs *flag.FlagSet) {
 	fs.IntVar(&m.KeepSnapshots, "keep-snapshots", DefaultKeepSnapshots, "the most recent snapshots kept whatever their age")
 	fs.IntVar(&m.MaxSnapshots, "max-snapshots", DefaultMaxSnapshots, "at most this many snapshots are kept: older ones expire even within --snapshot-age (bounds the metadata each commit rewrites)")
 	fs.DurationVar(&m.OrphanAge, "orphan-age", DefaultOrphanAge, "files no snapshot lists are deleted once older than this (at least 1h)")
+	fs.DurationVar(&m.OrphanInterval, "orphan-interval", DefaultOrphanInterval, "look for such files at most once in this long (the search reads every kept snapshot's manifests and lists the table's location; negative: at every maintenance)")
 }
 
 func or(s, def string) string {

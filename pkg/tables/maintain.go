@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/pinpipe/pinpipe/pkg/objstore"
@@ -42,7 +43,19 @@ type Maintenance struct {
 	// orphan files are those older than OrphanAge, which no newer snapshot
 	// can be the first to list.
 	Loaded bool
+	// OrphanInterval: the orphan files of a table are looked for at most
+	// once in this long (the time of the last search is the table property
+	// PropOrphansSwept). The search reads the manifests of every kept
+	// snapshot and lists the whole table location, so its cost grows with
+	// the table's history; orphans come only from writes that were never
+	// committed (a crash, a lost commit race), and cost only storage until
+	// found. Negative: at every maintenance run. Default: 7 days.
+	OrphanInterval time.Duration
 }
+
+// PropOrphansSwept is the table property holding when its orphan files
+// were last looked for (RFC 3339, UTC); see Maintenance.OrphanInterval.
+const PropOrphansSwept = "pinpipe.orphans-swept-at"
 
 // Defaults of Maintenance.
 const (
@@ -51,6 +64,7 @@ const (
 	DefaultKeepSnapshots    = 100
 	DefaultMaxSnapshots     = 1000
 	DefaultOrphanAge        = 24 * time.Hour
+	DefaultOrphanInterval   = 7 * 24 * time.Hour
 	// MinOrphanAge bounds OrphanAge from below: a data file is written
 	// before the commit that lists it, and a commit can be retried for a while.
 	MinOrphanAge = time.Hour
@@ -88,13 +102,18 @@ func (m Maintenance) WithDefaults() Maintenance {
 	if m.OrphanAge == 0 {
 		m.OrphanAge = DefaultOrphanAge
 	}
+	if m.OrphanInterval == 0 {
+		m.OrphanInterval = DefaultOrphanInterval
+	}
 	return m
 }
 
 // MaintainResult is what a maintenance run did.
 type MaintainResult struct {
 	ExpiredSnapshots int
-	RemovedFiles     int
+	// Swept says the orphan files were looked for (Maintenance.OrphanInterval).
+	Swept        bool
+	RemovedFiles int
 }
 
 // Maintain expires the table's old snapshots (deleting the files only they
@@ -137,13 +156,42 @@ func (t *Table) Maintain(ctx context.Context, m Maintenance) (MaintainResult, er
 		t.tbl = tbl
 		res.ExpiredSnapshots = before - len(tbl.Metadata().Snapshots())
 	}
+	if !m.sweepDue(t.tbl.Properties()[PropOrphansSwept], time.Now()) {
+		return res, nil
+	}
+	started := time.Now().UTC()
 	orphans, err := t.tbl.DeleteOrphanFiles(ctx, table.WithFilesOlderThan(m.OrphanAge),
 		table.WithPrefixMismatchMode(table.PrefixMismatchIgnore))
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return res, err
+		}
 		return res, fmt.Errorf("table %s: removing orphan files: %w", t.Name(), err)
 	}
-	res.RemovedFiles = len(orphans.DeletedFiles)
-	return res, err
+	res.Swept, res.RemovedFiles = true, len(orphans.DeletedFiles)
+	// When the search started, not ended: a file written during it is
+	// younger and found by the next one.
+	tx := t.tbl.NewTransaction()
+	if err := tx.SetProperties(iceberg.Properties{PropOrphansSwept: started.Format(time.RFC3339)}); err != nil {
+		return res, fmt.Errorf("table %s: %w", t.Name(), err)
+	}
+	tbl, err := tx.Commit(ctx)
+	if err != nil {
+		return res, fmt.Errorf("catalog %s: recording the orphan search of %s: %w", t.c.desc, t.Name(), err)
+	}
+	t.tbl = tbl
+	return res, nil
+}
+
+// sweepDue says whether the orphan files are to be looked for now, given
+// the table's PropOrphansSwept (empty or unreadable: never recorded).
+func (m Maintenance) sweepDue(last string, now time.Time) bool {
+	if m.OrphanInterval < 0 {
+		return true
+	}
+	at, err := time.Parse(time.RFC3339, last)
+	// A time ahead of now (a clock set back) does not stop the search.
+	return err != nil || now.Sub(at) >= m.OrphanInterval || at.After(now)
 }
 
 // Warehouse is the warehouse's store (nil for a REST catalog's own).

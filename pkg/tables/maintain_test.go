@@ -74,6 +74,53 @@ func TestMaintain(t *testing.T) {
 	if len(names) != 4 {
 		t.Errorf("data files left %v, want fh, fi, fj and young", names)
 	}
+	if !res.Swept || tbl.Properties()[PropOrphansSwept] == "" {
+		t.Errorf("the first maintenance did not look for orphans (%+v) or did not record it (%q)", res, tbl.Properties()[PropOrphansSwept])
+	}
+
+	// Within OrphanInterval of that search no other is made: an old
+	// orphan stays until the interval has passed.
+	again := writePins(t, tbl, "2026-12-01", "again.parquet", pins(300, 1))
+	if err := os.Chtimes(strings.TrimPrefix(again.Location, "file://"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	m := Maintenance{OrphanAge: 24 * time.Hour, OrphanInterval: time.Hour}
+	if res, err := tbl.Maintain(ctx, m); err != nil || res.Swept || !exists(again.Location) {
+		t.Errorf("maintenance within the interval: %+v, %v, orphan there %v; want no search", res, err, exists(again.Location))
+	}
+	// Loaded anew (a later run), with the last search recorded two hours ago.
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(tbl.Commit(ctx, Change{Properties: map[string]string{PropOrphansSwept: time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)}}))
+	check(tbl.Refresh(ctx))
+	if res, err := tbl.Maintain(ctx, m); err != nil || !res.Swept || res.RemovedFiles != 1 || exists(again.Location) {
+		t.Errorf("maintenance after the interval: %+v, %v, orphan there %v; want it removed", res, err, exists(again.Location))
+	}
+}
+
+func TestSweepDue(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	m := Maintenance{}.WithDefaults()
+	for _, c := range []struct {
+		last string
+		m    Maintenance
+		want bool
+	}{
+		{"", m, true},
+		{"garbage", m, true},
+		{now.Add(-time.Hour).Format(time.RFC3339), m, false},
+		{now.Add(-DefaultOrphanInterval).Format(time.RFC3339), m, true},
+		{now.Add(time.Hour).Format(time.RFC3339), m, true}, // the clock was set back
+		{now.Add(-time.Hour).Format(time.RFC3339), Maintenance{OrphanInterval: -1}, true},
+	} {
+		if got := c.m.sweepDue(c.last, now); got != c.want {
+			t.Errorf("sweepDue(%q) with interval %s = %v, want %v", c.last, c.m.OrphanInterval, got, c.want)
+		}
+	}
 }
 
 // TestMaintainMaxSnapshots bounds the snapshots of a table that commits
