@@ -5,16 +5,20 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go/table"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/insights"
+	"github.com/pinpipe/pinpipe/pkg/objstore"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 	"github.com/pinpipe/pinpipe/pkg/report"
 	"github.com/pinpipe/pinpipe/pkg/tables"
@@ -43,12 +47,8 @@ func (w *writer) writeReport(ctx context.Context, res Result) (string, error) {
 	if rep.Runs, err = w.runHistory(); err != nil {
 		return "", err
 	}
-	for _, name := range insights.Names() {
-		h, err := w.insightHistory(ctx, name)
-		if err != nil {
-			return "", err
-		}
-		rep.InsightHistory = append(rep.InsightHistory, h)
+	if rep.InsightHistory, err = w.insightHistories(ctx); err != nil {
+		return "", err
 	}
 	var buf bytes.Buffer
 	if err := report.WriteBatch(&buf, rep); err != nil {
@@ -88,9 +88,93 @@ func (w *writer) runHistory() ([]report.Run, error) {
 	return runs, nil
 }
 
+// HistoryCacheFile is the key, in the warehouse, of the insight files the
+// last report read (historyCache).
+func HistoryCacheFile(namespace string) string {
+	return namespace + ".db/_quality/insight-history.json"
+}
+
+// historyCache holds the rows of the insight tables' data files a report
+// read, by file location. A data file never changes once written (a date
+// published again is a new file), so a cached file's rows are its rows for
+// as long as the file is in the table: a run reads from the store only the
+// files that are new since the last report (usually one per table), not
+// ReportDays of them. Any run may replace the cache (the last one wins);
+// a cache that is missing, unreadable or of another version is rebuilt.
+type historyCache struct {
+	Version int                     `json:"version"`
+	Files   map[string]report.Table `json:"files"`
+}
+
+const historyCacheVersion = 1
+
+// insightHistories returns the history of each insight table (insightHistory),
+// through the history cache.
+func (w *writer) insightHistories(ctx context.Context) ([]report.Table, error) {
+	b := w.cat.Warehouse()
+	key := HistoryCacheFile(w.cat.Namespace())
+	cache := w.readHistoryCache(ctx, b, key)
+	next := historyCache{Version: historyCacheVersion, Files: map[string]report.Table{}}
+	var mu sync.Mutex
+	read := func(ctx context.Context, name, location string) (report.Table, error) {
+		t, ok := cache.Files[location]
+		if !ok {
+			var err error
+			if t, err = w.readInsightFile(ctx, name, location); err != nil {
+				return t, err
+			}
+		}
+		mu.Lock()
+		next.Files[location] = t
+		mu.Unlock()
+		return t, nil
+	}
+	out := make([]report.Table, len(insights.Names()))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, name := range insights.Names() {
+		g.Go(func() error {
+			var err error
+			out[i], err = w.insightHistory(gctx, name, read)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(next)
+	if err == nil {
+		err = b.Put(ctx, key, bytes.NewReader(data))
+	}
+	if err != nil {
+		// The cache only saves reads: the report is written without it.
+		w.logger.Warn("writing the report's history cache; the next report reads the insight tables' files", "key", b.URL(key), "err", err)
+	}
+	return out, nil
+}
+
+// readHistoryCache reads the history cache; a missing or unusable one is empty.
+func (w *writer) readHistoryCache(ctx context.Context, b objstore.Bucket, key string) historyCache {
+	var c historyCache
+	rc, err := b.Get(ctx, key)
+	if err != nil {
+		if !errors.Is(err, objstore.ErrNotFound) {
+			w.logger.Warn("reading the report's history cache; reading the insight tables' files instead", "key", b.URL(key), "err", err)
+		}
+		return c
+	}
+	defer rc.Close()
+	if err := json.NewDecoder(rc).Decode(&c); err != nil || c.Version != historyCacheVersion {
+		w.logger.Warn("the report's history cache is unreadable or of another version; reading the insight tables' files instead", "key", b.URL(key), "err", err, "version", c.Version)
+		return historyCache{}
+	}
+	return c
+}
+
 // insightHistory reads the rows of insight table name on the latest
-// ReportDays dates it holds, with their date (column dt), by date.
-func (w *writer) insightHistory(ctx context.Context, name string) (report.Table, error) {
+// ReportDays dates it holds, with their date (column dt), by date; read
+// gives the rows of one of its files.
+func (w *writer) insightHistory(ctx context.Context, name string, read func(ctx context.Context, name, location string) (report.Table, error)) (report.Table, error) {
 	tbl := w.insights[name]
 	files, err := tbl.Files(ctx)
 	if err != nil {
@@ -111,7 +195,7 @@ func (w *writer) insightHistory(ctx context.Context, name string) (report.Table,
 		if _, ok := slices.BinarySearch(dates, f.Date); !ok {
 			continue
 		}
-		t, err := w.readInsightFile(ctx, name, f.Location)
+		t, err := read(ctx, name, f.Location)
 		if err != nil {
 			return report.Table{}, err
 		}

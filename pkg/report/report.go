@@ -17,7 +17,9 @@ package report
 import (
 	_ "embed"
 	"fmt"
+	"html/template"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -38,22 +40,49 @@ const ChartJSVersion = "4.6.2"
 
 // Table is a table of values as the pages show it.
 type Table struct {
-	Name    string
-	Columns []Column
-	Rows    [][]Cell
+	Name    string   `json:"name"`
+	Columns []Column `json:"columns"`
+	Rows    [][]Cell `json:"rows"`
+}
+
+// Body is the rows of t as the rows of an HTML table body: a tr per row, a
+// td per cell (class "num" in a numeric column, "null" for a null). Made
+// here rather than by the page's template: a report's trend tables hold
+// thousands of cells, which the template would render one reflective call
+// at a time.
+func (t Table) Body() template.HTML {
+	var b strings.Builder
+	for _, row := range t.Rows {
+		b.WriteString("<tr>")
+		for i, c := range row {
+			switch {
+			case c.Null:
+				b.WriteString(`<td class="null">null</td>`)
+				continue
+			case i < len(t.Columns) && t.Columns[i].Numeric:
+				b.WriteString(`<td class="num">`)
+			default:
+				b.WriteString("<td>")
+			}
+			template.HTMLEscape(&b, []byte(c.Text))
+			b.WriteString("</td>")
+		}
+		b.WriteString("</tr>\n")
+	}
+	return template.HTML(b.String())
 }
 
 // Column is a column of a Table.
 type Column struct {
-	Name    string
-	Numeric bool // integers: right-aligned, sorted as numbers
+	Name    string `json:"name"`
+	Numeric bool   `json:"numeric,omitempty"` // integers: right-aligned, sorted as numbers
 }
 
 // Cell is one value of a Table: a string, an integer, or null.
 type Cell struct {
-	Text string // the value as shown ("" for null)
-	Num  int64  // the value of a numeric cell
-	Null bool
+	Text string `json:"t,omitempty"` // the value as shown ("" for null)
+	Num  int64  `json:"n,omitempty"` // the value of a numeric cell
+	Null bool   `json:"null,omitempty"`
 }
 
 // Str is a string cell.
