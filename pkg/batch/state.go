@@ -194,22 +194,22 @@ var (
 )
 
 // MaxBucketFiles bounds the data files of one bucket of a clean table. An
-// incremental run adds a file of the rows of new inds to each bucket they
-// fall in and rewrites only the files holding an ind its rows replace; a
-// bucket that would exceed this many files is rewritten whole instead, into
-// as few files as --rows-per-file allows (a compaction, once every few runs).
+// incremental run writes, in each bucket its rows fall in, one file: its
+// rows merged with the files holding an ind they replace. A bucket that
+// would exceed this many files has its smallest files merged in too, down
+// to MaxBucketFiles/2 (a size-tiered compaction: a row is rewritten about
+// once each time the files around it double, not at every run).
 const MaxBucketFiles = 8
 
 // mergeState merges add, the rows a run read of clean table t, into its
 // state, one bucket at a time. Every file of the state is read for the
-// columns of the insight tables. In a bucket that add has rows in, a file
-// holding an ind of add is read whole, merged with those rows and written
-// anew; the rows of inds the bucket does not hold yet are written as a new
-// file; the other files stay as they are. A bucket that would exceed
-// MaxBucketFiles is read whole, merged and written anew. So a run writes
-// the files its rows touch, and holds whole rows only for those. It returns
-// every row of the new state with the fields the insight tables need (into
-// *insight, by bucket, then ind), adds to *collisions the rows of add that
+// columns of the insight tables. In a bucket that add has rows in, the
+// files holding an ind of add (and, to bound the bucket's files, its
+// smallest ones: MaxBucketFiles) are read whole, merged with those rows and
+// written anew as one file; the other files stay as they are. So a run
+// writes the files its rows touch, and holds whole rows only for those. It
+// returns every row of the new state with the fields the insight tables
+// need (into *insight, in no particular order), adds to *collisions the rows of add that
 // met a row of the state, and sets the files the commit replaces
 // (tableState.remove).
 func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableRows[R], ops stateOps[R], insight *[]R, collisions *int64) error {
@@ -219,9 +219,9 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 		return err
 	}
 	nb := tbl.Def().Buckets
-	files := make([][]string, nb) // by bucket, in location order
+	files := make([][]tables.CurrentFile, nb) // by bucket, in location order
 	for _, f := range cur {
-		files[f.Bucket] = append(files[f.Bucket], f.Location)
+		files[f.Bucket] = append(files[f.Bucket], f)
 	}
 	out := make([][]R, nb)
 	var mu sync.Mutex
@@ -236,69 +236,77 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 	for b := range nb {
 		g.Go(func() error {
 			addRows, addOrg := add.bucket(b)
-			datas, err := readFiles(gctx, w, tbl, files[b])
+			locs := make([]string, len(files[b]))
+			for i, f := range files[b] {
+				locs[i] = f.Location
+			}
+			datas, err := readFiles(gctx, w, tbl, locs)
 			if err != nil {
 				return err
 			}
-			if len(addRows) > 0 && len(files[b]) >= MaxBucketFiles {
-				rows, coll, err := rewrite(gctx, w, tbl, b, "", files[b], datas, addRows, addOrg, ops)
+			// The inds of add, to find the files they fall in.
+			addAt := make(map[int64]bool, len(addRows))
+			for i := range addRows {
+				addAt[ops.ind(&addRows[i])] = true
+			}
+			merged := make([]bool, len(files[b])) // the files rewritten with add
+			kept := make([][]R, len(files[b]))    // the insight rows of the others
+			n := 0
+			for fi, loc := range locs {
+				rows, err := ops.readInsight(bytes.NewReader(datas[fi]))
+				if err != nil {
+					return stateError(tbl, loc, err)
+				}
+				for i := range rows {
+					if addAt[ops.ind(&rows[i])] {
+						merged[fi] = true
+						n++
+						break
+					}
+				}
+				if !merged[fi] {
+					kept[fi] = rows
+				}
+			}
+			if len(addRows) > 0 {
+				// The bucket ends with len(files)-n+1 files: past the
+				// bound, the smallest files left are merged too.
+				bySize := make([]int, len(files[b]))
+				for i := range bySize {
+					bySize[i] = i
+				}
+				slices.SortStableFunc(bySize, func(x, y int) int { return cmp.Compare(files[b][x].Rows, files[b][y].Rows) })
+				if len(files[b])-n+1 > MaxBucketFiles {
+					for _, fi := range bySize {
+						if len(files[b])-n+1 <= MaxBucketFiles/2 {
+							break
+						}
+						if !merged[fi] {
+							merged[fi], kept[fi] = true, nil
+							n++
+						}
+					}
+				}
+				var mlocs []string
+				var mdatas [][]byte
+				for fi, m := range merged {
+					if m {
+						mlocs, mdatas = append(mlocs, locs[fi]), append(mdatas, datas[fi])
+					}
+					datas[fi] = nil
+				}
+				rows, coll, err := rewrite(gctx, w, tbl, b, "", mlocs, mdatas, addRows, addOrg, ops)
 				if err != nil {
 					return err
 				}
 				out[b] = rows
-				replaced(coll, files[b]...)
-				return nil
+				replaced(coll, mlocs...)
 			}
-			// The inds of add, to find the files they fall in.
-			addAt := make(map[int64]int, len(addRows))
-			for i := range addRows {
-				addAt[ops.ind(&addRows[i])] = i
-			}
-			matched := make([]bool, len(addRows))
-			for fi, loc := range files[b] {
-				data := datas[fi]
-				datas[fi] = nil
-				rows, err := ops.readInsight(bytes.NewReader(data))
-				if err != nil {
-					return stateError(tbl, loc, err)
-				}
-				var hit []int // the rows of add whose ind this file holds
-				for i := range rows {
-					if j, ok := addAt[ops.ind(&rows[i])]; ok {
-						hit = append(hit, j)
-					}
-				}
-				if len(hit) == 0 {
-					out[b] = append(out[b], rows...)
-					continue
-				}
-				slices.Sort(hit) // add is sorted by ind within the bucket
-				sub, subOrg := make([]R, len(hit)), make([]parquetio.Origin, len(hit))
-				for k, j := range hit {
-					sub[k], subOrg[k] = addRows[j], addOrg[j]
-					matched[j] = true
-				}
-				rows, coll, err := rewrite(gctx, w, tbl, b, fmt.Sprintf("-r%02d", fi), []string{loc}, [][]byte{data}, sub, subOrg, ops)
-				if err != nil {
-					return err
-				}
+			// Not sorted: the insight tables do not depend on the order
+			// of their input rows.
+			for _, rows := range kept {
 				out[b] = append(out[b], rows...)
-				replaced(coll, loc)
 			}
-			// The rows of inds new to the bucket, as a file of their own.
-			var fresh []R
-			var freshOrg []parquetio.Origin
-			for j, m := range matched {
-				if !m {
-					fresh, freshOrg = append(fresh, addRows[j]), append(freshOrg, addOrg[j])
-				}
-			}
-			rows, _, err := rewrite(gctx, w, tbl, b, "", nil, nil, fresh, freshOrg, ops)
-			if err != nil {
-				return err
-			}
-			out[b] = append(out[b], rows...)
-			slices.SortFunc(out[b], func(x, y R) int { return cmp.Compare(ops.ind(&x), ops.ind(&y)) })
 			return nil
 		})
 	}

@@ -349,6 +349,10 @@ var ErrConcurrentRun = errors.New("another run committed the table meanwhile")
 // buckets, progress, totals and pending quarantine files, in one commit
 // each), the day's partition of each insight table, then the pending
 // quarantine files to batch_quarantine. It returns the snapshot ids, by table.
+// publishers is how many tables a run commits at a time (each commit waits
+// mostly on the catalog and the store).
+const publishers = 4
+
 func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string]int64, error) {
 	q, err := json.Marshal(qualityReport(res))
 	if err != nil {
@@ -356,43 +360,71 @@ func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string
 	}
 	summary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date}
 	cleanSummary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date, SummaryQuality: string(q)}
+	// The tables are committed several at a time: the clean tables (each
+	// holds its own state and progress), then the insight tables (each
+	// replaces its partition dt=D), then the quarantine (from the clean
+	// tables' pending files). A run stopped in between leaves some tables
+	// at this run and the others at the previous one; the next run reads
+	// from each table's own progress, and replaces dt=D again.
 	snaps := map[string]int64{}
+	var mu sync.Mutex
+	committed := func(tbl *tables.Table) {
+		mu.Lock()
+		defer mu.Unlock()
+		snaps[tbl.Def().Name] = tbl.Iceberg().CurrentSnapshot().SnapshotID
+	}
+	// A failed commit does not stop the others: each runs to its end.
+	var g errgroup.Group
 	for _, t := range clean.Tables {
 		tbl, ts := w.clean[t], w.state[t]
 		ch, err := w.cleanChange(t, res, full, cleanSummary)
 		if err != nil {
 			return snaps, err
 		}
-		err = w.commit(ctx, tbl, func() (tables.Change, error) {
-			if full {
+		g.Go(func() error {
+			err := w.commit(ctx, tbl, func() (tables.Change, error) {
+				if full {
+					return ch, nil
+				}
+				// The change was made from the state as the run read it: it
+				// applies only to that snapshot.
+				var cur int64
+				if s := tbl.Iceberg().CurrentSnapshot(); s != nil {
+					cur = s.SnapshotID
+				}
+				if cur != ts.snapshot {
+					return ch, fmt.Errorf("table %s: %w (snapshot %d, read %d): this run committed nothing to it; run it again", tbl.Name(), ErrConcurrentRun, cur, ts.snapshot)
+				}
 				return ch, nil
+			})
+			if err != nil {
+				return fmt.Errorf("publishing %s (tables committed before it or with it may hold this run): %w", tbl.Name(), err)
 			}
-			// The change was made from the state as the run read it: it
-			// applies only to that snapshot.
-			var cur int64
-			if s := tbl.Iceberg().CurrentSnapshot(); s != nil {
-				cur = s.SnapshotID
-			}
-			if cur != ts.snapshot {
-				return ch, fmt.Errorf("table %s: %w (snapshot %d, read %d): this run committed nothing to it; run it again", tbl.Name(), ErrConcurrentRun, cur, ts.snapshot)
-			}
-			return ch, nil
+			committed(tbl)
+			return nil
 		})
-		if err != nil {
-			return snaps, fmt.Errorf("publishing %s (the tables committed before it hold this run): %w", tbl.Name(), err)
-		}
-		snaps[tbl.Def().Name] = tbl.Iceberg().CurrentSnapshot().SnapshotID
 	}
+	if err := g.Wait(); err != nil {
+		return snaps, err
+	}
+	g = errgroup.Group{}
+	g.SetLimit(publishers)
 	for _, name := range insights.Names() {
 		tbl := w.insights[name]
 		files := w.sortedWritten(tbl)
-		err := w.commit(ctx, tbl, func() (tables.Change, error) {
-			return tables.Change{Add: files, ReplaceDay: w.date, Summary: summary}, nil
+		g.Go(func() error {
+			err := w.commit(ctx, tbl, func() (tables.Change, error) {
+				return tables.Change{Add: files, ReplaceDay: w.date, Summary: summary}, nil
+			})
+			if err != nil {
+				return fmt.Errorf("publishing %s (tables committed before it or with it may hold this run): %w", tbl.Name(), err)
+			}
+			committed(tbl)
+			return nil
 		})
-		if err != nil {
-			return snaps, fmt.Errorf("publishing %s (the tables committed before it hold this run): %w", tbl.Name(), err)
-		}
-		snaps[tbl.Def().Name] = tbl.Iceberg().CurrentSnapshot().SnapshotID
+	}
+	if err := g.Wait(); err != nil {
+		return snaps, err
 	}
 	if err := w.publishQuarantine(ctx, summary); err != nil {
 		return snaps, fmt.Errorf("publishing %s (the other tables hold this run; the next run adds its rejected lines): %w", w.quarantine.Name(), err)

@@ -209,5 +209,31 @@ func TestListAfter(t *testing.T) {
 		if !slices.Equal(keys, want) {
 			t.Errorf("ListAfter = %q, want %q", keys, want)
 		}
+		// Across directories, with a prefix that ends inside a name: the
+		// keys sort as strings, whatever directories hold them.
+		mustPut(t, b, "t/p=10/x", "x")
+		mustPut(t, b, "u/p=0/y", "x")
+		for _, c := range []struct {
+			prefix, after string
+			want          []string
+		}{
+			{"t/", "t/p=0/t+0+0000000010.json.gz", []string{"t/p=0/t+0+0000000020.json", "t/p=1/t+1+0000000000.json", "t/p=10/x"}},
+			{"t/p=1", "", []string{"t/p=1/t+1+0000000000.json", "t/p=10/x"}},
+			{"t/p=1", "t/p=1/z", []string{"t/p=10/x"}},
+			{"", "t/p=10/", []string{"t/p=10/x", "u/p=0/y"}},
+			{"t/p=0/t+0+00000000", "t/p=0/t+0+0000000010.json", []string{"t/p=0/t+0+0000000010.json.gz", "t/p=0/t+0+0000000020.json"}},
+		} {
+			objs, err := ListAfter(t.Context(), b, c.prefix, c.after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, o := range objs {
+				keys = append(keys, o.Key)
+			}
+			if !slices.Equal(keys, c.want) {
+				t.Errorf("ListAfter(%q, %q) = %q, want %q", c.prefix, c.after, keys, c.want)
+			}
+		}
 	})
 }

@@ -88,6 +88,67 @@ func (b *fileBucket) URL(key string) string {
 
 // path checks key and returns its file path. Keys are slash-separated paths
 // relative to the root with no ".", ".." or empty elements.
+// walk appends to objs the files under the directory p, whose key is dir
+// ("" for the root), with a key that has prefix and sorts after startAfter.
+// A directory whose keys all sort before startAfter, or that cannot hold
+// the prefix, is not read, and only the entries that qualify by name are
+// looked at further: a listing after the last key read costs the
+// directory's names, not a stat of each of its files.
+func (b *fileBucket) walk(ctx context.Context, p, dir, prefix, startAfter string, objs *[]Object) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // missing dir, or removed during the walk
+	}
+	if err != nil {
+		return err
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for _, d := range entries {
+		name := d.Name()
+		if strings.HasPrefix(name, tmpPrefix) {
+			continue
+		}
+		key := name
+		if dir != "" {
+			key = dir + "/" + name
+		}
+		if d.IsDir() {
+			sub := key + "/"
+			// Keys under sub can have the prefix, and not all sort before startAfter.
+			canMatch := strings.HasPrefix(sub, prefix) || strings.HasPrefix(prefix, sub)
+			allBefore := sub < startAfter && !strings.HasPrefix(startAfter, sub)
+			if canMatch && !allBefore {
+				if err := b.walk(ctx, filepath.Join(p, name), key, prefix, startAfter, objs); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if !strings.HasPrefix(key, prefix) || key <= startAfter {
+			continue
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			continue
+		}
+		*objs = append(*objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info), Modified: info.ModTime()})
+	}
+	return nil
+}
+
 func (b *fileBucket) path(key string) (string, error) {
 	if err := checkFileKey(key); err != nil {
 		return "", err
@@ -149,46 +210,7 @@ func (b *fileBucket) ListAfter(ctx context.Context, prefix, startAfter string) (
 		start = p
 	}
 	var objs []Object
-	err := filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // missing dir or file removed during the walk
-			}
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if strings.HasPrefix(d.Name(), tmpPrefix) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, err := filepath.Rel(b.root, p)
-		if err != nil {
-			return err
-		}
-		key := filepath.ToSlash(rel)
-		if !strings.HasPrefix(key, prefix) || key <= startAfter {
-			return nil
-		}
-		info, err := d.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !info.Mode().IsRegular() {
-			return nil
-		}
-		objs = append(objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info), Modified: info.ModTime()})
-		return nil
-	})
+	err := b.walk(ctx, start, filepath.ToSlash(dir), prefix, startAfter, &objs)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
 	}

@@ -143,8 +143,16 @@ func (t *Table) Files(ctx context.Context) ([]CurrentFile, error) {
 // currentFiles returns the data files of the current snapshot, of
 // partition day when it is set.
 func (t *Table) currentFiles(ctx context.Context, day string) ([]iceberg.DataFile, error) {
-	if t.tbl.CurrentSnapshot() == nil {
+	snap := t.tbl.CurrentSnapshot()
+	if snap == nil {
 		return nil, nil
+	}
+	if day == "" {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if t.files != nil && t.filesSnap == snap.SnapshotID {
+			return t.files, nil
+		}
 	}
 	var opts []table.ScanOption
 	if day != "" {
@@ -161,6 +169,9 @@ func (t *Table) currentFiles(ctx context.Context, day string) ([]iceberg.DataFil
 	files := make([]iceberg.DataFile, 0, len(tasks))
 	for _, task := range tasks {
 		files = append(files, task.File)
+	}
+	if day == "" {
+		t.files, t.filesSnap = files, snap.SnapshotID
 	}
 	return files, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"strings"
+	"sync"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
@@ -51,6 +52,13 @@ type Table struct {
 	c   *Catalog
 	def Def
 	tbl *table.Table
+
+	// The data files of one snapshot (currentFiles without a day): a
+	// snapshot never changes, and a run lists its tables' files more than
+	// once (to merge, then to commit).
+	mu        sync.Mutex
+	filesSnap int64
+	files     []iceberg.DataFile
 }
 
 // Ensure loads table def, creating it when missing. An existing table must
