@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"sync"
 
@@ -251,7 +252,6 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 			}
 			merged := make([]bool, len(files[b])) // the files rewritten with add
 			kept := make([][]R, len(files[b]))    // the insight rows of the others
-			n := 0
 			for fi, loc := range locs {
 				rows, err := ops.readInsight(bytes.NewReader(datas[fi]))
 				if err != nil {
@@ -260,7 +260,6 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 				for i := range rows {
 					if addAt[ops.ind(&rows[i])] {
 						merged[fi] = true
-						n++
 						break
 					}
 				}
@@ -269,23 +268,12 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 				}
 			}
 			if len(addRows) > 0 {
-				// The bucket ends with len(files)-n+1 files: past the
-				// bound, the smallest files left are merged too.
-				bySize := make([]int, len(files[b]))
-				for i := range bySize {
-					bySize[i] = i
+				sizes := make([]int64, len(files[b]))
+				for i, f := range files[b] {
+					sizes[i] = f.Rows
 				}
-				slices.SortStableFunc(bySize, func(x, y int) int { return cmp.Compare(files[b][x].Rows, files[b][y].Rows) })
-				if len(files[b])-n+1 > MaxBucketFiles {
-					for _, fi := range bySize {
-						if len(files[b])-n+1 <= MaxBucketFiles/2 {
-							break
-						}
-						if !merged[fi] {
-							merged[fi], kept[fi] = true, nil
-							n++
-						}
-					}
+				for fi := range compact(sizes, merged) {
+					kept[fi] = nil
 				}
 				var mlocs []string
 				var mdatas [][]byte
@@ -316,6 +304,42 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 	*insight = slices.Concat(out...)
 	slices.Sort(ts.remove)
 	return nil
+}
+
+// compact marks in merged, the files of a bucket (of rows[i] rows each)
+// that a run rewrites with its rows, the files to merge too so that the
+// bucket does not pass MaxBucketFiles: when the run would leave more, its
+// smallest other files, until it leaves MaxBucketFiles/2. It returns the
+// files it marked.
+func compact(rows []int64, merged []bool) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		n := 0 // files merged
+		for _, m := range merged {
+			if m {
+				n++
+			}
+		}
+		if len(rows)-n+1 <= MaxBucketFiles {
+			return
+		}
+		bySize := make([]int, len(rows))
+		for i := range bySize {
+			bySize[i] = i
+		}
+		slices.SortStableFunc(bySize, func(x, y int) int { return cmp.Compare(rows[x], rows[y]) })
+		for _, fi := range bySize {
+			if len(rows)-n+1 <= MaxBucketFiles/2 {
+				return
+			}
+			if !merged[fi] {
+				merged[fi] = true
+				n++
+				if !yield(fi) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // rewrite merges add, rows of bucket b sorted by ind, into the state rows of
