@@ -31,7 +31,7 @@ func TestCompact(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			merged := slices.Clone(c.merged)
-			got := slices.Collect(compact(c.rows, merged))
+			got := compact(c.rows, merged)
 			if !slices.Equal(got, c.want) {
 				t.Fatalf("compact(%v, %v) added %v, want %v", c.rows, c.merged, got, c.want)
 			}

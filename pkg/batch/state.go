@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"slices"
 	"sync"
 
@@ -150,9 +149,11 @@ func newRows[R any](rows []R, at []pos, bounds []int, keys []string) tableRows[R
 type stateOps[R any] struct {
 	ind       func(*R) int64
 	readState func(parquet.ReaderAtSeeker) ([]R, []parquetio.Origin, error)
-	// readInsight reads the columns the insight tables need
-	// (insights.PinColumns, ...), trim keeps those fields of a row.
-	readInsight func(parquet.ReaderAtSeeker) ([]R, error)
+	// readColumns reads the named columns of a file, readInsight those the
+	// insight tables need (insights.PinColumns, ...); trim keeps those
+	// fields of a row.
+	readColumns func(r parquet.ReaderAtSeeker, columns []string) ([]R, error)
+	insight     []string
 	trim        func(R) R
 	write       func(io.Writer, []R, parquetio.Options) error
 }
@@ -160,39 +161,39 @@ type stateOps[R any] struct {
 // The operations of the three clean tables.
 var (
 	pinOps = stateOps[clean.Pin]{
-		ind:       func(p *clean.Pin) int64 { return p.Ind },
-		readState: parquetio.ReadPinState,
-		readInsight: func(r parquet.ReaderAtSeeker) ([]clean.Pin, error) {
-			return parquetio.ReadPinColumns(r, insights.PinColumns)
-		},
-		trim: insights.TrimPin,
+		ind:         func(p *clean.Pin) int64 { return p.Ind },
+		readState:   parquetio.ReadPinState,
+		readColumns: parquetio.ReadPinColumns,
+		insight:     insights.PinColumns,
+		trim:        insights.TrimPin,
 		write: func(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
 			return parquetio.WritePins(out, rows, nil, o)
 		},
 	}
 	geoOps = stateOps[clean.Geo]{
-		ind:       func(g *clean.Geo) int64 { return g.Ind },
-		readState: parquetio.ReadGeoState,
-		readInsight: func(r parquet.ReaderAtSeeker) ([]clean.Geo, error) {
-			return parquetio.ReadGeoColumns(r, insights.GeoColumns)
-		},
-		trim: insights.TrimGeo,
+		ind:         func(g *clean.Geo) int64 { return g.Ind },
+		readState:   parquetio.ReadGeoState,
+		readColumns: parquetio.ReadGeoColumns,
+		insight:     insights.GeoColumns,
+		trim:        insights.TrimGeo,
 		write: func(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
 			return parquetio.WriteGeos(out, rows, nil, o)
 		},
 	}
 	userOps = stateOps[clean.User]{
-		ind:       func(u *clean.User) int64 { return u.Ind },
-		readState: parquetio.ReadUserState,
-		readInsight: func(r parquet.ReaderAtSeeker) ([]clean.User, error) {
-			return parquetio.ReadUserColumns(r, insights.UserColumns)
-		},
-		trim: insights.TrimUser,
+		ind:         func(u *clean.User) int64 { return u.Ind },
+		readState:   parquetio.ReadUserState,
+		readColumns: parquetio.ReadUserColumns,
+		insight:     insights.UserColumns,
+		trim:        insights.TrimUser,
 		write: func(out io.Writer, rows []clean.User, o parquetio.Options) error {
 			return parquetio.WriteUsers(out, rows, nil, o)
 		},
 	}
 )
+
+// indColumn is the column of a clean table's ind.
+var indColumn = []string{"ind"}
 
 // MaxBucketFiles bounds the data files of one bucket of a clean table. An
 // incremental run writes, in each bucket its rows fall in, one file: its
@@ -251,20 +252,18 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 				addAt[ops.ind(&addRows[i])] = true
 			}
 			merged := make([]bool, len(files[b])) // the files rewritten with add
-			kept := make([][]R, len(files[b]))    // the insight rows of the others
+			// A file is read for its inds first: one its rows touch is
+			// read whole by rewrite, the others for the insight columns.
 			for fi, loc := range locs {
-				rows, err := ops.readInsight(bytes.NewReader(datas[fi]))
+				inds, err := ops.readColumns(bytes.NewReader(datas[fi]), indColumn)
 				if err != nil {
 					return stateError(tbl, loc, err)
 				}
-				for i := range rows {
-					if addAt[ops.ind(&rows[i])] {
+				for i := range inds {
+					if addAt[ops.ind(&inds[i])] {
 						merged[fi] = true
 						break
 					}
-				}
-				if !merged[fi] {
-					kept[fi] = rows
 				}
 			}
 			if len(addRows) > 0 {
@@ -272,16 +271,14 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 				for i, f := range files[b] {
 					sizes[i] = f.Rows
 				}
-				for fi := range compact(sizes, merged) {
-					kept[fi] = nil
-				}
+				compact(sizes, merged)
 				var mlocs []string
 				var mdatas [][]byte
 				for fi, m := range merged {
 					if m {
 						mlocs, mdatas = append(mlocs, locs[fi]), append(mdatas, datas[fi])
+						datas[fi] = nil
 					}
-					datas[fi] = nil
 				}
 				rows, coll, err := rewrite(gctx, w, tbl, b, "", mlocs, mdatas, addRows, addOrg, ops)
 				if err != nil {
@@ -292,7 +289,15 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 			}
 			// Not sorted: the insight tables do not depend on the order
 			// of their input rows.
-			for _, rows := range kept {
+			for fi, m := range merged {
+				if m {
+					continue
+				}
+				rows, err := ops.readColumns(bytes.NewReader(datas[fi]), ops.insight)
+				if err != nil {
+					return stateError(tbl, locs[fi], err)
+				}
+				datas[fi] = nil
 				out[b] = append(out[b], rows...)
 			}
 			return nil
@@ -311,35 +316,33 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 // bucket does not pass MaxBucketFiles: when the run would leave more, its
 // smallest other files, until it leaves MaxBucketFiles/2. It returns the
 // files it marked.
-func compact(rows []int64, merged []bool) iter.Seq[int] {
-	return func(yield func(int) bool) {
-		n := 0 // files merged
-		for _, m := range merged {
-			if m {
-				n++
-			}
-		}
-		if len(rows)-n+1 <= MaxBucketFiles {
-			return
-		}
-		bySize := make([]int, len(rows))
-		for i := range bySize {
-			bySize[i] = i
-		}
-		slices.SortStableFunc(bySize, func(x, y int) int { return cmp.Compare(rows[x], rows[y]) })
-		for _, fi := range bySize {
-			if len(rows)-n+1 <= MaxBucketFiles/2 {
-				return
-			}
-			if !merged[fi] {
-				merged[fi] = true
-				n++
-				if !yield(fi) {
-					return
-				}
-			}
+func compact(rows []int64, merged []bool) []int {
+	n := 0 // files merged
+	for _, m := range merged {
+		if m {
+			n++
 		}
 	}
+	if len(rows)-n+1 <= MaxBucketFiles {
+		return nil
+	}
+	bySize := make([]int, len(rows))
+	for i := range bySize {
+		bySize[i] = i
+	}
+	slices.SortStableFunc(bySize, func(x, y int) int { return cmp.Compare(rows[x], rows[y]) })
+	var added []int
+	for _, fi := range bySize {
+		if len(rows)-n+1 <= MaxBucketFiles/2 {
+			break
+		}
+		if !merged[fi] {
+			merged[fi] = true
+			n++
+			added = append(added, fi)
+		}
+	}
+	return added
 }
 
 // rewrite merges add, rows of bucket b sorted by ind, into the state rows of
