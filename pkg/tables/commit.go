@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apache/iceberg-go"
@@ -73,6 +75,14 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 			remove = append(remove, f)
 		}
 	}
+	// The properties first: the snapshot is made by the table's new ones
+	// (its manifest merging).
+	if props := t.def.mergeProps(t.tbl.Properties()); len(ch.Properties)+len(props) > 0 {
+		maps.Copy(props, ch.Properties)
+		if err := tx.SetProperties(props); err != nil {
+			return fmt.Errorf("table %s: %w", t.Name(), err)
+		}
+	}
 	switch {
 	case len(remove) > 0:
 		err = tx.ReplaceDataFilesWithDataFiles(ctx, remove, add, ch.Summary)
@@ -84,17 +94,25 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 	if err != nil {
 		return fmt.Errorf("table %s: %w", t.Name(), err)
 	}
-	if len(ch.Properties) > 0 {
-		if err := tx.SetProperties(ch.Properties); err != nil {
-			return fmt.Errorf("table %s: %w", t.Name(), err)
-		}
-	}
 	tbl, err := tx.Commit(ctx)
 	if err != nil {
 		return fmt.Errorf("catalog %s: committing to %s: %w", t.c.desc, t.Name(), err)
 	}
 	t.tbl = tbl
 	return nil
+}
+
+// mergeProps returns the properties that set the table's manifest merging
+// as d wants it, where have (the table's properties) does not already.
+func (d Def) mergeProps(have iceberg.Properties) iceberg.Properties {
+	props := iceberg.Properties{}
+	if d.ManifestMergeCount > 0 {
+		v := strconv.Itoa(d.ManifestMergeCount)
+		if have[table.ManifestMinMergeCountKey] != v {
+			props[table.ManifestMinMergeCountKey] = v
+		}
+	}
+	return props
 }
 
 // ErrChanged is wrapped by Commit's error when the change does not apply to

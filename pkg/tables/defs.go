@@ -29,7 +29,22 @@ type Def struct {
 	// Version is the version of pinpipe's definition of the table, kept in
 	// its properties (SchemaVersionKey). Default: "1".
 	Version string
+	// ManifestMergeCount, when not 0, is the table's
+	// commit.manifest.min-count-to-merge (iceberg-go's default: 100), set at
+	// creation and by the next commit of a table that has another. Every
+	// reader of the table (and every commit) reads all the manifests of its
+	// snapshot, and a commit adds at least one: a table committed once a day
+	// would take 100 days to merge them (BatchManifestMergeCount).
+	ManifestMergeCount int
 }
+
+// BatchManifestMergeCount is the ManifestMergeCount of the batch job's
+// tables: their manifests are merged once there are 4, so a run reads a
+// handful per table, not one per run of the last 100; a merge rewrites the
+// table's entries, at most a few hundred data files for these tables (an
+// insight table gains one a day). The stream tables keep the default: they
+// commit every few seconds and gain thousands of files.
+const BatchManifestMergeCount = 4
 
 // StateBuckets is the number of buckets of the batch job's clean tables. A
 // day of posts has new rows in every bucket of a few, so more buckets would
@@ -67,18 +82,19 @@ const (
 // CleanDef is the clean table t of the batch job: pin, geo or user, with the
 // origin of each row (parquetio.Origin), bucketed by ind.
 func CleanDef(t clean.Table) Def {
-	return Def{Name: string(t), Columns: parquetio.WithOrigins(cleanColumns(t, false)), Buckets: StateBuckets, Version: CleanVersion}
+	return Def{Name: string(t), Columns: parquetio.WithOrigins(cleanColumns(t, false)), Buckets: StateBuckets, Version: CleanVersion,
+		ManifestMergeCount: BatchManifestMergeCount}
 }
 
 // InsightDef is the insight table name (insights.Names), partitioned by the
 // run date.
 func InsightDef(name string) Def {
-	return Def{Name: name, Columns: insights.Schema(name), ByDay: true}
+	return Def{Name: name, Columns: insights.Schema(name), ByDay: true, ManifestMergeCount: BatchManifestMergeCount}
 }
 
 // BatchQuarantineDef is the batch job's table of rejected lines.
 func BatchQuarantineDef() Def {
-	return Def{Name: BatchQuarantine, Columns: parquetio.RejectedSchema(), ByDay: true}
+	return Def{Name: BatchQuarantine, Columns: parquetio.RejectedSchema(), ByDay: true, ManifestMergeCount: BatchManifestMergeCount}
 }
 
 // StreamDef is the stream job's table of the accepted records of t:

@@ -169,3 +169,59 @@ func TestMaintainMaxSnapshots(t *testing.T) {
 		t.Error("Validate accepts a maximum below the snapshots kept")
 	}
 }
+
+// TestManifestMergeCount: a table committed once a day whose definition
+// sets ManifestMergeCount keeps a handful of manifests, whatever its
+// commits; one made without it gets the property at its next commit.
+func TestManifestMergeCount(t *testing.T) {
+	ctx := t.Context()
+	c := openTest(t)
+	def := StreamDef(clean.TablePin, false)
+	def.Name = "daily"
+	tbl, err := c.Ensure(ctx, def) // made without the property
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifests := func() int {
+		t.Helper()
+		fs, err := tbl.Iceberg().FS(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := tbl.Iceberg().CurrentSnapshot().Manifests(fs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ms)
+	}
+	commitDay := func(i int) {
+		t.Helper()
+		date := fmt.Sprintf("2026-11-%02d", i+1)
+		f := writePins(t, tbl, date, fmt.Sprint("f", i, ".parquet"), pins(i*10, 2))
+		if err := tbl.Commit(ctx, Change{Add: []File{f}, ReplaceDay: date}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 6 {
+		commitDay(i)
+	}
+	if n := manifests(); n != 6 {
+		t.Fatalf("without the property: %d manifests after 6 daily commits, want 6 (iceberg-go merges at 100)", n)
+	}
+	def.ManifestMergeCount = 4
+	if tbl, err = c.Ensure(ctx, def); err != nil {
+		t.Fatal(err)
+	}
+	for i := 6; i < 30; i++ {
+		commitDay(i)
+		if n := manifests(); n > def.ManifestMergeCount {
+			t.Fatalf("after daily commit %d: %d manifests, want at most %d", i+1, n, def.ManifestMergeCount)
+		}
+	}
+	if got := tbl.Properties()["commit.manifest.min-count-to-merge"]; got != "4" {
+		t.Errorf("min-count-to-merge = %q, want 4", got)
+	}
+	if got := readInds(t, c, tbl); len(got) != 60 {
+		t.Errorf("the table reads %d rows, want 60", len(got))
+	}
+}

@@ -79,6 +79,7 @@ func (c *Catalog) Ensure(ctx context.Context, def Def) (*Table, error) {
 			spec := def.Spec(schema)
 			props := maps.Clone(createProps)
 			props[SchemaVersionKey] = def.version()
+			maps.Copy(props, def.mergeProps(nil))
 			tbl, err = c.cat.CreateTable(ctx, ident, schema, catalog.WithPartitionSpec(&spec), catalog.WithProperties(props))
 			if errors.Is(err, catalog.ErrTableAlreadyExists) { // created meanwhile by another job
 				tbl, err = c.cat.LoadTable(ctx, ident)
