@@ -32,11 +32,13 @@ import (
 const (
 	SummaryRunID   = "pinpipe.run-id"
 	SummaryRunDate = "pinpipe.run-date"
-	// SummaryQuality holds the run's quality report (counts and quality,
-	// as in quality.json, without the run section), in the snapshots of the
-	// clean tables only: a table's metadata lists every snapshot it keeps,
-	// and is parsed whole at each load and commit, so the report (some KB) is
-	// not repeated in the ten other tables.
+	// SummaryQuality holds the run's quality (QualityReport's full and
+	// quality: the counts of the lines it read, as in quality.json), in the
+	// snapshots of the clean table pin only: a table's metadata lists every
+	// snapshot it keeps, and is parsed whole at each load and commit (twice,
+	// by the catalog), so the quality (some KB) is not repeated in the other
+	// tables, and the running totals (in quality.json and the clean tables'
+	// property PropQualityTotal) are left out.
 	SummaryQuality = "pinpipe.quality"
 )
 
@@ -354,12 +356,16 @@ var ErrConcurrentRun = errors.New("another run committed the table meanwhile")
 const publishers = 4
 
 func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string]int64, error) {
-	q, err := json.Marshal(qualityReport(res))
+	qr := qualityReport(res)
+	q, err := json.Marshal(struct {
+		Full    bool          `json:"full"`
+		Quality clean.Quality `json:"quality"`
+	}{qr.Full, qr.Quality})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the quality report: %w", err)
 	}
 	summary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date}
-	cleanSummary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date, SummaryQuality: string(q)}
+	pinSummary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date, SummaryQuality: string(q)}
 	// The tables are committed several at a time: the clean tables (each
 	// holds its own state and progress), then the insight tables (each
 	// replaces its partition dt=D), then the quarantine (from the clean
@@ -377,7 +383,11 @@ func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string
 	var g errgroup.Group
 	for _, t := range clean.Tables {
 		tbl, ts := w.clean[t], w.state[t]
-		ch, err := w.cleanChange(t, res, full, cleanSummary)
+		sum := summary
+		if t == clean.TablePin {
+			sum = pinSummary
+		}
+		ch, err := w.cleanChange(t, res, full, sum)
 		if err != nil {
 			return snaps, err
 		}
