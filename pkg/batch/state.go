@@ -107,7 +107,7 @@ func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tabl
 		g.Go(func() error {
 			// The origins are made file by file, as the files are
 			// encoded: all of them at once would raise the peak memory.
-			return writeBucket(ctx, w, tbl, b, "", t.bounds[b+1]-lo, func(a, z int) ([]R, []parquetio.Origin) { return t.span(lo+a, lo+z) }, write)
+			return writeBucket(ctx, w, tbl, b, t.bounds[b+1]-lo, func(a, z int) ([]R, []parquetio.Origin) { return t.span(lo+a, lo+z) }, write)
 		})
 	}
 	return g.Wait()
@@ -115,9 +115,9 @@ func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tabl
 
 // writeBucket writes the n rows of bucket b, which part(lo, hi) gives with
 // their origins, as files of tbl of at most w.rowsPerFile rows named
-// {run}-b{bucket}{suffix}-part-NNNNN.parquet; at most w.encoders files are
+// {run}-b{bucket}-part-NNNNN.parquet; at most w.encoders files are
 // encoded at the same time across the writer's calls.
-func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, suffix string, n int, part func(lo, hi int) ([]R, []parquetio.Origin),
+func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, n int, part func(lo, hi int) ([]R, []parquetio.Origin),
 	write func(io.Writer, []R, parquetio.Options) error) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for i, lo := 0, 0; lo < n; i, lo = i+1, lo+w.rowsPerFile {
@@ -130,7 +130,7 @@ func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 			}
 			defer func() { <-w.encoders }()
 			rows, org := part(lo, hi)
-			name := PartName(fmt.Sprintf("%s-b%02d%s", w.runID, b, suffix), i)
+			name := PartName(fmt.Sprintf("%s-b%02d", w.runID, b), i)
 			_, err := w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation("", name), Bucket: int32(b)}, hi-lo, func(out io.Writer) error {
 				return write(out, rows, parquetio.Options{Origins: org})
 			})
@@ -149,9 +149,9 @@ func newRows[R any](rows []R, at []pos, bounds []int, keys []string) tableRows[R
 type stateOps[R any] struct {
 	ind       func(*R) int64
 	readState func(parquet.ReaderAtSeeker) ([]R, []parquetio.Origin, error)
-	// readColumns reads the named columns of a file, readInsight those the
-	// insight tables need (insights.PinColumns, ...); trim keeps those
-	// fields of a row.
+	// readColumns reads the named columns of a file; insight names those
+	// the insight tables need (insights.PinColumns, ...), and trim keeps
+	// those fields of a row.
 	readColumns func(r parquet.ReaderAtSeeker, columns []string) ([]R, error)
 	insight     []string
 	trim        func(R) R
@@ -211,9 +211,9 @@ const MaxBucketFiles = 8
 // written anew as one file; the other files stay as they are. So a run
 // writes the files its rows touch, and holds whole rows only for those. It
 // returns every row of the new state with the fields the insight tables
-// need (into *insight, in no particular order), adds to *collisions the rows of add that
-// met a row of the state, and sets the files the commit replaces
-// (tableState.remove).
+// need (into *insight, in no particular order), adds to *collisions the
+// rows of add that met a row of the state, and sets the files the commit
+// replaces (tableState.remove).
 func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableRows[R], ops stateOps[R], insight *[]R, collisions *int64) error {
 	tbl, ts := w.clean[t], w.state[t]
 	cur, err := tbl.Files(ctx)
@@ -280,7 +280,7 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 						datas[fi] = nil
 					}
 				}
-				rows, coll, err := rewrite(gctx, w, tbl, b, "", mlocs, mdatas, addRows, addOrg, ops)
+				rows, coll, err := rewrite(gctx, w, tbl, b, mlocs, mdatas, addRows, addOrg, ops)
 				if err != nil {
 					return err
 				}
@@ -347,10 +347,10 @@ func compact(rows []int64, merged []bool) []int {
 
 // rewrite merges add, rows of bucket b sorted by ind, into the state rows of
 // the files at locations (whose contents are datas), writes the result as
-// files of the bucket named with suffix, and returns its rows with the
+// files of the bucket, and returns its rows with the
 // fields the insight tables need, and the number of rows of add that met a
 // row of the state. With no locations it writes add alone.
-func rewrite[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, suffix string, locations []string, datas [][]byte,
+func rewrite[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, locations []string, datas [][]byte,
 	add []R, addOrg []parquetio.Origin, ops stateOps[R]) ([]R, int64, error) {
 	var old []R
 	var oldOrg []parquetio.Origin
@@ -369,7 +369,7 @@ func rewrite[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, su
 	}
 	rows, org, coll := merge(old, oldOrg, add, addOrg, ops.ind)
 	part := func(lo, hi int) ([]R, []parquetio.Origin) { return rows[lo:hi], org[lo:hi] }
-	if err := writeBucket(ctx, w, tbl, b, suffix, len(rows), part, ops.write); err != nil {
+	if err := writeBucket(ctx, w, tbl, b, len(rows), part, ops.write); err != nil {
 		return nil, 0, err
 	}
 	trimmed := make([]R, len(rows))
