@@ -347,14 +347,15 @@ func (w *writer) files() []string {
 // changed by another run between reading its state and committing.
 var ErrConcurrentRun = errors.New("another run committed the table meanwhile")
 
-// publish commits each table in turn: the clean tables (their rewritten
-// buckets, progress, totals and pending quarantine files, in one commit
-// each), the day's partition of each insight table, then the pending
-// quarantine files to batch_quarantine. It returns the snapshot ids, by table.
 // publishers is how many tables a run commits at a time (each commit waits
 // mostly on the catalog and the store).
 const publishers = 4
 
+// publish commits the clean tables (their rewritten buckets, progress,
+// totals and pending quarantine files, in one commit each), then the day's
+// partition of each insight table, then the pending quarantine files to
+// batch_quarantine, the tables of each step several at a time. It returns
+// the snapshot ids, by table.
 func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string]int64, error) {
 	qr := qualityReport(res)
 	q, err := json.Marshal(struct {
