@@ -19,9 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/pinpipe/pinpipe/internal/cli"
 	"github.com/pinpipe/pinpipe/pkg/emit"
@@ -30,16 +28,8 @@ import (
 )
 
 func main() {
-	cfg, err := parseArgs(os.Args[1:], os.Stderr, os.Getenv)
-	if err == nil {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err = run(ctx, cfg, os.Stdout, os.Stderr)
-		stop()
-	}
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, cli.Message("emit", err))
-	}
-	os.Exit(cli.ExitCode(err))
+	parse := func(args []string, stderr io.Writer) (Config, error) { return parseArgs(args, stderr, os.Getenv) }
+	cli.Main("emit", parse, func(ctx context.Context, cfg Config) error { return run(ctx, cfg, os.Stdout, os.Stderr) })
 }
 
 const usage = `usage:

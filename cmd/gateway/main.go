@@ -22,9 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -85,16 +83,7 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 }
 
 func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if err == nil {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err = run(ctx, cfg, os.Stderr, nil)
-		stop()
-	}
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, cli.Message("gateway", err))
-	}
-	os.Exit(cli.ExitCode(err))
+	cli.Main("gateway", parseFlags, func(ctx context.Context, cfg Config) error { return run(ctx, cfg, os.Stderr, nil) })
 }
 
 // parseFlags parses args into a validated Config. Usage goes to stderr only

@@ -17,9 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,16 +74,7 @@ func FlagSet(cfg *Config) *flag.FlagSet {
 }
 
 func main() {
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if err == nil {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err = run(ctx, cfg, os.Stderr)
-		stop()
-	}
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, cli.Message("s3sink", err))
-	}
-	os.Exit(cli.ExitCode(err))
+	cli.Main("s3sink", parseFlags, func(ctx context.Context, cfg Config) error { return run(ctx, cfg, os.Stderr) })
 }
 
 // parseFlags parses args into a validated Config. Usage goes to stderr only

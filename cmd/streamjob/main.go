@@ -22,9 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -191,16 +189,7 @@ func (c Config) start() (kinesisx.Position, error) {
 
 func main() {
 	parquetio.UseFastSnappy()
-	cfg, err := parseFlags(os.Args[1:], os.Stderr)
-	if err == nil {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-		err = run(ctx, cfg, os.Stderr)
-		stop()
-	}
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, cli.Message("streamjob", err))
-	}
-	os.Exit(cli.ExitCode(err))
+	cli.Main("streamjob", parseFlags, func(ctx context.Context, cfg Config) error { return run(ctx, cfg, os.Stderr) })
 }
 
 // run checks the configuration and the services, then runs the job until

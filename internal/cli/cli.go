@@ -1,18 +1,38 @@
-// Package cli holds what the four binaries share on their command line: the
-// exit codes, the one-line error message, and the --log-format flag with the
+// Package cli holds what the binaries share on their command line: the exit
+// codes, the one-line error message, and the --log-format flag with the
 // logger it selects. Each main parses its flags into a Config and validates it
 // (a failure is a usage error), then calls run(ctx, cfg, ...), and exits with
-// ExitCode of what came back.
+// ExitCode of what came back (Main).
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
+
+// Main is a binary's main: it parses the command line with parse (usage on
+// stderr), runs run with a context cancelled by SIGINT or SIGTERM, prints
+// the error, if any, as Message(name, err), and exits with its ExitCode.
+func Main[C any](name string, parse func(args []string, stderr io.Writer) (C, error), run func(ctx context.Context, cfg C) error) {
+	cfg, err := parse(os.Args[1:], os.Stderr)
+	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = run(ctx, cfg)
+		stop()
+	}
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, Message(name, err))
+	}
+	os.Exit(ExitCode(err))
+}
 
 // Exit codes of the binaries.
 const (
