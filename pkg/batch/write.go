@@ -375,66 +375,64 @@ func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string
 	// from each table's own progress, and replaces dt=D again.
 	snaps := map[string]int64{}
 	var mu sync.Mutex
-	committed := func(tbl *tables.Table) {
-		mu.Lock()
-		defer mu.Unlock()
-		snaps[tbl.Def().Name] = tbl.Iceberg().CurrentSnapshot().SnapshotID
+	// step commits each table of tbls with the change change(i) makes,
+	// publishers at a time; a failed commit does not stop the others, each
+	// runs to its end.
+	step := func(tbls []*tables.Table, change func(i int) (tables.Change, error)) error {
+		var g errgroup.Group
+		g.SetLimit(publishers)
+		for i, tbl := range tbls {
+			g.Go(func() error {
+				if err := w.commit(ctx, tbl, func() (tables.Change, error) { return change(i) }); err != nil {
+					return fmt.Errorf("publishing %s (tables committed before it or with it may hold this run): %w", tbl.Name(), err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				snaps[tbl.Def().Name] = tbl.Iceberg().CurrentSnapshot().SnapshotID
+				return nil
+			})
+		}
+		return g.Wait()
 	}
-	// A failed commit does not stop the others: each runs to its end.
-	var g errgroup.Group
-	for _, t := range clean.Tables {
-		tbl, ts := w.clean[t], w.state[t]
+	var cleans []*tables.Table
+	changes := make([]tables.Change, len(clean.Tables))
+	for i, t := range clean.Tables {
 		sum := summary
 		if t == clean.TablePin {
 			sum = pinSummary
 		}
-		ch, err := w.cleanChange(t, res, full, sum)
-		if err != nil {
+		if changes[i], err = w.cleanChange(t, res, full, sum); err != nil {
 			return snaps, err
 		}
-		g.Go(func() error {
-			err := w.commit(ctx, tbl, func() (tables.Change, error) {
-				if full {
-					return ch, nil
-				}
-				// The change was made from the state as the run read it: it
-				// applies only to that snapshot.
-				var cur int64
-				if s := tbl.Iceberg().CurrentSnapshot(); s != nil {
-					cur = s.SnapshotID
-				}
-				if cur != ts.snapshot {
-					return ch, fmt.Errorf("table %s: %w (snapshot %d, read %d): this run committed nothing to it; run it again", tbl.Name(), ErrConcurrentRun, cur, ts.snapshot)
-				}
-				return ch, nil
-			})
-			if err != nil {
-				return fmt.Errorf("publishing %s (tables committed before it or with it may hold this run): %w", tbl.Name(), err)
-			}
-			committed(tbl)
-			return nil
-		})
+		cleans = append(cleans, w.clean[t])
 	}
-	if err := g.Wait(); err != nil {
+	err = step(cleans, func(i int) (tables.Change, error) {
+		tbl, ts := cleans[i], w.state[clean.Tables[i]]
+		if full {
+			return changes[i], nil
+		}
+		// The change was made from the state as the run read it: it
+		// applies only to that snapshot.
+		var cur int64
+		if s := tbl.Iceberg().CurrentSnapshot(); s != nil {
+			cur = s.SnapshotID
+		}
+		if cur != ts.snapshot {
+			return changes[i], fmt.Errorf("table %s: %w (snapshot %d, read %d): this run committed nothing to it; run it again", tbl.Name(), ErrConcurrentRun, cur, ts.snapshot)
+		}
+		return changes[i], nil
+	})
+	if err != nil {
 		return snaps, err
 	}
-	g = errgroup.Group{}
-	g.SetLimit(publishers)
+	var ins []*tables.Table
 	for _, name := range insights.Names() {
-		tbl := w.insights[name]
-		files := w.sortedWritten(tbl)
-		g.Go(func() error {
-			err := w.commit(ctx, tbl, func() (tables.Change, error) {
-				return tables.Change{Add: files, ReplaceDay: w.date, Summary: summary}, nil
-			})
-			if err != nil {
-				return fmt.Errorf("publishing %s (tables committed before it or with it may hold this run): %w", tbl.Name(), err)
-			}
-			committed(tbl)
-			return nil
-		})
+		ins = append(ins, w.insights[name])
 	}
-	if err := g.Wait(); err != nil {
+	err = step(ins, func(i int) (tables.Change, error) {
+		return tables.Change{Add: w.sortedWritten(ins[i]), ReplaceDay: w.date, Summary: summary}, nil
+	})
+	if err != nil {
 		return snaps, err
 	}
 	if err := w.publishQuarantine(ctx, summary); err != nil {
