@@ -184,12 +184,10 @@ func TestBinariesStartInImage(t *testing.T) {
 		t.Skip("builds the five binaries")
 	}
 	bin := t.TempDir()
-	for _, b := range Binaries {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, b), "../../cmd/"+b)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b, err, out)
-		}
+	cmd := exec.Command("go", "build", "-o", bin+"/", "../../cmd/...")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ../../cmd/...: %v\n%s", err, out)
 	}
 	out := t.TempDir()
 	if _, err := Build(testConfig(bin, out)); err != nil {
@@ -220,14 +218,20 @@ func TestBinariesStartInImage(t *testing.T) {
 		p := filepath.Join(root, name)
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(p, os.FileMode(h.Mode&0o777)|modeBits(h.Mode)); err != nil {
+			if err := os.MkdirAll(p, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			os.Chmod(p, os.FileMode(h.Mode&0o777)|modeBits(h.Mode))
-			os.Chown(p, h.Uid, h.Gid)
+			if err := os.Chmod(p, h.FileInfo().Mode()); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(p, h.Uid, h.Gid); err != nil {
+				t.Fatal(err)
+			}
 		case tar.TypeReg:
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			if err := os.WriteFile(p, bodies[name], os.FileMode(h.Mode&0o777)); err != nil {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, bodies[name], h.FileInfo().Mode().Perm()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -246,12 +250,4 @@ func TestBinariesStartInImage(t *testing.T) {
 			t.Errorf("%s -h in the image: %v\n%s", b, err, o)
 		}
 	}
-}
-
-func modeBits(m int64) os.FileMode {
-	var fm os.FileMode
-	if m&0o1000 != 0 {
-		fm |= os.ModeSticky
-	}
-	return fm
 }

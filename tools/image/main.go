@@ -134,7 +134,7 @@ func Build(cfg Config) (v1.Hash, error) {
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching) // compressed once, not for the digest, the layout and the tarball each
 	if err != nil {
 		return v1.Hash{}, err
 	}
@@ -167,10 +167,6 @@ func Build(cfg Config) (v1.Hash, error) {
 		cf.Config.Labels["org.opencontainers.image.revision"] = cfg.Revision
 	}
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return v1.Hash{}, err
-	}
-	// mutate.CreatedAt also stamps the config; set above, kept for clarity.
-	if img, err = mutate.CreatedAt(img, v1.Time{Time: cfg.Epoch}); err != nil {
 		return v1.Hash{}, err
 	}
 	digest, err := img.Digest()
