@@ -94,6 +94,7 @@ func TestExitStatus(t *testing.T) {
 		{"missing input", []string{"--input", filepath.Join(dir, "nope"), "--prefix", prefix, "--warehouse", dir}, 1, "does not exist"},
 		{"unwritable warehouse", []string{"--input", dir, "--prefix", prefix, "--warehouse", filepath.Join(file, "out")}, 1, "not a directory"},
 		{"empty input", []string{"--input", dir, "--prefix", prefix, "--warehouse", filepath.Join(dir, "out"), "--date", "2026-11-24"}, 0, ""},
+		{"relative date", []string{"--input", dir, "--prefix", prefix, "--warehouse", filepath.Join(dir, "out-yesterday"), "--date", "yesterday"}, 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

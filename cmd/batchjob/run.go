@@ -75,10 +75,8 @@ func (c Config) Validate() error {
 	if err := c.Maintenance.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Date != "" {
-		if _, err := batch.ParseDate(c.Date); err != nil {
-			errs = append(errs, fmt.Errorf("--date: %w", err))
-		}
+	if err := batch.CheckDate(c.Date); err != nil {
+		errs = append(errs, fmt.Errorf("--date: %w", err))
 	}
 	if c.Concurrency < 1 {
 		errs = append(errs, fmt.Errorf("--concurrency is %d, want >= 1", c.Concurrency))

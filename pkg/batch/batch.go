@@ -175,10 +175,8 @@ func (c Config) Validate() error {
 	} else if strings.ContainsAny(c.Prefix, "/+") {
 		errs = append(errs, fmt.Errorf("prefix %q must not contain '/' or '+'", c.Prefix))
 	}
-	if c.Date != "" && c.Date != DateToday && c.Date != DateYesterday {
-		if _, err := ParseDate(c.Date); err != nil {
-			errs = append(errs, fmt.Errorf("%w, %s or %s", err, DateToday, DateYesterday))
-		}
+	if err := CheckDate(c.Date); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency is %d, want >= 1 (0 means %d)", c.Concurrency, DefaultConcurrency))
@@ -199,6 +197,18 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// CheckDate reports a value of Config.Date that is none of YYYY-MM-DD,
+// DateToday, DateYesterday or empty.
+func CheckDate(s string) error {
+	if s == "" || s == DateToday || s == DateYesterday {
+		return nil
+	}
+	if _, err := ParseDate(s); err != nil {
+		return fmt.Errorf("%w, %s or %s", err, DateToday, DateYesterday)
+	}
+	return nil
 }
 
 // ParseDate parses a run date YYYY-MM-DD.
