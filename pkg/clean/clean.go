@@ -34,9 +34,6 @@ const (
 var Reasons = [...]Reason{ReasonInvalidJSON, ReasonNotObject, ReasonMissingKey, ReasonInvalidKey,
 	ReasonMissingUniqueID, ReasonUnexpected, ReasonKPLChecksum, ReasonKPLMalformed}
 
-// notCleaned are the Reasons a Cleaner never counts.
-var notCleaned = []Reason{ReasonUnexpected, ReasonKPLChecksum, ReasonKPLMalformed}
-
 // known reports whether r is one of Reasons.
 func (r Reason) known() bool { return slices.Contains(Reasons[:], r) }
 

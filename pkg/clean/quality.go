@@ -1,5 +1,11 @@
 package clean
 
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
 // ColumnNulls counts the nulls produced in one column, by cause.
 type ColumnNulls struct {
 	Missing     int64 `json:"missing"`     // key absent, JSON null, or empty after trimming
@@ -21,7 +27,8 @@ type TableQuality struct {
 	// UnknownKeys counts, by name, the records (rejected ones included) that
 	// hold a key the table does not know: a field added or renamed upstream.
 	// The names beyond the first MaxUnknownKeys of a Cleaner are counted
-	// under OtherUnknownKeys.
+	// under OtherUnknownKeys, and so are those beyond the MaxUnknownKeys
+	// largest counts of a merged or normalized report.
 	UnknownKeys map[string]int64 `json:"unknown_keys"`
 }
 
@@ -80,6 +87,7 @@ func (t *TableQuality) normalize(table Table) {
 			delete(t.UnknownKeys, k)
 		}
 	}
+	capUnknownKeys(t.UnknownKeys)
 	cols := NullableColumns(table)
 	if t.Nulls == nil {
 		t.Nulls = make(map[string]ColumnNulls, len(cols))
@@ -121,11 +129,39 @@ func (t *TableQuality) Merge(o TableQuality) {
 	for k, n := range o.UnknownKeys {
 		t.UnknownKeys[k] += n
 	}
+	capUnknownKeys(t.UnknownKeys)
 	for col, n := range o.Nulls {
 		m := t.Nulls[col]
 		m.Missing += n.Missing
 		m.Placeholder += n.Placeholder
 		m.Unparseable += n.Unparseable
 		t.Nulls[col] = m
+	}
+}
+
+// capUnknownKeys keeps at most MaxUnknownKeys names in m besides
+// OtherUnknownKeys, so that a running total of the reports of many Cleaners
+// stays bounded: the names with the largest counts stay (ties by name), the
+// counts of the others are added to OtherUnknownKeys.
+func capUnknownKeys(m map[string]int64) {
+	n := len(m)
+	if _, ok := m[OtherUnknownKeys]; ok {
+		n--
+	}
+	if n <= MaxUnknownKeys {
+		return
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		if k != OtherUnknownKeys {
+			names = append(names, k)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		return cmp.Or(cmp.Compare(m[b], m[a]), strings.Compare(a, b))
+	})
+	for _, k := range names[MaxUnknownKeys:] {
+		m[OtherUnknownKeys] += m[k]
+		delete(m, k)
 	}
 }

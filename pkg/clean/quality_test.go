@@ -121,3 +121,51 @@ func TestUnknownKeysBounded(t *testing.T) {
 		t.Errorf("got %d names, %s = %d, k0 = %d; want %d names, 10, 1", len(u), OtherUnknownKeys, u[OtherUnknownKeys], u["k0"], MaxUnknownKeys+1)
 	}
 }
+
+// TestMergedUnknownKeysBounded: a running total of the reports of many
+// Cleaners, each with new names, keeps at most MaxUnknownKeys names besides
+// OtherUnknownKeys, and every record counted; the names kept are those of
+// the largest counts, ties by name.
+func TestMergedUnknownKeysBounded(t *testing.T) {
+	var sum TableQuality
+	var total int64
+	for r := range 20 {
+		c := New()
+		c.User([]byte(`{"ind": 1, "big": 0}`))
+		c.User([]byte(`{"ind": 1, "big": 0}`))
+		for i := range MaxUnknownKeys + 3 {
+			c.User([]byte(`{"ind": 1, "k` + strconv.Itoa(r) + `_` + strconv.Itoa(i) + `": 0}`))
+		}
+		q := c.Quality().User
+		for _, n := range q.UnknownKeys {
+			total += n
+		}
+		sum.Merge(q)
+	}
+	var got int64
+	for _, n := range sum.UnknownKeys {
+		got += n
+	}
+	if len(sum.UnknownKeys) > MaxUnknownKeys+1 || got != total {
+		t.Fatalf("merged: %d names, %d records; want at most %d names, %d records", len(sum.UnknownKeys), got, MaxUnknownKeys+1, total)
+	}
+	if sum.UnknownKeys["big"] != 40 {
+		t.Errorf("big = %d, want 40 (the largest count stays)", sum.UnknownKeys["big"])
+	}
+	var again Quality
+	again.User = sum
+	again.Normalize()
+	if len(again.User.UnknownKeys) != len(sum.UnknownKeys) {
+		t.Errorf("normalize changed a capped report: %d names, want %d", len(again.User.UnknownKeys), len(sum.UnknownKeys))
+	}
+	m := map[string]int64{OtherUnknownKeys: 1}
+	for i := range MaxUnknownKeys + 2 {
+		m["x"+strconv.Itoa(i%10)+"_"+strconv.Itoa(i)] = 1
+	}
+	m["a"] = 5
+	n := TableQuality{UnknownKeys: m}
+	n.normalize(TableUser)
+	if len(m) != MaxUnknownKeys+1 || m["a"] != 5 || m[OtherUnknownKeys] != 4 {
+		t.Errorf("normalize: %d names, a = %d, %s = %d; want %d, 5, 4", len(m), m["a"], OtherUnknownKeys, m[OtherUnknownKeys], MaxUnknownKeys+1)
+	}
+}

@@ -71,6 +71,9 @@ func TestNewRejected(t *testing.T) {
 	}
 }
 
+// notCleaned are the Reasons a Cleaner never counts.
+var notCleaned = []Reason{ReasonUnexpected, ReasonKPLChecksum, ReasonKPLMalformed}
+
 // TestCleanerReasonsDeclared checks that every reason a Cleaner counts is
 // declared, and that only those of notCleaned are never counted.
 func TestCleanerReasonsDeclared(t *testing.T) {
