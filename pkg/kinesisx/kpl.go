@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -255,20 +254,4 @@ func (r Record) ID() string {
 		return r.Sequence
 	}
 	return r.Sequence + ":" + strconv.FormatInt(r.SubSequence, 10)
-}
-
-// ParseID parses an ID: the sequence number, and the sub-sequence number
-// with aggregated true when the ID has one.
-func ParseID(id string) (seq string, sub int64, aggregated bool, err error) {
-	seq, s, aggregated := strings.Cut(id, ":")
-	if seq == "" || strings.Trim(seq, "0123456789") != "" {
-		return "", 0, false, fmt.Errorf("record id %q: want a decimal sequence number, then optionally :sub-sequence", id)
-	}
-	if aggregated {
-		sub, err = strconv.ParseInt(s, 10, 64)
-		if err != nil || sub < 0 || strconv.FormatInt(sub, 10) != s {
-			return "", 0, false, fmt.Errorf("record id %q: the sub-sequence number %q is not a non-negative decimal integer", id, s)
-		}
-	}
-	return seq, sub, aggregated, nil
 }

@@ -219,15 +219,6 @@ func TestID(t *testing.T) {
 		if got := tc.rec.ID(); got != tc.id {
 			t.Errorf("ID() = %q, want %q", got, tc.id)
 		}
-		seq, sub, agg, err := ParseID(tc.id)
-		if err != nil || seq != tc.rec.Sequence || sub != tc.rec.SubSequence || agg != tc.rec.Aggregated {
-			t.Errorf("ParseID(%q) = %q, %d, %v, %v; want %+v", tc.id, seq, sub, agg, err, tc.rec)
-		}
-	}
-	for _, bad := range []string{"", ":1", "12:", "12:-1", "12:01", "12:x", "x1", "12:1:2", "1 2"} {
-		if _, _, _, err := ParseID(bad); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%q", bad)) {
-			t.Errorf("ParseID(%q): %v, want an error naming it", bad, err)
-		}
 	}
 }
 

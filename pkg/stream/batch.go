@@ -27,9 +27,10 @@ type batch interface {
 	// add cleans one (user) record and keeps its row, or its reject unless
 	// dropReject (the quarantine has it already); either way it is counted.
 	add(stream, shard string, r kinesisx.Record, dropReject bool) addResult
-	// reject keeps rj, the reject of r, a record that did not get as far
-	// as cleaning, unless dropReject; either way it is counted.
-	reject(stream, shard string, r kinesisx.Record, rj clean.Rejected, dropReject bool)
+	// rejectWhole keeps the reject of r, a KPL-aggregated record that did
+	// not unpack (err, of kinesisx.Deaggregate), unless dropReject; either
+	// way it is counted.
+	rejectWhole(stream, shard string, r kinesisx.Record, err error, dropReject bool)
 	// dts returns the partitions with rows, sorted.
 	dts() []string
 	// rejectDTs returns the partitions with rejects, sorted.
@@ -45,8 +46,6 @@ type batch interface {
 	// (RowsWritten and Duplicates left at zero).
 	quality() clean.TableQuality
 	reset()
-	// table is the table of the batch's records.
-	table() clean.Table
 }
 
 // dtOf is the partition of a record: its arrival day, UTC.
@@ -58,9 +57,9 @@ type part[T any] struct {
 }
 
 type tableBatch[T any] struct {
-	tbl clean.Table
-	c   *clean.Cleaner
-	// unpacked counts the records rejected before cleaning (reject).
+	table clean.Table
+	c     *clean.Cleaner
+	// unpacked counts the records rejected before cleaning (rejectWhole).
 	unpacked clean.TableQuality
 	cleanFn  func(*clean.Cleaner, []byte) (T, error)
 	writeFn  func(io.Writer, []T, []parquetio.Source, parquetio.Options) error
@@ -80,7 +79,7 @@ func newBatch(t clean.Table) batch {
 }
 
 func newTableBatch[T any](t clean.Table, cf func(*clean.Cleaner, []byte) (T, error), wf func(io.Writer, []T, []parquetio.Source, parquetio.Options) error) *tableBatch[T] {
-	return &tableBatch[T]{tbl: t, c: clean.New(), cleanFn: cf, writeFn: wf,
+	return &tableBatch[T]{table: t, c: clean.New(), cleanFn: cf, writeFn: wf,
 		parts: map[string]*part[T]{}, rejects: map[string][]parquetio.Rejected{}}
 }
 
@@ -91,7 +90,7 @@ func (b *tableBatch[T]) add(stream, shard string, r kinesisx.Record, dropReject 
 		if errors.Is(err, clean.ErrBlank) {
 			return blank
 		}
-		b.keepReject(stream, shard, r, clean.NewRejected(b.tbl, err, r.Data), dropReject)
+		b.keepReject(stream, shard, r, clean.NewRejected(b.table, err, r.Data), dropReject)
 		return rejected
 	}
 	p := b.parts[dt]
@@ -114,12 +113,15 @@ func (b *tableBatch[T]) keepReject(stream, shard string, r kinesisx.Record, rj c
 	b.rejects[dt] = append(b.rejects[dt], q)
 }
 
-func (b *tableBatch[T]) reject(stream, shard string, r kinesisx.Record, rj clean.Rejected, dropReject bool) {
-	b.unpacked.Merge(clean.TableQuality{RowsRead: 1, Rejected: map[clean.Reason]int64{rj.Reason: 1}})
+func (b *tableBatch[T]) rejectWhole(stream, shard string, r kinesisx.Record, err error, dropReject bool) {
+	rj := kplRejected(b.table, err, r.Data)
+	b.unpacked.RowsRead++
+	if b.unpacked.Rejected == nil {
+		b.unpacked.Rejected = map[clean.Reason]int64{}
+	}
+	b.unpacked.Rejected[rj.Reason]++
 	b.keepReject(stream, shard, r, rj, dropReject)
 }
-
-func (b *tableBatch[T]) table() clean.Table { return b.tbl }
 
 func (b *tableBatch[T]) dts() []string {
 	out := make([]string, 0, len(b.parts))
@@ -166,8 +168,8 @@ func (b *tableBatch[T]) writeRejects(w io.Writer, dt string, opts parquetio.Opti
 
 func (b *tableBatch[T]) quality() clean.TableQuality {
 	q := b.c.Quality()
-	q.Table(b.tbl).Merge(b.unpacked)
-	return *q.Table(b.tbl)
+	q.Table(b.table).Merge(b.unpacked)
+	return *q.Table(b.table)
 }
 
 // reset empties the batch, keeping the row buffers of the partitions seen
@@ -200,7 +202,7 @@ func addKinesis(b batch, stream, shard string, rec kinesisx.Record, dropReject b
 	}
 	users, err := kinesisx.Deaggregate(rec)
 	if err != nil {
-		b.reject(stream, shard, rec, kplRejected(b.table(), err, rec.Data), dropReject)
+		b.rejectWhole(stream, shard, rec, err, dropReject)
 		return 1, 0
 	}
 	for _, u := range users {
@@ -209,6 +211,18 @@ func addKinesis(b batch, stream, shard string, rec kinesisx.Record, dropReject b
 		}
 	}
 	return len(users), blanks
+}
+
+// userRecords is the number of user records of rec, as addKinesis counts
+// them: 1 unless rec is KPL-aggregated and unpacks.
+func userRecords(rec kinesisx.Record) int {
+	if !kinesisx.IsAggregated(rec.Data) {
+		return 1
+	}
+	if users, err := kinesisx.Deaggregate(rec); err == nil {
+		return len(users)
+	}
+	return 1
 }
 
 // kplRejected is the reject of a KPL-aggregated record that did not unpack

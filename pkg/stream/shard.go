@@ -119,7 +119,7 @@ func (w *worker) run(ctx context.Context) bool {
 	hkey := w.stream + "/" + w.shard
 	w.j.h.readStarted(hkey)
 	var prev kinesisx.ReaderStats
-	tbl := string(w.table)
+	recordsIn := m.RecordsIn.WithLabelValues(string(w.table))
 	for {
 		if ctx.Err() != nil {
 			w.shutdown(ctx)
@@ -166,7 +166,7 @@ func (w *worker) run(ctx context.Context) bool {
 			// user records of a KPL-aggregated record go into one flush, and
 			// a position (a sequence number) covers all of them or none.
 			n := w.add(rec)
-			m.RecordsIn.WithLabelValues(tbl).Add(float64(n))
+			recordsIn.Add(float64(n))
 			w.j.c.in.Add(int64(n))
 			if w.n >= o.FlushRecords && !w.flushOrPause(ctx, false) {
 				return false
@@ -194,24 +194,19 @@ func (w *worker) add(rec kinesisx.Record) int {
 		w.opened = time.Now()
 	}
 	w.last = rec.Sequence
-	if w.pos[mainTable].Covers(rec.Sequence) {
-		if w.pos[quarantineTable].Covers(rec.Sequence) {
-			// Nothing to keep, but the position moves past it.
-			n := 1
-			if users, err := kinesisx.Deaggregate(rec); err == nil {
-				n = len(users)
-			}
-			w.n += n
-			return n
-		}
+	var n, blanks int
+	inMain, inQuarantine := w.pos[mainTable].Covers(rec.Sequence), w.pos[quarantineTable].Covers(rec.Sequence)
+	switch {
+	case !inMain:
+		n, blanks = addKinesis(w.b, w.stream, w.shard, rec, inQuarantine)
+	case !inQuarantine:
 		if w.rej == nil {
 			w.rej = newBatch(w.table)
 		}
-		n, _ := addKinesis(w.rej, w.stream, w.shard, rec, false)
-		w.n += n
-		return n
+		n, _ = addKinesis(w.rej, w.stream, w.shard, rec, false)
+	default: // nothing to keep, but the position moves past it
+		n = userRecords(rec)
 	}
-	n, blanks := addKinesis(w.b, w.stream, w.shard, rec, w.pos[quarantineTable].Covers(rec.Sequence))
 	w.n += n
 	if blanks > 0 {
 		w.j.o.Metrics.Blank.WithLabelValues(string(w.table)).Add(float64(blanks))

@@ -72,9 +72,8 @@ func (s *fakeStream) put(n int) {
 // putAggregated puts n pin records (next) in KPL-aggregated Kinesis
 // records of 1 to 6 user records each, every fifth Kinesis record a plain
 // one; and after every seventh, a Kinesis record that claims aggregation but
-// does not unpack (a bad digest, or too short), which is rejected whole. It
-// returns the Kinesis records put.
-func (s *fakeStream) putAggregated(n int) (records int) {
+// does not unpack (a bad digest, or too short), which is rejected whole.
+func (s *fakeStream) putAggregated(n int) {
 	s.t.Helper()
 	var a kinesisx.Aggregator
 	for k := 0; n > 0; k++ {
@@ -87,12 +86,10 @@ func (s *fakeStream) putAggregated(n int) (records int) {
 				bad[len(bad)-1]++ // a bad digest
 			}
 			s.putData("bad", bad, false)
-			records++
 		}
 		if k%5 == 4 {
 			s.put(1)
 			n--
-			records++
 			continue
 		}
 		a.Reset()
@@ -107,28 +104,26 @@ func (s *fakeStream) putAggregated(n int) (records int) {
 			}
 		}
 		n -= a.Len()
-		_, seq := s.putData(fmt.Sprint(k), a.Bytes(), false)
+		seq := s.putData(fmt.Sprint(k), a.Bytes(), false)
 		delete(s.valid, seq)
 		for j, v := range valid {
 			if v != nil {
 				s.valid[kinesisx.Record{Sequence: seq, Aggregated: true, SubSequence: int64(j)}.ID()] = *v
 			}
 		}
-		records++
 	}
-	return records
 }
 
 // putData puts one Kinesis record, which must be stored as a row (valid) or
-// a reject.
-func (s *fakeStream) putData(key string, data []byte, valid bool) (shard, seq string) {
+// a reject; it returns its sequence number.
+func (s *fakeStream) putData(key string, data []byte, valid bool) string {
 	s.t.Helper()
-	shard, seq, err := s.fake.Put(s.name, key, data)
+	_, seq, err := s.fake.Put(s.name, key, data)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	s.valid[seq] = valid
-	return shard, seq
+	return seq
 }
 
 // check reads the tables back and requires every valid record as exactly one
