@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pinpipe/pinpipe/pkg/clean"
@@ -35,32 +34,12 @@ func (f *flow) startGateway(ctx context.Context) (*runningGateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd, lf, err := f.command(ctx, "gateway", nil, "gateway", "--kinesis", "--listen", addr,
+	p, err := f.start(ctx, "gateway", "gateway", "--kinesis", "--listen", addr,
 		"--path-prefix", gatewayStage, "--metrics", "")
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("starting gateway: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); lf.Close() }()
-	g := &runningGateway{base: "http://" + addr + gatewayStage}
-	g.stop = func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				return fmt.Errorf("gateway after SIGTERM: %w%s", err, lastLine(lf.Name()))
-			}
-			return nil
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			return errors.New("gateway did not stop within 60s of SIGTERM; killed")
-		}
-	}
+	g := &runningGateway{base: "http://" + addr + gatewayStage, stop: p.stop}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(30 * time.Second)
@@ -69,8 +48,8 @@ func (f *flow) startGateway(ctx context.Context) (*runningGateway, error) {
 			return g, nil
 		}
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("gateway exited: %v%s", err, lastLine(lf.Name()))
+		case err := <-p.exited:
+			return nil, fmt.Errorf("gateway exited: %v%s", err, lastLine(p.log))
 		case <-deadline:
 			return nil, errors.Join(errors.New("gateway not answering after 30s"), g.stop())
 		case <-ctx.Done():

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -26,32 +27,54 @@ import (
 // pollInterval is how often a background job's metrics are read.
 const pollInterval = 250 * time.Millisecond
 
+// process is a long-running binary started by flow.start.
+type process struct {
+	name   string
+	log    string     // the path of its log
+	exited chan error // receives its exit, once
+	cmd    *exec.Cmd
+}
+
+// start starts binary name with its output in the log logName; the log is
+// closed once the process has exited.
+func (f *flow) start(ctx context.Context, logName, name string, args ...string) (*process, error) {
+	cmd, lf, err := f.command(ctx, logName, nil, name, args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &process{name: name, log: lf.Name(), exited: make(chan error, 1), cmd: cmd}
+	go func() { p.exited <- cmd.Wait(); lf.Close() }()
+	return p, nil
+}
+
+// stop sends the process SIGTERM and waits for a clean exit, killing it if
+// it has not exited within 60s. It must not be called once its exit has been
+// received from exited.
+func (p *process) stop() error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			return fmt.Errorf("%s after SIGTERM: %w%s", p.name, err, lastLine(p.log))
+		}
+		return nil
+	case <-time.After(60 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		return fmt.Errorf("%s did not stop within 60s of SIGTERM; killed", p.name)
+	}
+}
+
 // background runs a long-running binary until done reports it has caught up,
 // then stops it with SIGTERM and waits for a clean exit.
 func (f *flow) background(ctx context.Context, logName, name string, args []string, done func(ctx context.Context) (bool, error)) error {
-	cmd, lf, err := f.command(ctx, logName, nil, name, args...)
+	p, err := f.start(ctx, logName, name, args...)
 	if err != nil {
 		return err
-	}
-	defer lf.Close()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", name, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				return fmt.Errorf("%s after SIGTERM: %w%s", name, err, lastLine(lf.Name()))
-			}
-			return nil
-		case <-time.After(60 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			return fmt.Errorf("%s did not stop within 60s of SIGTERM; killed", name)
-		}
 	}
 	deadline := time.NewTimer(f.Wait)
 	defer deadline.Stop()
@@ -60,19 +83,19 @@ func (f *flow) background(ctx context.Context, logName, name string, args []stri
 	var lastErr error
 	for {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("%s exited before it had caught up: %v%s", name, err, lastLine(lf.Name()))
+		case err := <-p.exited:
+			return fmt.Errorf("%s exited before it had caught up: %v%s", name, err, lastLine(p.log))
 		case <-ctx.Done():
-			_ = stop()
+			_ = p.stop()
 			return ctx.Err()
 		case <-deadline.C:
-			err := stop()
+			err := p.stop()
 			return errors.Join(fmt.Errorf("%s had not caught up after %s (last check: %v)", name, f.Wait, lastErr), err)
 		case <-tick.C:
 			ok, err := done(ctx)
 			lastErr = err
 			if ok {
-				return stop()
+				return p.stop()
 			}
 		}
 	}
