@@ -183,11 +183,6 @@ func sameRows(a, b textTable) bool {
 // the local S3 server keeps it, else a copy in the logs directory.
 func (f *flow) showReport(w io.Writer, o *outputs, localS3 string) {
 	path := localPath(localS3, o.ReportURL)
-	if rest, ok := strings.CutPrefix(o.ReportURL, "file://"); ok {
-		path = rest
-	} else if !strings.Contains(o.ReportURL, "://") {
-		path = o.ReportURL
-	}
 	if _, err := os.Stat(path); err != nil {
 		path = filepath.Join(f.Logs, o.Namespace+"-report.html")
 		if err := os.WriteFile(path, o.Report, 0o644); err != nil {
