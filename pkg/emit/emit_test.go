@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"reflect"
@@ -23,6 +24,7 @@ import (
 	"github.com/pinpipe/pinpipe/internal/landtest"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/emit"
+	"github.com/pinpipe/pinpipe/pkg/gateway"
 	"github.com/pinpipe/pinpipe/pkg/kinesisx"
 	"github.com/pinpipe/pinpipe/pkg/landing"
 	"github.com/pinpipe/pinpipe/pkg/sample"
@@ -253,13 +255,73 @@ func testKinesis(t *testing.T, aggregate bool) {
 	if s.Sent() != 3*count {
 		t.Fatalf("stats %+v", s)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	all, kinesisRecords := readStreams(t, kinesisClient(t), p, aggregate)
+	compare(t, all, expected(t, 9, sample.Posts(4, 500, count)))
+	if aggregate && kinesisRecords*10 > len(all) {
+		t.Errorf("%d records in %d Kinesis records: hardly aggregated", len(all), kinesisRecords)
+	}
+}
+
+// TestKinesisThroughGateway emits to kinesalite through the gateway's API
+// Gateway resources with Create: the sink's Check creates the streams
+// through the gateway (POST /streams/{stream}) and waits until they are
+// ACTIVE; a second Check finds them there.
+func TestKinesisThroughGateway(t *testing.T) {
+	startKinesis(t)
+	ctx := t.Context()
+	c := kinesisClient(t)
+	g, err := gateway.New(gateway.Config{PathPrefix: "/prod", Kinesis: c})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := kinesis.NewFromConfig(cfg)
-	var all []got
-	kinesisRecords := 0
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	p := prefix(t)
+	tg, err := emit.OpenSink(ctx, srv.URL+"/prod/streams/", emit.SinkOptions{Prefix: p, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tg.Sink.Close() })
+	for _, tb := range clean.Tables {
+		out, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(landing.Stream(p, tb))})
+		if err != nil {
+			t.Fatalf("after Check: %v", err)
+		}
+		if st := out.StreamDescriptionSummary.StreamStatus; st != ktypes.StreamStatusActive {
+			t.Fatalf("stream %s is %s after Check, want ACTIVE", landing.Stream(p, tb), st)
+		}
+	}
+	again, err := emit.OpenSink(ctx, srv.URL+"/prod/streams/", emit.SinkOptions{Prefix: p, Create: true})
+	if err != nil {
+		t.Fatalf("a second Check of the existing streams: %v", err)
+	}
+	again.Sink.Close()
+	src, err := emit.NewSampleSource(3, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const count = 150
+	if s := runEmitter(t, ctx, src, []emit.Target{tg}, emit.Options{Count: count, Seed: 6}); s.Sent() != 3*count {
+		t.Fatalf("stats %+v", s)
+	}
+	all, _ := readStreams(t, c, p, false)
+	compare(t, all, expected(t, 3, sample.Posts(6, 200, count)))
+}
+
+// kinesisClient is a client of the local Kinesis (startKinesis).
+func kinesisClient(t testing.TB) *kinesis.Client {
+	cfg, err := config.LoadDefaultConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kinesis.NewFromConfig(cfg)
+}
+
+// readStreams reads every shard of the streams of prefix p back: the user
+// records, and the number of Kinesis records, each of which must be
+// KPL-aggregated or not as aggregate says.
+func readStreams(t testing.TB, c *kinesis.Client, p string, aggregate bool) (all []got, kinesisRecords int) {
+	ctx := t.Context()
 	for _, tb := range clean.Tables {
 		stream := landing.Stream(p, tb)
 		shards, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
@@ -297,10 +359,7 @@ func testKinesis(t *testing.T, aggregate bool) {
 			}
 		}
 	}
-	compare(t, all, expected(t, 9, sample.Posts(4, 500, count)))
-	if aggregate && kinesisRecords*10 > len(all) {
-		t.Errorf("%d records in %d Kinesis records: hardly aggregated", len(all), kinesisRecords)
-	}
+	return all, kinesisRecords
 }
 
 // TestShutdown cancels a run that has no count in the middle: the run ends

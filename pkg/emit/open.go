@@ -19,7 +19,8 @@ import (
 type SinkOptions struct {
 	// Prefix P of topic and stream names. Required.
 	Prefix string
-	// Create makes missing Kafka topics and Kinesis streams. Default: false.
+	// Create makes missing Kafka topics and Kinesis streams, directly or
+	// through an API Gateway target. Default: false.
 	Create bool
 	// HTTPBatch is the number of records per HTTP request; 1 makes the API
 	// Gateway sink use .../record. Default: 500.
@@ -78,7 +79,7 @@ func OpenSink(ctx context.Context, rawURL string, o SinkOptions) (Target, error)
 			return Target{}, fmt.Errorf("target %q: %w", rawURL, perr)
 		}
 		name = u.Redacted()
-		hopts := HTTPOptions{URL: rawURL, Prefix: o.Prefix, MaxBatch: o.HTTPBatch}
+		hopts := HTTPOptions{URL: rawURL, Prefix: o.Prefix, MaxBatch: o.HTTPBatch, Create: o.Create}
 		switch path := strings.TrimSuffix(u.Path, "/"); {
 		case strings.HasSuffix(path, "/topics") || path == "topics":
 			s, err = NewRestProxySink(hopts)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 	"github.com/pinpipe/pinpipe/internal/retry"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/gateway"
@@ -31,8 +33,64 @@ func NewAPIGatewaySink(opts HTTPOptions) (*APIGatewaySink, error) {
 	return &APIGatewaySink{opts: opts.withDefaults()}, nil
 }
 
-// Check dials the gateway.
-func (s *APIGatewaySink) Check(ctx context.Context) error { return checkReachable(ctx, s.opts.URL) }
+// Check dials the gateway. With Create, it then creates the streams missing
+// (POST {base}/streams/{stream}, one shard) and waits until every stream is
+// ACTIVE (GET {base}/streams/{stream}), for at most streamActiveTimeout.
+func (s *APIGatewaySink) Check(ctx context.Context) error {
+	if err := checkReachable(ctx, s.opts.URL); err != nil {
+		return err
+	}
+	if !s.opts.Create {
+		return nil
+	}
+	for _, t := range clean.Tables {
+		if err := s.createStream(ctx, landing.Stream(s.opts.Prefix, t)); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, streamActiveTimeout)
+	defer cancel()
+	for _, t := range clean.Tables {
+		if err := s.waitActive(ctx, landing.Stream(s.opts.Prefix, t)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// streamActiveTimeout bounds the wait for the streams Check creates.
+const streamActiveTimeout = time.Minute
+
+// createStream creates stream unless it exists; one created meanwhile by
+// another (409) is fine.
+func (s *APIGatewaySink) createStream(ctx context.Context, stream string) error {
+	_, err := s.opts.do(ctx, http.MethodGet, s.opts.URL+stream, "application/json", nil)
+	if !hasStatus(err, http.StatusNotFound) {
+		return err // nil: it exists
+	}
+	body, err := json.Marshal(gateway.CreateStreamRequest{ShardCount: 1})
+	if err != nil {
+		return err
+	}
+	if _, err := s.opts.do(ctx, http.MethodPost, s.opts.URL+stream, "application/json", body); err != nil && !hasStatus(err, http.StatusConflict) {
+		return fmt.Errorf("creating stream %s: %w", stream, err)
+	}
+	return nil
+}
+
+// waitActive waits until stream is ACTIVE.
+func (s *APIGatewaySink) waitActive(ctx context.Context, stream string) error {
+	for {
+		data, err := s.opts.do(ctx, http.MethodGet, s.opts.URL+stream, "application/json", nil)
+		var d gateway.DescribeStreamResponse
+		if err == nil && json.Unmarshal(data, &d) == nil && d.StreamDescription.StreamStatus == "ACTIVE" {
+			return nil
+		}
+		if werr := ctxwait.Sleep(ctx, 200*time.Millisecond); werr != nil {
+			return fmt.Errorf("waiting for stream %s to become ACTIVE (last answer: %v %s): %w", stream, err, data, werr)
+		}
+	}
+}
 
 // Write puts recs, one request per stream and chunk, concurrently.
 func (s *APIGatewaySink) Write(ctx context.Context, recs []Record) []Failure {

@@ -35,6 +35,10 @@ type HTTPOptions struct {
 	Backoff time.Duration
 	// Header is added to every request (e.g. an API key).
 	Header http.Header
+	// Create makes the API Gateway sink's Check create the missing streams
+	// (one shard each) and wait until they are ACTIVE. The REST Proxy has no
+	// way to create topics: it ignores Create. Default: false.
+	Create bool
 }
 
 // Validate reports a bad option.
@@ -146,12 +150,30 @@ func (o HTTPOptions) once(ctx context.Context, method, target, ctype string, bod
 	if len(msg) > 200 {
 		msg = msg[:200] + "..."
 	}
-	err = fmt.Errorf("%s %s: HTTP %d: %s", method, target, resp.StatusCode, msg)
+	err = &statusError{method: method, target: target, status: resp.StatusCode, msg: msg}
 	switch {
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
 		return nil, err
 	}
 	return nil, retry.Permanent(err)
+}
+
+// statusError is the error of a request answered with a status other than
+// 2xx.
+type statusError struct {
+	method, target string
+	status         int
+	msg            string // the answer, cut
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s %s: HTTP %d: %s", e.method, e.target, e.status, e.msg)
+}
+
+// hasStatus reports whether err is an answer with the status code.
+func hasStatus(err error, code int) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.status == code
 }
 
 // chunks splits idx into runs of at most max records and about httpMaxBody

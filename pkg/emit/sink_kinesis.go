@@ -151,11 +151,12 @@ type kinesisEntry struct {
 }
 
 // entries are the Kinesis records of the records recs[idx...], in order.
+// Without aggregation their idx are sub-slices of idx, which must not change.
 func (s *KinesisSink) entries(recs []Record, idx []int) []kinesisEntry {
 	out := make([]kinesisEntry, 0, len(idx))
 	if !s.opts.Aggregate {
-		for _, i := range idx {
-			out = append(out, kinesisEntry{key: recs[i].Key, data: recs[i].Value, idx: []int{i}})
+		for j, i := range idx {
+			out = append(out, kinesisEntry{key: recs[i].Key, data: recs[i].Value, idx: idx[j : j+1 : j+1]})
 		}
 		return out
 	}
