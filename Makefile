@@ -24,7 +24,7 @@ all: build
 build: $(BINARIES)
 
 $(BINARIES):
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/$@ ./cmd/$@
+	$(GO) build -trimpath -o $(BIN)/$@ ./cmd/$@
 
 ## image: the OCI image of the static binaries (bin/image/oci, and bin/image/pinpipe.tar for docker load),
 ## reproducible: no base image, fixed times (SOURCE_DATE_EPOCH, else the commit's time).
