@@ -15,8 +15,7 @@
 set -euo pipefail
 SECS=${1:-20}
 shift || true
-CONNS=("${@:-64}")
-[[ $# -eq 0 ]] && CONNS=(64 256)
+CONNS=("$@"); (( $# )) || CONNS=(64 256)
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is not installed (Debian: apt-get install wrk)" >&2; exit 1; }
 [[ -f .stack/env ]] || { echo "no .stack/env: run make stack-up first" >&2; exit 1; }
