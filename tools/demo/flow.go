@@ -304,9 +304,6 @@ func (f *flow) emit(ctx context.Context) (result string, err error) {
 			err = serr
 		}
 	}()
-	if err := gw.createStreams(ctx, f.Prefix); err != nil {
-		return "", err
-	}
 	streams := gw.base + "/streams/"
 	to := "kafka://" + strings.Join(f.Env.KafkaBrokers, ",") + "," + streams
 	out, err := f.runBinary(ctx, "emit-run", "emit", "run", "--from", "mysql://"+f.Env.MySQLDSN,

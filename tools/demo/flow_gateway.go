@@ -3,17 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/pinpipe/pinpipe/pkg/clean"
-	"github.com/pinpipe/pinpipe/pkg/gateway"
-	"github.com/pinpipe/pinpipe/pkg/landing"
 )
 
 // gatewayStage is the API Gateway stage the demo's gateway serves under.
@@ -76,39 +71,4 @@ func (g *runningGateway) call(ctx context.Context, method, path, body string) ([
 		return data, fmt.Errorf("%s %s: %s: %s", method, g.base+path, resp.Status, bytes.TrimSpace(data))
 	}
 	return data, nil
-}
-
-// createStreams creates the prefix's three streams through the gateway
-// (POST /streams/{stream}, as with the original's API) unless they exist,
-// and waits until they are ACTIVE (GET /streams/{stream}).
-func (g *runningGateway) createStreams(ctx context.Context, prefix string) error {
-	for _, t := range clean.Tables {
-		name := landing.Stream(prefix, t)
-		if _, err := g.call(ctx, http.MethodGet, "/streams/"+name, ""); err == nil {
-			continue
-		}
-		if _, err := g.call(ctx, http.MethodPost, "/streams/"+name, `{"ShardCount": 1}`); err != nil {
-			return err
-		}
-	}
-	deadline := time.Now().Add(time.Minute)
-	for _, t := range clean.Tables {
-		name := landing.Stream(prefix, t)
-		for {
-			data, err := g.call(ctx, http.MethodGet, "/streams/"+name, "")
-			var d gateway.DescribeStreamResponse
-			if err == nil && json.Unmarshal(data, &d) == nil && d.StreamDescription.StreamStatus == "ACTIVE" {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("stream %s not ACTIVE after a minute (last: %v %s)", name, err, data)
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}
-	return nil
 }
