@@ -46,7 +46,7 @@ type Config struct {
 	// seed-db; DSN is also the source of run when From is "mysql" (empty:
 	// PINPIPE_MYSQL_DSN, then CredsFile).
 	DSN       string
-	CredsFile string // Default: db_creds.yaml, else db_creds.yml
+	CredsFile string // Default: the first of emit.DefaultCredsFiles that exists (credsDefault)
 	Rows      int    // Default: 11000
 	Tables    sample.Tables
 
@@ -106,6 +106,9 @@ func (c Config) Validate() error {
 	return emit.Options{Count: c.Count, Rate: c.Rate, Order: c.Order, BatchRows: c.BatchRows}.Validate()
 }
 
+// credsDefault says which files --creds defaults to: emit.DefaultCredsFiles.
+var credsDefault = strings.Join(emit.DefaultCredsFiles, ", else ")
+
 // parseArgs parses args into a validated Config. Usage goes to stderr only
 // for -h/--help (or no command), which returns flag.ErrHelp; other errors are
 // usage errors (cli.Usage).
@@ -125,10 +128,9 @@ func parseCommand(args []string, stderr io.Writer, getenv func(string) string) (
 	}
 	cfg.Command = args[0]
 	fs := flag.NewFlagSet("emit "+cfg.Command, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var tables, to, order string
 	fs.StringVar(&cfg.DSN, "dsn", "", "MySQL DSN (go-sql-driver syntax); default $"+emit.DSNFromEnv+", then --creds")
-	fs.StringVar(&cfg.CredsFile, "creds", "", "the original's credentials file (RDS_HOST, RDS_USER, ...); default: db_creds.yaml, else db_creds.yml")
+	fs.StringVar(&cfg.CredsFile, "creds", "", "the original's credentials file (RDS_HOST, RDS_USER, ...); default: "+credsDefault)
 	fs.IntVar(&cfg.Rows, "rows", emit.SampleRows, "seed-db: rows to load")
 	fs.StringVar(&tables, "tables", "", "table names PIN,GEO,USER (default pinterest_data,geolocation_data,user_data)")
 	fs.StringVar(&cfg.From, "from", "", "source: mysql://DSN, mysql, or sample[://?rows=N&seed=S]")
@@ -146,18 +148,8 @@ func parseCommand(args []string, stderr io.Writer, getenv func(string) string) (
 	fs.StringVar(&cfg.Progress, "progress", "auto", "progress bar: auto (on a terminal), on, off")
 	cfg.Kafka.RegisterFlagsEnv(fs, getenv)
 	cli.LogFormatFlag(fs, &cfg.LogFormat)
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, usage)
-			fs.SetOutput(stderr)
-			fs.PrintDefaults()
-		} else {
-			err = fmt.Errorf("%w (see emit %s -h)", err, cfg.Command)
-		}
+	if err := cli.Parse(fs, args[1:], stderr, strings.TrimSuffix(usage, "\n")); err != nil {
 		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (see emit %s -h)", fs.Arg(0), cfg.Command)
 	}
 	if tables != "" {
 		parts := strings.Split(tables, ",")
