@@ -86,7 +86,8 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
 	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
 
-	// More runs than a bucket may have files, so that buckets are compacted.
+	// More runs than a bucket may have files (TestBucketsCompacted makes
+	// sure they are compacted: here most runs touch every file anyway).
 	runs := batch.MaxBucketFiles + 4
 	if testing.Short() {
 		runs = 5
@@ -343,6 +344,52 @@ func TestMaintenanceAfterRuns(t *testing.T) {
 			t.Errorf("%s keeps %d snapshots after %d runs, want 1", def.Name, n, runs)
 		}
 	}
+	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
+	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
+	sameState(t, readOutput(t, fullCfg, day(runs)), readOutput(t, cfg, day(runs)))
+}
+
+// TestBucketsCompacted: runs whose rows are new inds touch no file of the
+// state, so each adds a file to every bucket its rows fall in; past
+// MaxBucketFiles a bucket's smallest files are merged, and the state still
+// equals that of one --full run.
+func TestBucketsCompacted(t *testing.T) {
+	// Posts drawn from a million rows: hardly an ind twice.
+	src, objs := staged(t, generated(440, 1_000_000), batchtest.Layout{PerObject: 4, Partitions: 1})
+	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+	byTopic := map[string][]objstore.Object{} // objs sort by topic: each run gets a part of each
+	for _, o := range objs {
+		topic, _, _ := strings.Cut(o.Key, "/")
+		byTopic[topic] = append(byTopic[topic], o)
+	}
+	runs := batch.MaxBucketFiles + 3
+	for i := range runs {
+		for _, os := range byTopic {
+			copyObjects(t, src, dst, os[i*len(os)/runs:(i+1)*len(os)/runs])
+		}
+		runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(i + 1)})
+	}
+	cat := tabletest.Open(t, cfg)
+	for _, tb := range clean.Tables {
+		tbl, err := cat.Ensure(t.Context(), tables.CleanDef(tb))
+		check(t, string(tb), err)
+		files, err := tbl.Files(t.Context())
+		check(t, string(tb), err)
+		perBucket := map[int32]int{}
+		for _, f := range files {
+			perBucket[f.Bucket]++
+		}
+		for b, n := range perBucket {
+			if n > batch.MaxBucketFiles {
+				t.Errorf("%s bucket %d has %d files after %d runs, want at most %d", tb, b, n, runs, batch.MaxBucketFiles)
+			}
+		}
+		if len(files) >= runs*tables.StateBuckets {
+			t.Errorf("%s has %d files after %d runs: no bucket was compacted", tb, len(files), runs)
+		}
+	}
+	cat.Close()
 	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
 	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
 	sameState(t, readOutput(t, fullCfg, day(runs)), readOutput(t, cfg, day(runs)))

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"golang.org/x/sync/errgroup"
@@ -192,9 +191,6 @@ var (
 	}
 )
 
-// indColumn is the column of a clean table's ind.
-var indColumn = []string{"ind"}
-
 // MaxBucketFiles bounds the data files of one bucket of a clean table. An
 // incremental run writes, in each bucket its rows fall in, one file: its
 // rows merged with the files holding an ind they replace. A bucket that
@@ -225,90 +221,96 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 	for _, f := range cur {
 		files[f.Bucket] = append(files[f.Bucket], f)
 	}
-	out := make([][]R, nb)
-	var mu sync.Mutex
-	replaced := func(coll int64, locations ...string) {
-		mu.Lock()
-		defer mu.Unlock()
-		*collisions += coll
-		ts.remove = append(ts.remove, locations...)
-	}
+	out := make([]mergedBucket[R], nb)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, cap(w.encoders)))
 	for b := range nb {
 		g.Go(func() error {
-			addRows, addOrg := add.bucket(b)
-			locs := make([]string, len(files[b]))
-			for i, f := range files[b] {
-				locs[i] = f.Location
-			}
-			datas, err := readFiles(gctx, w, tbl, locs)
-			if err != nil {
-				return err
-			}
-			// The inds of add, to find the files they fall in.
-			addAt := make(map[int64]bool, len(addRows))
-			for i := range addRows {
-				addAt[ops.ind(&addRows[i])] = true
-			}
-			merged := make([]bool, len(files[b])) // the files rewritten with add
-			// A file is read for its inds first: one its rows touch is
-			// read whole by rewrite, the others for the insight columns.
-			for fi, loc := range locs {
-				inds, err := ops.readColumns(bytes.NewReader(datas[fi]), indColumn)
-				if err != nil {
-					return stateError(tbl, loc, err)
-				}
-				for i := range inds {
-					if addAt[ops.ind(&inds[i])] {
-						merged[fi] = true
-						break
-					}
-				}
-			}
-			if len(addRows) > 0 {
-				sizes := make([]int64, len(files[b]))
-				for i, f := range files[b] {
-					sizes[i] = f.Rows
-				}
-				compact(sizes, merged)
-				var mlocs []string
-				var mdatas [][]byte
-				for fi, m := range merged {
-					if m {
-						mlocs, mdatas = append(mlocs, locs[fi]), append(mdatas, datas[fi])
-						datas[fi] = nil
-					}
-				}
-				rows, coll, err := rewrite(gctx, w, tbl, b, mlocs, mdatas, addRows, addOrg, ops)
-				if err != nil {
-					return err
-				}
-				out[b] = rows
-				replaced(coll, mlocs...)
-			}
-			// Not sorted: the insight tables do not depend on the order
-			// of their input rows.
-			for fi, m := range merged {
-				if m {
-					continue
-				}
-				rows, err := ops.readColumns(bytes.NewReader(datas[fi]), ops.insight)
-				if err != nil {
-					return stateError(tbl, locs[fi], err)
-				}
-				datas[fi] = nil
-				out[b] = append(out[b], rows...)
-			}
-			return nil
+			var err error
+			out[b], err = mergeBucket(gctx, w, tbl, b, files[b], add, ops)
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	*insight = slices.Concat(out...)
+	*insight = nil
+	for _, m := range out {
+		*insight = append(*insight, m.rows...)
+		*collisions += m.collisions
+		ts.remove = append(ts.remove, m.replaced...)
+	}
 	slices.Sort(ts.remove)
 	return nil
+}
+
+// mergedBucket is what mergeBucket did to a bucket.
+type mergedBucket[R any] struct {
+	rows       []R      // the bucket's rows, with the fields of the insight tables
+	collisions int64    // rows of add that met a row of the state
+	replaced   []string // the files rewritten
+}
+
+// mergeBucket merges the rows of add in bucket b into its files (see
+// mergeState). Each file is decoded once: for the insight columns, whose
+// inds say whether add touches it; a touched file is then decoded whole by
+// rewrite. The rows are not sorted: the insight tables do not depend on the
+// order of their input rows.
+func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, files []tables.CurrentFile, add tableRows[R], ops stateOps[R]) (mergedBucket[R], error) {
+	var res mergedBucket[R]
+	addRows, addOrg := add.bucket(b)
+	locs := make([]string, len(files))
+	for i, f := range files {
+		locs[i] = f.Location
+	}
+	datas, err := readFiles(ctx, w, tbl, locs)
+	if err != nil {
+		return res, err
+	}
+	// The inds of add, to find the files they fall in.
+	addAt := make(map[int64]bool, len(addRows))
+	for i := range addRows {
+		addAt[ops.ind(&addRows[i])] = true
+	}
+	merged := make([]bool, len(files)) // the files rewritten with add
+	kept := make([][]R, len(files))    // the insight rows of the others
+	for fi, loc := range locs {
+		rows, err := ops.readColumns(bytes.NewReader(datas[fi]), ops.insight)
+		if err != nil {
+			return res, stateError(tbl, loc, err)
+		}
+		merged[fi] = len(addAt) > 0 && slices.ContainsFunc(rows, func(r R) bool { return addAt[ops.ind(&r)] })
+		if !merged[fi] {
+			kept[fi] = rows
+		}
+	}
+	if len(addRows) > 0 {
+		sizes := make([]int64, len(files))
+		for i, f := range files {
+			sizes[i] = f.Rows
+		}
+		compact(sizes, merged)
+	}
+	for fi, rows := range kept {
+		if !merged[fi] {
+			res.rows = append(res.rows, rows...)
+		}
+	}
+	if len(addRows) == 0 {
+		return res, nil
+	}
+	var mdatas [][]byte
+	for fi, m := range merged {
+		if m {
+			res.replaced, mdatas = append(res.replaced, locs[fi]), append(mdatas, datas[fi])
+		}
+	}
+	rows, coll, err := rewrite(ctx, w, tbl, b, res.replaced, mdatas, addRows, addOrg, ops)
+	if err != nil {
+		return res, err
+	}
+	res.rows, res.collisions = append(res.rows, rows...), coll
+	return res, nil
 }
 
 // compact marks in merged, the files of a bucket (of rows[i] rows each)
