@@ -32,6 +32,14 @@ type RunInfo struct {
 
 // qualityReport is the report of res without its run section (the part
 // that is the same for every run of the same input).
+// RunQuality is what SummaryQuality holds: whether the run was a full one
+// and the counts of the lines it read (a QualityReport's fields of those
+// names, so either decodes it).
+type RunQuality struct {
+	Full    bool          `json:"full"`
+	Quality clean.Quality `json:"quality"`
+}
+
 func qualityReport(res Result) QualityReport {
 	rep := QualityReport{
 		Date:        res.Date,

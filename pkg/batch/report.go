@@ -7,11 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/iceberg-go/table"
 	"golang.org/x/sync/errgroup"
@@ -79,7 +77,7 @@ func (w *writer) runHistory() ([]report.Run, error) {
 			continue
 		}
 		seen[id] = true
-		var q QualityReport
+		var q RunQuality
 		if err := json.Unmarshal([]byte(raw), &q); err != nil {
 			return nil, fmt.Errorf("table %s, snapshot %d: property %s: %w", tbl.Name(), s.SnapshotID, SummaryQuality, err)
 		}
@@ -208,8 +206,8 @@ func (w *writer) insightHistory(ctx context.Context, name string, read func(ctx 
 		out.Rows = append(out.Rows, t.Rows...)
 	}
 	if out.Columns == nil { // no file: the columns of the files, then dt
-		for _, f := range insights.Schema(name).Fields() {
-			out.Columns = append(out.Columns, report.Column{Name: f.Name, Numeric: f.Type.ID() != arrow.STRING})
+		if out.Columns, err = report.Columns(insights.Schema(name)); err != nil {
+			return report.Table{}, fmt.Errorf("table %s: %w", tbl.Name(), err)
 		}
 		out.Columns = append(out.Columns, report.Column{Name: report.DateColumn})
 	}
@@ -217,18 +215,9 @@ func (w *writer) insightHistory(ctx context.Context, name string, read func(ctx 
 }
 
 func (w *writer) readInsightFile(ctx context.Context, name, location string) (report.Table, error) {
-	b, key, err := w.cat.Store(ctx, location)
+	data, err := readFile(ctx, w, w.insights[name], location)
 	if err != nil {
 		return report.Table{}, err
-	}
-	rc, err := b.Get(ctx, key)
-	if err != nil {
-		return report.Table{}, fmt.Errorf("reading %s: %w", location, err)
-	}
-	data, err := io.ReadAll(rc)
-	rc.Close()
-	if err != nil {
-		return report.Table{}, fmt.Errorf("reading %s: %w", location, err)
 	}
 	at, err := parquetio.ReadTable(bytes.NewReader(data), memory.DefaultAllocator)
 	if err != nil {

@@ -391,7 +391,7 @@ func stateError(tbl *tables.Table, location string, err error) error {
 func readFiles(ctx context.Context, w *writer, tbl *tables.Table, locations []string) ([][]byte, error) {
 	out := make([][]byte, len(locations))
 	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(MaxBucketFiles)
+	g.SetLimit(fileReaders)
 	for i, loc := range locations {
 		g.Go(func() error {
 			var err error
@@ -402,6 +402,10 @@ func readFiles(ctx context.Context, w *writer, tbl *tables.Table, locations []st
 	return out, g.Wait()
 }
 
+// fileReaders is how many files readFiles reads at a time (on S3, requests
+// in flight).
+const fileReaders = 8
+
 // readFile reads a data file of tbl whole.
 func readFile(ctx context.Context, w *writer, tbl *tables.Table, location string) ([]byte, error) {
 	b, key, err := w.cat.Store(ctx, location)
@@ -410,12 +414,12 @@ func readFile(ctx context.Context, w *writer, tbl *tables.Table, location string
 	}
 	rc, err := b.Get(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("reading the state of %s: %w", tbl.Name(), err)
+		return nil, fmt.Errorf("reading a file of %s: %w", tbl.Name(), err)
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(rc)
 	if err != nil {
-		return nil, fmt.Errorf("reading the state of %s: %s: %w", tbl.Name(), location, err)
+		return nil, fmt.Errorf("reading a file of %s: %s: %w", tbl.Name(), location, err)
 	}
 	return data, nil
 }

@@ -32,8 +32,8 @@ import (
 const (
 	SummaryRunID   = "pinpipe.run-id"
 	SummaryRunDate = "pinpipe.run-date"
-	// SummaryQuality holds the run's quality (QualityReport's full and
-	// quality: the counts of the lines it read, as in quality.json), in the
+	// SummaryQuality holds the run's quality (RunQuality: whether it was
+	// full, and the counts of the lines it read, as in quality.json), in the
 	// snapshots of the clean table pin only: a table's metadata lists every
 	// snapshot it keeps, and is parsed whole at each load and commit (twice,
 	// by the catalog), so the quality (some KB) is not repeated in the other
@@ -347,8 +347,8 @@ func (w *writer) files() []string {
 // changed by another run between reading its state and committing.
 var ErrConcurrentRun = errors.New("another run committed the table meanwhile")
 
-// publishers is how many tables a run commits at a time (each commit waits
-// mostly on the catalog and the store).
+// publishers is how many tables a run commits, or maintains, at a time
+// (each commit waits mostly on the catalog and the store).
 const publishers = 4
 
 // publish commits the clean tables (their rewritten buckets, progress,
@@ -357,16 +357,13 @@ const publishers = 4
 // batch_quarantine, the tables of each step several at a time. It returns
 // the snapshot ids, by table.
 func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string]int64, error) {
-	qr := qualityReport(res)
-	q, err := json.Marshal(struct {
-		Full    bool          `json:"full"`
-		Quality clean.Quality `json:"quality"`
-	}{qr.Full, qr.Quality})
+	q, err := json.Marshal(RunQuality{Full: res.Full, Quality: res.Quality})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the quality report: %w", err)
 	}
 	summary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date}
-	pinSummary := iceberg.Properties{SummaryRunID: w.runID, SummaryRunDate: w.date, SummaryQuality: string(q)}
+	pinSummary := maps.Clone(summary)
+	pinSummary[SummaryQuality] = string(q)
 	// The tables are committed several at a time: the clean tables (each
 	// holds its own state and progress), then the insight tables (each
 	// replaces its partition dt=D), then the quarantine (from the clean
@@ -601,7 +598,7 @@ func (w *writer) cleanup(ctx context.Context) {
 func (w *writer) maintain(ctx context.Context, m tables.Maintenance) {
 	m.Loaded = true
 	var g errgroup.Group
-	g.SetLimit(4)
+	g.SetLimit(publishers)
 	for _, tbl := range w.order() {
 		g.Go(func() error {
 			res, err := tbl.Maintain(ctx, m)

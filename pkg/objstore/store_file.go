@@ -86,8 +86,6 @@ func (b *fileBucket) URL(key string) string {
 	return filepath.Join(b.root, filepath.FromSlash(key))
 }
 
-// path checks key and returns its file path. Keys are slash-separated paths
-// relative to the root with no ".", ".." or empty elements.
 // walk appends to objs the files under the directory p, whose key is dir
 // ("" for the root), with a key that has prefix and sorts after startAfter.
 // A directory whose keys all sort before startAfter, or that cannot hold
@@ -149,6 +147,8 @@ func (b *fileBucket) walk(ctx context.Context, p, dir, prefix, startAfter string
 	return nil
 }
 
+// path checks key and returns its file path. Keys are slash-separated paths
+// relative to the root with no ".", ".." or empty elements.
 func (b *fileBucket) path(key string) (string, error) {
 	if err := checkFileKey(key); err != nil {
 		return "", err

@@ -105,18 +105,11 @@ func (t Table) Col(name string) int {
 // utf8, large_utf8, int32, int64 and date32 (shown as YYYY-MM-DD) are
 // supported; another type is an error naming the column.
 func FromArrow(name string, tbl arrow.Table) (Table, error) {
-	out := Table{Name: name}
-	schema := tbl.Schema()
-	for _, f := range schema.Fields() {
-		switch f.Type.ID() {
-		case arrow.STRING, arrow.LARGE_STRING, arrow.DATE32:
-			out.Columns = append(out.Columns, Column{Name: f.Name})
-		case arrow.INT32, arrow.INT64:
-			out.Columns = append(out.Columns, Column{Name: f.Name, Numeric: true})
-		default:
-			return Table{}, fmt.Errorf("table %s: column %s has type %s, want a string, int32, int64 or date32", name, f.Name, f.Type)
-		}
+	cols, err := Columns(tbl.Schema())
+	if err != nil {
+		return Table{}, fmt.Errorf("table %s: %w", name, err)
 	}
+	out := Table{Name: name, Columns: cols}
 	tr := array.NewTableReader(tbl, 1<<16)
 	defer tr.Release()
 	for tr.Next() {
@@ -137,6 +130,23 @@ func FromArrow(name string, tbl arrow.Table) (Table, error) {
 		return Table{}, fmt.Errorf("table %s: %w", name, err)
 	}
 	return out, nil
+}
+
+// Columns are the columns of a Table of schema: strings and dates as text,
+// integers as numbers.
+func Columns(schema *arrow.Schema) ([]Column, error) {
+	var cols []Column
+	for _, f := range schema.Fields() {
+		switch f.Type.ID() {
+		case arrow.STRING, arrow.LARGE_STRING, arrow.DATE32:
+			cols = append(cols, Column{Name: f.Name})
+		case arrow.INT32, arrow.INT64:
+			cols = append(cols, Column{Name: f.Name, Numeric: true})
+		default:
+			return nil, fmt.Errorf("column %s has type %s, want a string, int32, int64 or date32", f.Name, f.Type)
+		}
+	}
+	return cols, nil
 }
 
 func cellOf(a arrow.Array, i int) Cell {
