@@ -241,14 +241,10 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	if cfg.Metrics != "" {
-		live, err := report.LivePage("status", 0)
-		if err != nil {
-			return err
-		}
 		srv, err := opshttp.Serve(cfg.Metrics, reg, job.Health, map[string]http.Handler{
 			"/quality": opshttp.JSON(func() any { return job.QualityReport() }),
 			"/status":  opshttp.JSON(func() any { return job.Status() }),
-			"/{$}":     live,
+			"/{$}":     report.LivePage(),
 		})
 		if err != nil {
 			return fmt.Errorf("--metrics: %w", err)

@@ -21,6 +21,9 @@
     canvas.dataset.bars = String(bars);
   }
 
+  // when shows an RFC 3339 time of the status as "2006-01-02 15:04:05Z".
+  function when(t) { return t.replace("T", " ").replace(/\.\d+Z$/, "Z"); }
+
   function sum(m) { var n = 0; Object.keys(m || {}).forEach(function (k) { n += m[k]; }); return n; }
 
   function render(s) {
@@ -41,7 +44,7 @@
     }));
 
     pinpipe.fillTable(document.getElementById("live-flushes-table"), s.flushes.map(function (f) {
-      return [f.time.replace("T", " ").replace(/\.\d+Z$/, "Z"), f.table, f.stream + "/" + f.shard, f.rows, f.rejected,
+      return [when(f.time), f.table, f.stream + "/" + f.shard, f.rows, f.rejected,
         Math.round(f.seconds * 1000) / 1000, f.outcome];
     }));
 
@@ -85,7 +88,7 @@
     pinpipe.fillTable(document.getElementById("live-counts-table"), counts);
 
     status.className = "status" + (s.health === "ok" ? "" : " bad");
-    status.textContent = "Health: " + s.health + ". Updated " + s.time.replace("T", " ").replace(/\.\d+Z$/, "Z") +
+    status.textContent = "Health: " + s.health + ". Updated " + when(s.time) +
       "; refreshes every " + interval / 1000 + " s. " + s.stats.Flushes + " flushes, " + s.stats.Files + " files written.";
     root.dataset.updates = String(Number(root.dataset.updates || 0) + 1);
   }
