@@ -94,9 +94,7 @@ func TestLivePage(t *testing.T) {
 	}
 	const readPage = `(() => {
 	  const rows = id => Array.from(document.querySelectorAll('#' + id + ' tbody tr')).map(tr => Array.from(tr.cells).map(td => td.textContent));
-	  const drawn = c => { const ch = Chart.getChart(c); let n = 0;
-	    ch.data.datasets.forEach((d, i) => ch.getDatasetMeta(i).data.forEach((el, j) => {
-	      if (d.data[j] !== null && d.data[j] !== undefined && Number.isFinite(el.x) && Number.isFinite(el.y)) n++; })); return n; };
+	  const drawn = ` + browsertest.DrawnBarsJS + `;
 	  const rec = document.querySelector('canvas[data-live="live-records"]'), lag = document.querySelector('canvas[data-live="live-lag"]');
 	  return {records: rows('live-records-table'), lag: rows('live-lag-table'), flushes: rows('live-flushes-table').length,
 	    quality: rows('live-quality-table'), health: document.getElementById('live-status').textContent,
@@ -158,15 +156,7 @@ func TestLivePage(t *testing.T) {
 
 	// At a phone's width the page does not scroll sideways (wide tables
 	// scroll in their own box).
-	phone := browsertest.Open(t, 390, 844)
-	phone.Navigate(url)
-	phone.WaitTrue(`+document.getElementById('live').dataset.updates >= 1`, 10*time.Second)
-	var widths struct{ Scroll, Inner int }
-	phone.Eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &widths)
-	if widths.Scroll > widths.Inner {
-		t.Errorf("at phone width the page scrolls sideways: %d px wide in a %d px window", widths.Scroll, widths.Inner)
-	}
-	phone.Screenshot("live-phone")
+	browsertest.OpenPhone(t, url, `+document.getElementById('live').dataset.updates >= 1`, "live-phone")
 
 	// Once the job stops, the page says so (and keeps trying).
 	p.term(t)

@@ -6,6 +6,7 @@
 package browsertest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -95,7 +96,7 @@ func (b *Browser) event(ev any) {
 		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
 			var args []string
 			for _, a := range ev.Args {
-				args = append(args, cmpOr(string(a.Value), a.Description))
+				args = append(args, cmp.Or(string(a.Value), a.Description))
 			}
 			b.errors = append(b.errors, "console."+string(ev.Type)+": "+strings.Join(args, " "))
 		}
@@ -113,13 +114,6 @@ func (b *Browser) event(ev any) {
 	case *network.EventRequestWillBeSent:
 		b.requests = append(b.requests, ev.Request.URL)
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Navigate loads url and waits for its load event.
@@ -191,7 +185,7 @@ func (b *Browser) Screenshot(name string) string {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	dir := filepath.Join(ArtifactDir(b.t), strings.ReplaceAll(b.t.Name(), "/", "_"))
+	dir := filepath.Join(artifactDir(b.t), strings.ReplaceAll(b.t.Name(), "/", "_"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
@@ -203,8 +197,8 @@ func (b *Browser) Screenshot(name string) string {
 	return path
 }
 
-// ArtifactDir is $PINPIPE_TEST_ARTIFACTS, or {repo}/.artifacts.
-func ArtifactDir(t testing.TB) string {
+// artifactDir is $PINPIPE_TEST_ARTIFACTS, or {repo}/.artifacts.
+func artifactDir(t testing.TB) string {
 	t.Helper()
 	if d := os.Getenv(EnvArtifacts); d != "" {
 		return d
@@ -214,4 +208,39 @@ func ArtifactDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return filepath.Join(root, ".artifacts")
+}
+
+// DrawnBarsJS is a JavaScript function expression: given a canvas, the
+// number of bars Chart.js drew on it, those of its visible datasets that
+// have a value and a position; 0 when the canvas has no chart.
+const DrawnBarsJS = `(c => {
+  const ch = Chart.getChart(c);
+  let n = 0;
+  if (!ch) return 0;
+  ch.data.datasets.forEach((d, i) => {
+    if (!ch.isDatasetVisible(i)) return;
+    ch.getDatasetMeta(i).data.forEach((el, j) => {
+      const v = d.data[j];
+      if (v !== null && v !== undefined && Number.isFinite(el.x) && Number.isFinite(el.y)) n++;
+    });
+  });
+  return n;
+})`
+
+// OpenPhone loads url in a new tab of a phone's width (390 by 844 CSS
+// pixels), waits for at most 10s until ready is true, and fails t if the
+// page scrolls sideways there (a wide table must scroll in its own box). It
+// saves the screenshot named screenshot and returns the tab.
+func OpenPhone(t testing.TB, url, ready, screenshot string) *Browser {
+	t.Helper()
+	phone := Open(t, 390, 844)
+	phone.Navigate(url)
+	phone.WaitTrue(ready, 10*time.Second)
+	var widths struct{ Scroll, Inner int }
+	phone.Eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &widths)
+	if widths.Scroll > widths.Inner {
+		t.Errorf("at phone width the page scrolls sideways: %d px wide in a %d px window", widths.Scroll, widths.Inner)
+	}
+	phone.Screenshot(screenshot)
+	return phone
 }

@@ -21,24 +21,14 @@ import (
 // chartsJS describes every chart of a page: what Chart.js drew (bars with a
 // value and a position) against what the page promised (data-bars) and the
 // rows of the table beside it.
-const chartsJS = `Array.from(document.querySelectorAll('canvas[data-chart]')).map(c => {
+const chartsJS = `(() => { const drawnBars = ` + browsertest.DrawnBarsJS + `;
+return Array.from(document.querySelectorAll('canvas[data-chart]')).map(c => {
   const ch = Chart.getChart(c);
-  let drawn = 0;
-  if (ch && c.dataset.kind === 'bar') {
-    ch.data.datasets.forEach((d, i) => {
-      const meta = ch.getDatasetMeta(i);
-      if (!ch.isDatasetVisible(i)) return;
-      meta.data.forEach((el, j) => {
-        const v = d.data[j];
-        if (v !== null && v !== undefined && Number.isFinite(el.x) && Number.isFinite(el.y)) drawn++;
-      });
-    });
-  }
   const tbl = document.getElementById(c.dataset.table);
-  return {id: c.dataset.chart, kind: c.dataset.kind, chart: !!ch, bars: +c.dataset.bars, drawn: drawn,
+  return {id: c.dataset.chart, kind: c.dataset.kind, chart: !!ch, bars: +c.dataset.bars, drawn: c.dataset.kind === 'bar' ? drawnBars(c) : 0,
     rows: tbl ? tbl.tBodies[0].rows.length : -1, labels: ch ? ch.data.labels.length : 0,
     width: c.clientWidth, height: c.clientHeight};
-})`
+}); })()`
 
 type chartInfo struct {
 	ID            string
@@ -162,15 +152,7 @@ func TestReportInBrowser(t *testing.T) {
 	}
 	b.Screenshot("report-dark")
 
-	phone := browsertest.Open(t, 390, 844)
-	phone.Navigate(url)
-	phone.WaitTrue(`Array.from(document.querySelectorAll('canvas[data-chart]')).every(c => Chart.getChart(c))`, 10*time.Second)
-	var widths struct{ Scroll, Inner int }
-	phone.Eval(`({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})`, &widths)
-	if widths.Scroll > widths.Inner {
-		t.Errorf("at phone width the page scrolls sideways: %d px wide in a %d px window", widths.Scroll, widths.Inner)
-	}
-	phone.Screenshot("report-phone")
+	phone := browsertest.OpenPhone(t, url, `Array.from(document.querySelectorAll('canvas[data-chart]')).every(c => Chart.getChart(c))`, "report-phone")
 
 	for _, br := range []*browsertest.Browser{b, phone} {
 		if errs := br.Errors(); len(errs) > 0 {
