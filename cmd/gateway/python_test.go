@@ -84,7 +84,9 @@ func TestPythonClient(t *testing.T) {
 	case err := <-exited:
 		t.Fatalf("gateway exited: %v\n%s", err, logs.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("gateway not serving after 30s:\n%s", logs.String())
+		_ = cmd.Process.Kill()
+		err := <-exited // the goroutine writes logs until then
+		t.Fatalf("gateway not serving after 30s (%v):\n%s", err, logs.String())
 	}
 
 	const count = 20

@@ -18,7 +18,6 @@ import (
 // KinesisAPI is the part of the Kinesis client the gateway uses;
 // *kinesis.Client implements it.
 type KinesisAPI interface {
-	PutRecord(ctx context.Context, in *kinesis.PutRecordInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordOutput, error)
 	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
 	ListStreams(ctx context.Context, in *kinesis.ListStreamsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListStreamsOutput, error)
 	DescribeStream(ctx context.Context, in *kinesis.DescribeStreamInput, optFns ...func(*kinesis.Options)) (*kinesis.DescribeStreamOutput, error)
@@ -28,6 +27,14 @@ type KinesisAPI interface {
 
 // maxPartitionKey is Kinesis' limit of a partition key, in characters.
 const maxPartitionKey = 256
+
+// allowedMethods are the methods of each stream route.
+var allowedMethods = map[string][]string{
+	routeListStreams: {http.MethodGet},
+	routeStream:      {http.MethodGet, http.MethodPost, http.MethodDelete},
+	routePutRecord:   {http.MethodPut},
+	routePutRecords:  {http.MethodPut},
+}
 
 // streams answers the resources under /streams; rest is the path after it.
 func (g *Gateway) streams(w http.ResponseWriter, r *http.Request, rest []string) string {
@@ -49,12 +56,7 @@ func (g *Gateway) streams(w http.ResponseWriter, r *http.Request, rest []string)
 		writeJSON(w, http.StatusNotFound, KinesisError{Type: "NotFound", Message: "this gateway has no Kinesis backend"})
 		return route
 	}
-	want := map[string][]string{
-		routeListStreams: {http.MethodGet},
-		routeStream:      {http.MethodGet, http.MethodPost, http.MethodDelete},
-		routePutRecord:   {http.MethodPut},
-		routePutRecords:  {http.MethodPut},
-	}[route]
+	want := allowedMethods[route]
 	allowed := false
 	for _, m := range want {
 		allowed = allowed || r.Method == m
@@ -227,38 +229,25 @@ func (g *Gateway) putRecord(w http.ResponseWriter, r *http.Request, stream strin
 		writeJSON(w, http.StatusBadRequest, KinesisError{Type: "BadRequest", Message: err.Error() + ` (want {"StreamName":...,"Data":{...},"PartitionKey":"..."})`})
 		return
 	}
-	ctx := context.WithoutCancel(r.Context())
-	var ans PutRecordResponse
-	if g.batcher != nil {
-		res := g.batcher.put(ctx, stream, types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(req.PartitionKey)})
-		if res.err != nil {
-			g.cfg.Metrics.stored("kinesis", 0, 1)
-			g.kinesisFailed(w, stream, res.err)
-			return
-		}
-		if code := aws.ToString(res.entry.ErrorCode); code != "" {
-			g.cfg.Metrics.stored("kinesis", 0, 1)
-			g.kinesisH.observe(nil) // Kinesis answered
-			e := KinesisError{Type: code, Message: aws.ToString(res.entry.ErrorMessage)}
-			status := http.StatusBadRequest
-			if isThrottle(code) {
-				e.Retryable, status = true, http.StatusServiceUnavailable
-			}
-			g.cfg.Logger.Warn("kinesis put record", "stream", stream, "error", code, "message", e.Message)
-			writeJSON(w, status, e)
-			return
-		}
-		ans = PutRecordResponse{SequenceNumber: aws.ToString(res.entry.SequenceNumber), ShardID: aws.ToString(res.entry.ShardId), EncryptionType: string(res.encryption)}
-	} else {
-		out, err := g.cfg.Kinesis.PutRecord(ctx, &kinesis.PutRecordInput{
-			StreamName: aws.String(stream), Data: data, PartitionKey: aws.String(req.PartitionKey)})
-		if err != nil {
-			g.cfg.Metrics.stored("kinesis", 0, 1)
-			g.kinesisFailed(w, stream, err)
-			return
-		}
-		ans = PutRecordResponse{SequenceNumber: aws.ToString(out.SequenceNumber), ShardID: aws.ToString(out.ShardId), EncryptionType: string(out.EncryptionType)}
+	res := g.batcher.put(stream, types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(req.PartitionKey)})
+	if res.err != nil {
+		g.cfg.Metrics.stored("kinesis", 0, 1)
+		g.kinesisFailed(w, stream, res.err)
+		return
 	}
+	if code := aws.ToString(res.entry.ErrorCode); code != "" {
+		g.cfg.Metrics.stored("kinesis", 0, 1)
+		g.kinesisH.observe(nil) // Kinesis answered
+		e := KinesisError{Type: code, Message: aws.ToString(res.entry.ErrorMessage)}
+		status := http.StatusBadRequest
+		if isThrottle(code) {
+			e.Retryable, status = true, http.StatusServiceUnavailable
+		}
+		g.cfg.Logger.Warn("kinesis put record", "stream", stream, "error", code, "message", e.Message)
+		writeJSON(w, status, e)
+		return
+	}
+	ans := PutRecordResponse{SequenceNumber: aws.ToString(res.entry.SequenceNumber), ShardID: aws.ToString(res.entry.ShardId), EncryptionType: string(res.encryption)}
 	g.cfg.Metrics.stored("kinesis", 1, 0)
 	g.kinesisH.observe(nil)
 	writeJSON(w, http.StatusOK, ans)
@@ -290,15 +279,12 @@ func (g *Gateway) putRecords(w http.ResponseWriter, r *http.Request, stream stri
 		entries[i] = types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(e.PartitionKey)}
 	}
 	out, err := g.cfg.Kinesis.PutRecords(context.WithoutCancel(r.Context()), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+	if err == nil && len(out.Records) != len(entries) {
+		err = &countError{got: len(out.Records), want: len(entries)}
+	}
 	if err != nil {
 		g.cfg.Metrics.stored("kinesis", 0, len(entries))
 		g.kinesisFailed(w, stream, err)
-		return
-	}
-	if len(out.Records) != len(entries) {
-		g.cfg.Metrics.stored("kinesis", 0, len(entries))
-		writeJSON(w, http.StatusBadGateway, KinesisError{Type: "InternalFailure", Retryable: true,
-			Message: fmt.Sprintf("Kinesis answered %d results for %d records: which were stored is unknown", len(out.Records), len(entries))})
 		return
 	}
 	ans := PutRecordsResponse{Records: make([]PutRecordsResult, len(out.Records)), EncryptionType: string(out.EncryptionType)}

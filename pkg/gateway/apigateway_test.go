@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -121,32 +120,28 @@ func TestKinesisResources(t *testing.T) {
 
 	// Bad requests: a clear 4xx, nothing stored.
 	bad := []struct {
-		name, method, path, ctype, body string
+		name, method, path, ctype, body string // path: after the server's URL
 		status                          int
 		msg                             string
 	}{
-		{"unknown stream", "PUT", "/streams/nope-" + stream + "/record", "application/json", `{"Data":{"a":1},"PartitionKey":"k"}`, 404, "ResourceNotFoundException"},
-		{"no data", "PUT", "/streams/" + stream + "/record", "application/json", `{"StreamName":"s","PartitionKey":"k"}`, 400, "no data"},
-		{"no partition key", "PUT", "/streams/" + stream + "/record", "application/json", `{"Data":{"a":1}}`, 400, "partition key"},
-		{"malformed", "PUT", "/streams/" + stream + "/record", "application/json", `{"Data":`, 400, "malformed"},
-		{"key not a string", "PUT", "/streams/" + stream + "/record", "application/json", `{"Data":{},"PartitionKey":7}`, 400, "PartitionKey"},
-		{"too large", "PUT", "/streams/" + stream + "/record", "application/json", `{"Data":"` + strings.Repeat("x", 3000) + `","PartitionKey":"k"}`, 400, "limit is 2000"},
-		{"content type", "PUT", "/streams/" + stream + "/record", "text/plain", `{}`, 415, "application/json"},
-		{"no records", "PUT", "/streams/" + stream + "/records", "application/json", `{"records":[]}`, 400, "0 records"},
-		{"entry without key", "PUT", "/streams/" + stream + "/records", "application/json", `{"records":[{"data":{"a":1},"partition-key":"k"},{"data":{"a":2}}]}`, 400, "records[1]"},
-		{"too many records", "PUT", "/streams/" + stream + "/records", "application/json", `{"records":[` + strings.Repeat(`{"data":1,"partition-key":"k"},`, 500) + `{"data":1,"partition-key":"k"}]}`, 400, "501 records"},
-		{"bad shard count", "POST", "/streams/x" + stream, "application/json", `{"ShardCount":0}`, 400, "ShardCount"},
-		{"wrong method", "POST", "/streams/" + stream + "/record", "application/json", `{}`, 405, "PUT"},
-		{"unknown resource", "GET", "/streams/" + stream + "/shards", "", "", 404, "no resource"},
+		{"unknown stream", "PUT", "/prod/streams/nope-" + stream + "/record", "application/json", `{"Data":{"a":1},"PartitionKey":"k"}`, 404, "ResourceNotFoundException"},
+		{"no data", "PUT", "/prod/streams/" + stream + "/record", "application/json", `{"StreamName":"s","PartitionKey":"k"}`, 400, "no data"},
+		{"no partition key", "PUT", "/prod/streams/" + stream + "/record", "application/json", `{"Data":{"a":1}}`, 400, "partition key"},
+		{"malformed", "PUT", "/prod/streams/" + stream + "/record", "application/json", `{"Data":`, 400, "malformed"},
+		{"key not a string", "PUT", "/prod/streams/" + stream + "/record", "application/json", `{"Data":{},"PartitionKey":7}`, 400, "PartitionKey"},
+		{"too large", "PUT", "/prod/streams/" + stream + "/record", "application/json", `{"Data":"` + strings.Repeat("x", 3000) + `","PartitionKey":"k"}`, 400, "limit is 2000"},
+		{"content type", "PUT", "/prod/streams/" + stream + "/record", "text/plain", `{}`, 415, "application/json"},
+		{"no records", "PUT", "/prod/streams/" + stream + "/records", "application/json", `{"records":[]}`, 400, "0 records"},
+		{"entry without key", "PUT", "/prod/streams/" + stream + "/records", "application/json", `{"records":[{"data":{"a":1},"partition-key":"k"},{"data":{"a":2}}]}`, 400, "records[1]"},
+		{"too many records", "PUT", "/prod/streams/" + stream + "/records", "application/json", `{"records":[` + strings.Repeat(`{"data":1,"partition-key":"k"},`, 500) + `{"data":1,"partition-key":"k"}]}`, 400, "501 records"},
+		{"bad shard count", "POST", "/prod/streams/x" + stream, "application/json", `{"ShardCount":0}`, 400, "ShardCount"},
+		{"wrong method", "POST", "/prod/streams/" + stream + "/record", "application/json", `{}`, 405, "PUT"},
+		{"unknown resource", "GET", "/prod/streams/" + stream + "/shards", "", "", 404, "no resource"},
 		{"outside the stage", "GET", "/streams", "", "", 404, "/prod/"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			url := srv.URL + "/prod" + tc.path
-			if tc.name == "outside the stage" {
-				url = srv.URL + tc.path
-			}
-			a := send(t, tc.method, url, tc.ctype, tc.body)
+			a := send(t, tc.method, srv.URL+tc.path, tc.ctype, tc.body)
 			var e gateway.KinesisError
 			if a.status != tc.status || json.Unmarshal(a.body, &e) != nil || e.Type == "" || e.Retryable || !strings.Contains(string(a.body), tc.msg) {
 				t.Fatalf("answer %d %s, want %d with %q", a.status, a.body, tc.status, tc.msg)
@@ -169,11 +164,9 @@ func TestKinesisDown(t *testing.T) {
 	dead := "http://" + devstack.FreeAddr(t)
 	api := streamtest.KinesisClient(devstack.Env{Region: "us-east-1", AccessKey: "a", SecretKey: "b"}, dead)
 	srv := newKinesisGateway(t, api, nil)
-	start := time.Now()
 	a := send(t, "PUT", srv.URL+"/prod/streams/s/record", "application/json", `{"Data":{"a":1},"PartitionKey":"k"}`)
 	var e gateway.KinesisError
 	if a.status != 503 || json.Unmarshal(a.body, &e) != nil || !e.Retryable || e.Type != "ServiceUnavailable" {
 		t.Fatalf("answer %d %s: want 503, retryable", a.status, a.body)
 	}
-	t.Logf("answered in %s: %s", time.Since(start), a.body)
 }

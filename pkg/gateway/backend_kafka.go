@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/pinpipe/pinpipe/internal/ctxwait"
 	"github.com/pinpipe/pinpipe/pkg/kafkax"
 )
 
@@ -158,10 +159,8 @@ func (k *Kafka) Partitions(ctx context.Context, topic string) (int, error) {
 		if !errors.Is(err, ErrTopicNotFound) || time.Now().After(deadline) {
 			return n, err
 		}
-		select {
-		case <-ctx.Done():
+		if ctxwait.Sleep(ctx, 100*time.Millisecond) != nil {
 			return 0, err
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

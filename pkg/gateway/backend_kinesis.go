@@ -50,13 +50,14 @@ func newPutBatcher(api KinesisAPI, linger time.Duration) *putBatcher {
 
 // put stores one record and returns its result: the entry of the
 // PutRecords call it went with, or the error of that whole call. The call
-// is not cancelled by ctx.
-func (b *putBatcher) put(ctx context.Context, stream string, e types.PutRecordsRequestEntry) putResult {
+// is not cancelled: a record is never left unreported while it may still be
+// stored.
+func (b *putBatcher) put(stream string, e types.PutRecordsRequestEntry) putResult {
 	ch := make(chan putResult, 1)
 	size := len(e.Data) + len(aws.ToString(e.PartitionKey))
 	b.mu.Lock()
 	pb := b.pending[stream]
-	if pb != nil && (len(pb.entries) == maxPutRecords || pb.bytes+size > maxPutRecordsBytes) {
+	if pb != nil && pb.bytes+size > maxPutRecordsBytes {
 		b.sendLocked(pb)
 		pb = nil
 	}
@@ -78,12 +79,7 @@ func (b *putBatcher) put(ctx context.Context, stream string, e types.PutRecordsR
 		b.sendLocked(pb)
 	}
 	b.mu.Unlock()
-	select {
-	case r := <-ch:
-		return r
-	case <-ctx.Done(): // not reached with the gateway's uncancelled contexts
-		return putResult{err: ctx.Err()}
-	}
+	return <-ch
 }
 
 // sendLocked takes pb out of the pending batches and sends it; b.mu is held.

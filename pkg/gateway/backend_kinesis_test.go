@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -51,7 +52,9 @@ func (f *fakeKinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsInput,
 // PutRecords calls, and each gets its own record's result or error.
 func TestPutRecordsShared(t *testing.T) {
 	f := &fakeKinesis{}
-	g, err := gateway.New(gateway.Config{Kinesis: f})
+	// A linger much longer than the time the requests take to arrive: the
+	// sharing asserted below does not depend on the scheduler.
+	g, err := gateway.New(gateway.Config{Kinesis: f, KinesisLinger: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,5 +103,9 @@ func TestPutRecordsShared(t *testing.T) {
 	a = send(t, "PUT", srv.URL+"/streams/short/record", "application/json", `{"Data":{"a":1},"PartitionKey":"k"}`)
 	if a.status != 503 || !strings.Contains(string(a.body), "which were stored is unknown") {
 		t.Errorf("short answer: %d %s", a.status, a.body)
+	}
+	a = send(t, "PUT", srv.URL+"/streams/short/records", "application/json", `{"records":[{"data":{"a":1},"partition-key":"k"},{"data":{"a":2},"partition-key":"k"}]}`)
+	if a.status != 503 || !strings.Contains(string(a.body), "which were stored is unknown") {
+		t.Errorf("short answer to PutRecords: %d %s", a.status, a.body)
 	}
 }

@@ -54,8 +54,7 @@ type Config struct {
 	Kinesis KinesisAPI
 	// KinesisLinger is how long a PutRecord request waits for others to the
 	// same stream to share one PutRecords call (each still gets its own
-	// record's sequence number, or its own error); negative: one PutRecord
-	// call per request. Default: 1ms.
+	// record's sequence number, or its own error). Default: 1ms.
 	KinesisLinger time.Duration
 	// UnhealthyAfter is how long a backend may fail every call before
 	// Health reports it. Default: 30s.
@@ -71,7 +70,7 @@ func (c Config) Validate() error {
 	if err := CheckPathPrefix(c.PathPrefix); err != nil {
 		return err
 	}
-	if c.MaxBodyBytes < 0 || c.MaxRecordBytes < 0 || c.UnhealthyAfter < 0 {
+	if c.MaxBodyBytes < 0 || c.MaxRecordBytes < 0 || c.UnhealthyAfter < 0 || c.KinesisLinger < 0 {
 		return errors.New("gateway: negative limit")
 	}
 	if c.Kafka == nil && c.Kinesis == nil {
@@ -91,7 +90,7 @@ func CheckPathPrefix(p string) error {
 // Gateway is the http.Handler of the ingest API.
 type Gateway struct {
 	cfg      Config
-	batcher  *putBatcher // nil: PutRecord per request
+	batcher  *putBatcher // the PutRecord requests to Kinesis
 	draining atomic.Bool
 	kafkaH   backendHealth
 	kinesisH backendHealth
@@ -117,11 +116,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.KinesisLinger == 0 {
 		cfg.KinesisLinger = time.Millisecond
 	}
-	g := &Gateway{cfg: cfg}
-	if cfg.Kinesis != nil && cfg.KinesisLinger > 0 {
-		g.batcher = newPutBatcher(cfg.Kinesis, cfg.KinesisLinger)
-	}
-	return g, nil
+	return &Gateway{cfg: cfg, batcher: newPutBatcher(cfg.Kinesis, cfg.KinesisLinger)}, nil
 }
 
 // Health is nil while the gateway takes requests: not draining, and no
