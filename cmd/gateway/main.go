@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -100,7 +99,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	return cfg, nil
 }
 
-// Validate checks the configuration without I/O.
+// Validate checks the configuration; its only I/O is reading the Kafka TLS
+// files (--kafka-ca-file, --kafka-cert-file, --kafka-key-file).
 func (c Config) Validate() error {
 	if err := cli.CheckLogFormat(c.LogFormat); err != nil {
 		return err
@@ -121,7 +121,7 @@ func (c Config) Validate() error {
 		return errors.New("nothing to serve: give --brokers (Kafka REST Proxy API), --kinesis (API Gateway Kinesis API) or both")
 	}
 	if c.Brokers != "" {
-		if err := (gateway.KafkaOptions{Brokers: splitList(c.Brokers)}).Validate(); err != nil {
+		if err := kafkax.CheckBrokers(cli.SplitList(c.Brokers)); err != nil {
 			return fmt.Errorf("--brokers: %w", err)
 		}
 		if err := c.Kafka.Validate(); err != nil {
@@ -162,7 +162,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer, ready chan<- string)
 		Logger:         log,
 	}
 	if cfg.Brokers != "" {
-		k, err := openKafka(ctx, cfg.Kafka, splitList(cfg.Brokers), cfg.Linger)
+		k, err := openKafka(ctx, cfg.Kafka, cli.SplitList(cfg.Brokers), cfg.Linger)
 		if err != nil {
 			return err
 		}
@@ -242,14 +242,4 @@ func openKinesis(ctx context.Context, region string) (*kinesis.Client, error) {
 		return nil, fmt.Errorf("kinesis: listing streams: %w", err)
 	}
 	return c, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -17,7 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -91,7 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	return cfg, nil
 }
 
-// Validate checks the configuration without I/O.
+// Validate checks the configuration; its only I/O is reading the Kafka TLS
+// files (--kafka-ca-file, --kafka-cert-file, --kafka-key-file).
 func (c Config) Validate() error {
 	if err := cli.CheckLogFormat(c.LogFormat); err != nil {
 		return err
@@ -102,7 +102,7 @@ func (c Config) Validate() error {
 
 func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
 	sc := sink.Config{
-		Brokers:        splitList(c.Brokers),
+		Brokers:        cli.SplitList(c.Brokers),
 		Security:       c.Kafka,
 		TopicRegex:     c.TopicRegex,
 		Group:          c.Group,
@@ -116,7 +116,7 @@ func (c Config) sinkConfig(log *slog.Logger) (sink.Config, error) {
 	}
 	switch {
 	case c.Topics != "":
-		sc.Topics = splitList(c.Topics)
+		sc.Topics = cli.SplitList(c.Topics)
 	case c.Prefix != "":
 		for _, t := range clean.Tables {
 			sc.Topics = append(sc.Topics, landing.Topic(c.Prefix, t))
@@ -188,14 +188,4 @@ func checkBrokers(ctx context.Context, brokers []string, sec kafkax.Config) erro
 		return err
 	}
 	return conn.Close()
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -145,3 +145,15 @@ type secret string
 
 func (s *secret) String() string     { return "" }
 func (s *secret) Set(v string) error { *s = secret(v); return nil }
+
+// SplitList splits a comma-separated flag value such as --brokers, trimming
+// spaces and dropping empty items; "" is nil.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

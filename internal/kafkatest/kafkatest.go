@@ -165,9 +165,7 @@ func Start(t testing.TB, c Cluster) ([]string, kafkax.Config) {
 		tc := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
 		client.TLS, client.CAFile = true, ca.File
 		if c.ClientCert {
-			pool := x509.NewCertPool()
-			pool.AddCert(ca.cert)
-			tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+			tc.ClientCAs, tc.ClientAuth = ca.Pool(), tls.RequireAndVerifyClientCert
 			_, client.CertFile, client.KeyFile = ca.Issue(t, "kafkatest-client")
 		}
 		opts = append(opts, kfake.TLS(tc))

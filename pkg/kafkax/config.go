@@ -148,8 +148,18 @@ func (c Config) Mechanism() (string, error) {
 
 // Validate reports a bad configuration: an unknown mechanism, credentials
 // missing or not used by the mechanism, a certificate without its key, a CA
-// file that cannot be read or holds no PEM certificate.
+// file that cannot be read or holds no PEM certificate. It reads the TLS
+// files (TLSConfig).
 func (c Config) Validate() error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	_, err := c.TLSConfig()
+	return err
+}
+
+// check is Validate without I/O: all but the TLS files.
+func (c Config) check() error {
 	if c.envErr != nil {
 		return c.envErr
 	}
@@ -177,11 +187,7 @@ func (c Config) Validate() error {
 			return errors.New("--kafka-username/--kafka-password given without --kafka-sasl (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)")
 		}
 	}
-	if (c.CertFile == "") != (c.KeyFile == "") {
-		return errors.New("--kafka-cert-file and --kafka-key-file go together: give both or neither")
-	}
-	_, err = c.TLSConfig()
-	return err
+	return nil
 }
 
 // TLSConfig returns the TLS configuration of the connections, or nil when
@@ -189,6 +195,9 @@ func (c Config) Validate() error {
 func (c Config) TLSConfig() (*tls.Config, error) {
 	if !c.TLSOn() {
 		return nil, nil
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return nil, errors.New("--kafka-cert-file and --kafka-key-file go together: give both or neither")
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify}
 	if c.CAFile != "" {
@@ -202,10 +211,7 @@ func (c Config) TLSConfig() (*tls.Config, error) {
 		}
 		tc.RootCAs = pool
 	}
-	if c.CertFile != "" || c.KeyFile != "" {
-		if c.CertFile == "" || c.KeyFile == "" {
-			return nil, errors.New("--kafka-cert-file and --kafka-key-file go together: give both or neither")
-		}
+	if c.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("--kafka-cert-file %s, --kafka-key-file %s: %w", c.CertFile, c.KeyFile, err)

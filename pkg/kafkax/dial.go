@@ -40,8 +40,10 @@ func (c Config) Transport() (*kafka.Transport, error) {
 	return &kafka.Transport{TLS: tc, SASL: mech}, nil
 }
 
+// parts validates c and returns its TLS configuration and SASL mechanism;
+// it reads the TLS files once.
 func (c Config) parts() (*tls.Config, sasl.Mechanism, error) {
-	if err := c.Validate(); err != nil {
+	if err := c.check(); err != nil {
 		return nil, nil, err
 	}
 	tc, err := c.TLSConfig()
