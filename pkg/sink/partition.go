@@ -141,7 +141,7 @@ func (l *lander) run(runCtx, genCtx context.Context, committed int64) {
 		// object is due; the object is then cut with what it holds.
 		ctx, cancel := fetchCtx, context.CancelFunc(func() {})
 		if b.n > 0 && !b.due.IsZero() {
-			ctx, cancel = l.s.untilCtx(fetchCtx, b.due)
+			ctx, cancel = context.WithDeadline(fetchCtx, b.due)
 		}
 		rec, err := l.io.fetch.fetch(ctx, next)
 		cancel()

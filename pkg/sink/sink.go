@@ -132,9 +132,6 @@ type Sink struct {
 	health health
 	// sleepUntil waits until t (tests simulate it). Default: a real wait.
 	sleepUntil func(ctx context.Context, t time.Time) error
-	// untilCtx returns a context that ends at t (tests simulate it).
-	// Default: context.WithDeadline.
-	untilCtx func(ctx context.Context, t time.Time) (context.Context, context.CancelFunc)
 }
 
 // health tracks what /healthz reports: whether the sink is a member of a
@@ -225,7 +222,6 @@ func New(cfg Config, bucket objstore.Conditional) (*Sink, error) {
 		client:     &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Timeout: 10 * time.Second, Transport: transport},
 		dialer:     dialer,
 		sleepUntil: func(ctx context.Context, t time.Time) error { return ctxwait.Sleep(ctx, time.Until(t)) },
-		untilCtx:   context.WithDeadline,
 	}, nil
 }
 
