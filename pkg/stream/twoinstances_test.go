@@ -81,8 +81,12 @@ func TestTwoInstancesAtOnce(t *testing.T) {
 			catA := open.plain()
 			catB, faultB := open(true)
 			shards := []string{"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}
-			jobA, stopA := runJob(t, s, catA, stream.Options{FlushRecords: 7})
-			jobB, stopB := startJob(t, s, catB, stream.Options{FlushRecords: 11, ShutdownTimeout: 100 * time.Millisecond})
+			// A finite flush interval: when B starts a shard after A has
+			// committed part of it, B never reads those records, and the
+			// rest, fewer than a flush, must still be committed for the
+			// wait below to end.
+			jobA, stopA := runJob(t, s, catA, stream.Options{FlushRecords: 7, FlushInterval: 200 * time.Millisecond})
+			jobB, stopB := startJob(t, s, catB, stream.Options{FlushRecords: 11, FlushInterval: 200 * time.Millisecond, ShutdownTimeout: 100 * time.Millisecond})
 			for range 4 {
 				s.put(25)
 				// Both read everything, each in its own cuts; or one finds
