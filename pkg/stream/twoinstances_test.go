@@ -81,10 +81,10 @@ func TestTwoInstancesAtOnce(t *testing.T) {
 			catA := open.plain()
 			catB, faultB := open(true)
 			shards := []string{"shardId-000000000000", "shardId-000000000001", "shardId-000000000002"}
-			// A finite flush interval: when B starts a shard after A has
-			// committed part of it, B never reads those records, and the
-			// rest, fewer than a flush, must still be committed for the
-			// wait below to end.
+			// A finite flush interval: a job that starts (or restarts) a
+			// shard after another has committed part of it never reads
+			// those records, and the rest, fewer than a flush, must still
+			// be committed for the waits below to end.
 			jobA, stopA := runJob(t, s, catA, stream.Options{FlushRecords: 7, FlushInterval: 200 * time.Millisecond})
 			jobB, stopB := startJob(t, s, catB, stream.Options{FlushRecords: 11, FlushInterval: 200 * time.Millisecond, ShutdownTimeout: 100 * time.Millisecond})
 			for range 4 {
@@ -96,10 +96,10 @@ func TestTwoInstancesAtOnce(t *testing.T) {
 			}
 			s.put(13)
 			faultB.Crash() // B dies with what it holds
-			jobC, stopC := runJob(t, s, open.plain(), stream.Options{FlushRecords: 5})
+			jobC, stopC := runJob(t, s, open.plain(), stream.Options{FlushRecords: 5, FlushInterval: 200 * time.Millisecond})
 			for range 4 {
 				s.put(25)
-				waitRead(t, jobA, int64(s.n))
+				s.waitReadOrCommitted(jobA, jobA, jobB, jobC)
 			}
 			s.closeShards(shards...)
 			waitClosed(t, catA, s.name, shards, nil)
