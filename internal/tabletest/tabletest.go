@@ -76,6 +76,21 @@ func Files(t testing.TB, c *tables.Catalog, def tables.Def) map[string][]byte {
 	return out
 }
 
+// Deleted returns the rows of the live data files of table def that its
+// position delete files delete (tables.Table.Deleted).
+func Deleted(t testing.TB, c *tables.Catalog, def tables.Def) map[string][]int64 {
+	t.Helper()
+	tbl, err := c.Ensure(context.Background(), def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := tbl.Deleted(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deleted
+}
+
 // Pins reads the rows of a pin table (with their sources, when it has them).
 func Pins(t testing.TB, c *tables.Catalog, def tables.Def) ([]clean.Pin, []parquetio.Source) {
 	t.Helper()

@@ -6,47 +6,43 @@ import (
 )
 
 // TestCompact: a run that would leave a bucket with more than
-// MaxBucketFiles files merges its smallest other files too, down to
-// MaxBucketFiles/2; otherwise only the files it touches.
+// MaxBucketFiles data files merges its smallest ones into one, down to
+// MaxBucketFiles/2; a file whose rows are all deleted goes anyway.
 func TestCompact(t *testing.T) {
-	mark := func(n int, at ...int) []bool {
-		m := make([]bool, n)
-		for _, i := range at {
-			m[i] = true
-		}
-		return m
-	}
 	for _, c := range []struct {
 		name   string
-		rows   []int64
-		merged []bool
-		want   []int // the files compact adds, in order
+		live   []int64 // live rows of each file
+		adding int
+		want   []int // the files to merge, sorted
 	}{
-		{"room left", []int64{900, 10, 20, 30, 40, 50, 60}, mark(7), nil}, // 7 + the new file = 8
-		{"full: smallest first", []int64{900, 10, 20, 30, 40, 50, 60, 5}, mark(8), []int{7, 1, 2, 3, 4}},
-		{"a touched file is merged anyway", []int64{900, 10, 20, 30, 40, 50, 60, 5}, mark(8, 0), nil},
-		{"touched files count", []int64{900, 10, 20, 30, 40, 50, 60, 5, 70}, mark(9, 0), []int{7, 1, 2, 3, 4}},
-		{"touched enough", []int64{900, 10, 20, 30, 40, 50, 60, 5}, mark(8, 2), nil},
-		{"empty bucket", nil, nil, nil},
+		{"room left", []int64{900, 10, 20, 30, 40, 50, 60}, 1, nil}, // 7 + the new file = 8
+		{"full: smallest first", []int64{900, 10, 20, 30, 40, 50, 60, 5}, 1, []int{1, 2, 3, 4, 5, 7}},
+		{"nothing added", []int64{900, 10, 20, 30, 40, 50, 60, 5}, 0, nil},
+		{"over the bound", []int64{900, 10, 20, 30, 40, 50, 60, 5, 70}, 1, []int{1, 2, 3, 4, 5, 6, 7}},
+		{"all deleted", []int64{900, 0, 20}, 1, []int{1}},
+		{"all deleted, full", []int64{900, 10, 20, 30, 0, 0, 60, 5}, 1, []int{1, 2, 3, 4, 5, 7}},
+		{"empty bucket", nil, 1, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			merged := slices.Clone(c.merged)
-			got := compact(c.rows, merged)
+			got := compact(c.live, c.adding)
 			if !slices.Equal(got, c.want) {
-				t.Fatalf("compact(%v, %v) added %v, want %v", c.rows, c.merged, got, c.want)
+				t.Fatalf("compact(%v, %d) = %v, want %v", c.live, c.adding, got, c.want)
 			}
-			left := 1 // the run's new file
-			for _, m := range merged {
-				if !m {
-					left++
-				}
+			left := len(c.live) - len(got) + c.adding
+			if len(got) > 0 {
+				left++ // the file they are merged into
 			}
 			if left > MaxBucketFiles {
 				t.Errorf("the bucket is left with %d files, more than %d", left, MaxBucketFiles)
 			}
 			for _, i := range got {
-				if !merged[i] {
-					t.Errorf("file %d returned but not marked", i)
+				if c.live[i] == 0 {
+					continue
+				}
+				for j, n := range c.live {
+					if !slices.Contains(got, j) && n < c.live[i] {
+						t.Errorf("file %d (%d rows) merged, but not the smaller file %d (%d rows)", i, c.live[i], j, n)
+					}
 				}
 			}
 		})

@@ -158,8 +158,11 @@ func readOutput(t testing.TB, cfg tables.Config, date string) output {
 		}
 		files, err := tbl.LiveFiles(ctx)
 		check(t, def.Name, err)
+		deleted, err := tbl.Deleted(ctx)
+		check(t, def.Name, err)
 		for _, df := range files {
 			loc := df.FilePath()
+			del := deleted[loc]
 			if def.ByDay && !strings.Contains(loc, "/dt="+date+"/") {
 				continue
 			}
@@ -175,16 +178,19 @@ func readOutput(t testing.TB, cfg tables.Config, date string) output {
 			case def.Name == string(clean.TablePin):
 				rows, org, err := parquetio.ReadPinState(r)
 				check(t, name, err)
+				rows, org = tables.DropDeleted(rows, del), tables.DropDeleted(org, del)
 				o.pins = append(o.pins, rows...)
 				o.origins[clean.TablePin] = append(o.origins[clean.TablePin], org...)
 			case def.Name == string(clean.TableGeo):
 				rows, org, err := parquetio.ReadGeoState(r)
 				check(t, name, err)
+				rows, org = tables.DropDeleted(rows, del), tables.DropDeleted(org, del)
 				o.geos = append(o.geos, rows...)
 				o.origins[clean.TableGeo] = append(o.origins[clean.TableGeo], org...)
 			case def.Name == string(clean.TableUser):
 				rows, org, err := parquetio.ReadUserState(r)
 				check(t, name, err)
+				rows, org = tables.DropDeleted(rows, del), tables.DropDeleted(org, del)
 				o.users = append(o.users, rows...)
 				o.origins[clean.TableUser] = append(o.origins[clean.TableUser], org...)
 			case def.Name == tables.BatchQuarantine:

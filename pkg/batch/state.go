@@ -65,39 +65,6 @@ func sortByInd[R any](rows []R, org []parquetio.Origin, ind func(*R) int64) {
 	copy(org, o2)
 }
 
-// merge merges add, the rows a run read of a bucket (one per ind), into
-// old, the state's rows of that bucket, both sorted by ind: of two rows of
-// one ind the one of the greater origin wins (parquetio.Origin.Less; the
-// state's on equal origins: the same line). It returns the bucket's new
-// rows and origins, and the number of rows of add that met a row of the
-// state.
-func merge[R any](old []R, oldOrg []parquetio.Origin, add []R, addOrg []parquetio.Origin, ind func(*R) int64) ([]R, []parquetio.Origin, int64) {
-	rows := make([]R, 0, len(old)+len(add))
-	org := make([]parquetio.Origin, 0, len(old)+len(add))
-	var collisions int64
-	i, j := 0, 0
-	for i < len(old) || j < len(add) {
-		switch {
-		case j == len(add) || (i < len(old) && ind(&old[i]) < ind(&add[j])):
-			rows, org = append(rows, old[i]), append(org, oldOrg[i])
-			i++
-		case i == len(old) || ind(&add[j]) < ind(&old[i]):
-			rows, org = append(rows, add[j]), append(org, addOrg[j])
-			j++
-		default: // one ind in both
-			collisions++
-			if oldOrg[i].Less(addOrg[j]) {
-				rows, org = append(rows, add[j]), append(org, addOrg[j])
-			} else {
-				rows, org = append(rows, old[i]), append(org, oldOrg[i])
-			}
-			i++
-			j++
-		}
-	}
-	return rows, org, collisions
-}
-
 // writeTable writes every bucket of t as files of tbl (a full run).
 func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tableRows[R], write func(io.Writer, []R, parquetio.Options) error) error {
 	g, ctx := errgroup.WithContext(ctx)
@@ -106,7 +73,9 @@ func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tabl
 		g.Go(func() error {
 			// The origins are made file by file, as the files are
 			// encoded: all of them at once would raise the peak memory.
-			return writeBucket(ctx, w, tbl, b, t.bounds[b+1]-lo, func(a, z int) ([]R, []parquetio.Origin) { return t.span(lo+a, lo+z) }, write)
+			_, err := writeBucket(ctx, w, tbl, b, fmt.Sprintf("%s-b%02d", w.runID, b), t.bounds[b+1]-lo,
+				func(a, z int) ([]R, []parquetio.Origin) { return t.span(lo+a, lo+z) }, write)
+			return err
 		})
 	}
 	return g.Wait()
@@ -114,13 +83,16 @@ func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tabl
 
 // writeBucket writes the n rows of bucket b, which part(lo, hi) gives with
 // their origins, as files of tbl of at most w.rowsPerFile rows named
-// {run}-b{bucket}-part-NNNNN.parquet; at most w.encoders files are
-// encoded at the same time across the writer's calls.
-func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, n int, part func(lo, hi int) ([]R, []parquetio.Origin),
-	write func(io.Writer, []R, parquetio.Options) error) error {
+// {prefix}-part-NNNNN.parquet, and returns their locations; at most
+// w.encoders files are encoded at the same time across the writer's calls.
+func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, prefix string, n int, part func(lo, hi int) ([]R, []parquetio.Origin),
+	write func(io.Writer, []R, parquetio.Options) error) ([]string, error) {
 	g, ctx := errgroup.WithContext(ctx)
+	var locs []string
 	for i, lo := 0, 0; lo < n; i, lo = i+1, lo+w.rowsPerFile {
 		hi := min(lo+w.rowsPerFile, n)
+		loc := tbl.FileLocation("", PartName(prefix, i))
+		locs = append(locs, loc)
 		g.Go(func() error {
 			select {
 			case w.encoders <- struct{}{}:
@@ -129,14 +101,13 @@ func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 			}
 			defer func() { <-w.encoders }()
 			rows, org := part(lo, hi)
-			name := PartName(fmt.Sprintf("%s-b%02d", w.runID, b), i)
-			_, err := w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation("", name), Bucket: int32(b)}, hi-lo, func(out io.Writer) error {
+			_, err := w.putFile(ctx, tbl, tables.File{Location: loc, Bucket: int32(b)}, hi-lo, func(out io.Writer) error {
 				return write(out, rows, parquetio.Options{Origins: org})
 			})
 			return err
 		})
 	}
-	return g.Wait()
+	return locs, g.Wait()
 }
 
 // newRows turns the rows a dedup kept into tableRows.
@@ -148,10 +119,10 @@ func newRows[R any](rows []R, at []pos, bounds []int, keys []string) tableRows[R
 type stateOps[R any] struct {
 	ind       func(*R) int64
 	readState func(parquet.ReaderAtSeeker) ([]R, []parquetio.Origin, error)
-	// readColumns reads the named columns of a file; insight names those
-	// the insight tables need (insights.PinColumns, ...), and trim keeps
-	// those fields of a row.
-	readColumns func(r parquet.ReaderAtSeeker, columns []string) ([]R, error)
+	// readInsight reads the named columns of a file, and the origins;
+	// insight names the columns the insight tables need (insights.
+	// PinColumns, ...), and trim keeps those fields of a row.
+	readInsight func(r parquet.ReaderAtSeeker, columns []string) ([]R, []parquetio.Origin, error)
 	insight     []string
 	trim        func(R) R
 	write       func(io.Writer, []R, parquetio.Options) error
@@ -162,7 +133,7 @@ var (
 	pinOps = stateOps[clean.Pin]{
 		ind:         func(p *clean.Pin) int64 { return p.Ind },
 		readState:   parquetio.ReadPinState,
-		readColumns: parquetio.ReadPinColumns,
+		readInsight: parquetio.ReadPinStateColumns,
 		insight:     insights.PinColumns,
 		trim:        insights.TrimPin,
 		write: func(out io.Writer, rows []clean.Pin, o parquetio.Options) error {
@@ -172,7 +143,7 @@ var (
 	geoOps = stateOps[clean.Geo]{
 		ind:         func(g *clean.Geo) int64 { return g.Ind },
 		readState:   parquetio.ReadGeoState,
-		readColumns: parquetio.ReadGeoColumns,
+		readInsight: parquetio.ReadGeoStateColumns,
 		insight:     insights.GeoColumns,
 		trim:        insights.TrimGeo,
 		write: func(out io.Writer, rows []clean.Geo, o parquetio.Options) error {
@@ -182,7 +153,7 @@ var (
 	userOps = stateOps[clean.User]{
 		ind:         func(u *clean.User) int64 { return u.Ind },
 		readState:   parquetio.ReadUserState,
-		readColumns: parquetio.ReadUserColumns,
+		readInsight: parquetio.ReadUserStateColumns,
 		insight:     insights.UserColumns,
 		trim:        insights.TrimUser,
 		write: func(out io.Writer, rows []clean.User, o parquetio.Options) error {
@@ -192,27 +163,38 @@ var (
 )
 
 // MaxBucketFiles bounds the data files of one bucket of a clean table. An
-// incremental run writes, in each bucket its rows fall in, one file: its
-// rows merged with the files holding an ind they replace. A bucket that
-// would exceed this many files has its smallest files merged in too, down
-// to MaxBucketFiles/2 (a size-tiered compaction: a row is rewritten about
-// once each time the files around it double, not at every run).
+// incremental run adds, in each bucket its rows fall in, one file of them.
+// A bucket that would exceed this many files has its smallest files merged
+// into one, down to MaxBucketFiles/2 (a size-tiered compaction: a row is
+// rewritten about once each time the files around it double, not at every
+// run).
 const MaxBucketFiles = 8
 
+// MaxBucketDeletes bounds the position delete files of one bucket of a
+// clean table. A run adds one with the rows it deletes; one that would
+// pass this many merges them all into its own (a run that adds a delete
+// file and removes others makes two snapshots, one that only adds one).
+const MaxBucketDeletes = 4
+
 // mergeState merges add, the rows a run read of clean table t, into its
-// state, one bucket at a time. Every file of the state is read for the
-// columns of the insight tables. In a bucket that add has rows in, the
-// files holding an ind of add (and, to bound the bucket's files, its
-// smallest ones: MaxBucketFiles) are read whole, merged with those rows and
-// written anew as one file; the other files stay as they are. So a run
-// writes the files its rows touch, and holds whole rows only for those. It
-// returns every row of the new state with the fields the insight tables
+// state, one bucket at a time (mergeBucket). Every data file of the state
+// is read for the columns of the insight tables. A row of the state that a
+// row of add replaces is deleted with an Iceberg position delete, not by
+// rewriting its file: a run writes, in each bucket add has rows in, a data
+// file of those rows and the bucket's position delete file (one per bucket:
+// the last one's rows and the new ones), and only the files that
+// compaction merges. So its cost follows the rows it read, not the state.
+// It returns every row of the new state with the fields the insight tables
 // need (into *insight, in no particular order), adds to *collisions the
-// rows of add that met a row of the state, and sets the files the commit
-// replaces (tableState.remove).
+// rows of add that met a row of the state, and sets what the commit
+// changes (tableState).
 func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableRows[R], ops stateOps[R], insight *[]R, collisions *int64) error {
 	tbl, ts := w.clean[t], w.state[t]
 	cur, err := tbl.Files(ctx)
+	if err != nil {
+		return err
+	}
+	curDel, err := tbl.DeleteFiles(ctx)
 	if err != nil {
 		return err
 	}
@@ -221,164 +203,330 @@ func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableR
 	for _, f := range cur {
 		files[f.Bucket] = append(files[f.Bucket], f)
 	}
+	dels := make([][]tables.CurrentFile, nb)
+	for _, f := range curDel {
+		dels[f.Bucket] = append(dels[f.Bucket], f)
+	}
 	out := make([]mergedBucket[R], nb)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, cap(w.encoders)))
 	for b := range nb {
 		g.Go(func() error {
 			var err error
-			out[b], err = mergeBucket(gctx, w, tbl, b, files[b], add, ops)
+			out[b], err = mergeBucket(gctx, w, tbl, b, files[b], dels[b], add, ops)
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	*insight = nil
+	n := 0
+	for _, m := range out {
+		n += len(m.rows)
+	}
+	*insight = make([]R, 0, n)
+	ts.compacted, ts.deletes = map[string]bool{}, map[string]bool{}
 	for _, m := range out {
 		*insight = append(*insight, m.rows...)
 		*collisions += m.collisions
 		ts.remove = append(ts.remove, m.replaced...)
+		ts.removeDeletes = append(ts.removeDeletes, m.removeDeletes...)
+		for _, loc := range m.compacted {
+			ts.compacted[loc] = true
+		}
+		if m.deletes != "" {
+			ts.deletes[m.deletes] = true
+		}
 	}
 	slices.Sort(ts.remove)
+	slices.Sort(ts.removeDeletes)
 	return nil
 }
 
 // mergedBucket is what mergeBucket did to a bucket.
 type mergedBucket[R any] struct {
-	rows       []R      // the bucket's rows, with the fields of the insight tables
-	collisions int64    // rows of add that met a row of the state
-	replaced   []string // the files rewritten
+	rows          []R      // the bucket's rows, with the fields of the insight tables
+	collisions    int64    // rows of add that met a row of the state
+	replaced      []string // the data files compacted
+	compacted     []string // the data files holding their rows
+	deletes       string   // the bucket's new position delete file, if any
+	removeDeletes []string // its position delete files replaced
 }
 
-// mergeBucket merges the rows of add in bucket b into its files (see
-// mergeState). Each file is decoded once: for the insight columns, whose
-// inds say whether add touches it; a touched file is then decoded whole by
-// rewrite. The rows are not sorted: the insight tables do not depend on the
-// order of their input rows.
-func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, files []tables.CurrentFile, add tableRows[R], ops stateOps[R]) (mergedBucket[R], error) {
+// mergeBucket merges the rows of add in bucket b into its data files and
+// position delete files dels (see mergeState). Each data file is read once,
+// for the insight columns and the origins (whose inds say whether add meets
+// it, and whose origins which row wins), and is not held after; a file
+// that compaction merges is read again, whole. The rows are not sorted: the
+// insight tables do not depend on the order of their input rows.
+func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, files, dels []tables.CurrentFile, add tableRows[R], ops stateOps[R]) (mergedBucket[R], error) {
 	var res mergedBucket[R]
 	addRows, addOrg := add.bucket(b)
 	locs := make([]string, len(files))
+	index := make(map[string]int, len(files))
 	for i, f := range files {
-		locs[i] = f.Location
+		locs[i], index[f.Location] = f.Location, i
 	}
-	datas, err := readFiles(ctx, w, tbl, locs)
+	delLocs := make([]string, len(dels))
+	for i, f := range dels {
+		delLocs[i] = f.Location
+	}
+	delDatas, err := readFiles(ctx, w, tbl, delLocs)
 	if err != nil {
 		return res, err
 	}
-	// The inds of add, to find the files they fall in.
-	addAt := make(map[int64]bool, len(addRows))
-	for i := range addRows {
-		addAt[ops.ind(&addRows[i])] = true
-	}
-	merged := make([]bool, len(files)) // the files rewritten with add
-	kept := make([][]R, len(files))    // the insight rows of the others
-	for fi, loc := range locs {
-		rows, err := ops.readColumns(bytes.NewReader(datas[fi]), ops.insight)
+	// The rows deleted, by data file; an entry of a file no longer in the
+	// table (compacted since) is dropped.
+	deleted := make([]map[int64]bool, len(files))
+	for i, data := range delDatas {
+		pd, err := parquetio.ReadPosDeletes(bytes.NewReader(data))
 		if err != nil {
-			return res, stateError(tbl, loc, err)
+			return res, stateError(tbl, delLocs[i], err)
 		}
-		merged[fi] = len(addAt) > 0 && slices.ContainsFunc(rows, func(r R) bool { return addAt[ops.ind(&r)] })
-		if !merged[fi] {
-			kept[fi] = rows
+		for _, d := range pd {
+			if fi, ok := index[d.Path]; ok {
+				if deleted[fi] == nil {
+					deleted[fi] = map[int64]bool{}
+				}
+				deleted[fi][d.Pos] = true
+			}
 		}
 	}
-	if len(addRows) > 0 {
-		sizes := make([]int64, len(files))
-		for i, f := range files {
-			sizes[i] = f.Rows
-		}
-		compact(sizes, merged)
+	// The inds of add, to find the rows they meet.
+	addAt := make(map[int64]int, len(addRows))
+	for i := range addRows {
+		addAt[ops.ind(&addRows[i])] = i
 	}
-	for fi, rows := range kept {
-		if !merged[fi] {
-			res.rows = append(res.rows, rows...)
+	scans := make([]scannedFile[R], len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fileReaders)
+	for fi, loc := range locs {
+		g.Go(func() error {
+			data, err := readFile(gctx, w, tbl, loc)
+			if err != nil {
+				return err
+			}
+			scans[fi], err = scanFile(data, deleted[fi], addAt, addOrg, ops)
+			if err != nil {
+				return stateError(tbl, loc, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return res, err
+	}
+	lost := make([]bool, len(addRows)) // rows of add that a row of the state beats
+	var newDel []parquetio.PosDelete
+	live := make([]int64, len(files))
+	n := len(addRows)
+	for _, sc := range scans {
+		n += len(sc.rows)
+	}
+	res.rows = make([]R, 0, n)
+	for fi, sc := range scans {
+		res.collisions += sc.collisions
+		for _, j := range sc.lost {
+			lost[j] = true
 		}
+		for _, pos := range sc.deleted {
+			if deleted[fi] == nil {
+				deleted[fi] = map[int64]bool{}
+			}
+			deleted[fi][pos] = true
+			newDel = append(newDel, parquetio.PosDelete{Path: locs[fi], Pos: pos})
+		}
+		live[fi] = int64(len(sc.rows))
 	}
 	if len(addRows) == 0 {
+		for _, sc := range scans {
+			res.rows = append(res.rows, sc.rows...)
+		}
 		return res, nil
 	}
-	var mdatas [][]byte
-	for fi, m := range merged {
-		if m {
-			res.replaced, mdatas = append(res.replaced, locs[fi]), append(mdatas, datas[fi])
+	// The rows of add that won (or met no row), as a new file.
+	var newRows []R
+	var newOrg []parquetio.Origin
+	for j := range addRows {
+		if !lost[j] {
+			newRows, newOrg = append(newRows, addRows[j]), append(newOrg, addOrg[j])
 		}
 	}
-	rows, coll, err := rewrite(ctx, w, tbl, b, res.replaced, mdatas, addRows, addOrg, ops)
-	if err != nil {
-		return res, err
+	adding := 0
+	if len(newRows) > 0 {
+		part := func(lo, hi int) ([]R, []parquetio.Origin) { return newRows[lo:hi], newOrg[lo:hi] }
+		if _, err := writeBucket(ctx, w, tbl, b, fmt.Sprintf("%s-b%02d", w.runID, b), len(newRows), part, ops.write); err != nil {
+			return res, err
+		}
+		adding = 1
+		for _, r := range newRows {
+			res.rows = append(res.rows, ops.trim(r))
+		}
 	}
-	res.rows, res.collisions = append(res.rows, rows...), coll
+	merge := compact(live, adding)
+	for fi, sc := range scans {
+		if !slices.Contains(merge, fi) {
+			res.rows = append(res.rows, sc.rows...)
+		}
+	}
+	if len(merge) > 0 {
+		rows, written, err := compactFiles(ctx, w, tbl, b, merge, locs, deleted, ops)
+		if err != nil {
+			return res, err
+		}
+		res.rows, res.compacted = append(res.rows, rows...), written
+		for _, fi := range merge {
+			res.replaced = append(res.replaced, locs[fi])
+		}
+	}
+	// The run's position deletes go in a new delete file of the bucket.
+	// When compaction removes files, or the bucket would pass
+	// MaxBucketDeletes delete files, the file also holds the rows the
+	// bucket's other delete files delete, and replaces them; entries of
+	// the files compacted then stay until the next time, so that the
+	// snapshot adding it (before the one removing those files) deletes
+	// their rows too (tables.Table.Commit).
+	if len(newDel) == 0 && len(merge) == 0 {
+		return res, nil // the delete files stay as they are
+	}
+	all := newDel
+	if len(merge) > 0 || len(dels)+1 > MaxBucketDeletes {
+		all = nil
+		for fi, d := range deleted {
+			if len(newDel) == 0 && slices.Contains(merge, fi) {
+				continue // only compaction: its files' entries go with them
+			}
+			for pos := range d {
+				all = append(all, parquetio.PosDelete{Path: locs[fi], Pos: pos})
+			}
+		}
+		res.removeDeletes = delLocs
+	}
+	if len(all) > 0 {
+		name := fmt.Sprintf("%s-b%02d-deletes.parquet", w.runID, b)
+		f, err := w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation("", name), Bucket: int32(b)}, len(all), func(out io.Writer) error {
+			return parquetio.WritePosDeletes(out, all, parquetio.Options{})
+		})
+		if err != nil {
+			return res, err
+		}
+		res.deletes = f.Location
+	}
 	return res, nil
 }
 
-// compact marks in merged, the files of a bucket (of rows[i] rows each)
-// that a run rewrites with its rows, the files to merge too so that the
-// bucket does not pass MaxBucketFiles: when the run would leave more, its
-// smallest other files, until it leaves MaxBucketFiles/2. It returns the
-// files it marked.
-func compact(rows []int64, merged []bool) []int {
-	n := 0 // files merged
-	for _, m := range merged {
-		if m {
-			n++
+// scannedFile is what scanFile found in a data file of the state.
+type scannedFile[R any] struct {
+	rows       []R     // its live rows, with the fields of the insight tables
+	deleted    []int64 // its rows that rows of add replace
+	lost       []int   // the rows of add that its rows beat
+	collisions int64   // rows of add that met one of its rows
+}
+
+// scanFile reads data, a data file of the state whose rows deleted are
+// deleted, for the insight columns and the origins, and applies the
+// de-duplication rule to its rows that rows of add (addAt: their index by
+// ind; addOrg: their origins) meet.
+func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, addOrg []parquetio.Origin, ops stateOps[R]) (scannedFile[R], error) {
+	var sc scannedFile[R]
+	rows, org, err := ops.readInsight(bytes.NewReader(data), ops.insight)
+	if err == nil && len(org) != len(rows) {
+		err = fmt.Errorf("%d origins for %d rows", len(org), len(rows))
+	}
+	if err != nil {
+		return sc, err
+	}
+	out := rows[:0]
+	for i := range rows {
+		if deleted[int64(i)] {
+			continue
 		}
+		if j, ok := addAt[ops.ind(&rows[i])]; ok {
+			sc.collisions++
+			// The state's row wins on equal origins: the same line.
+			if org[i].Less(addOrg[j]) {
+				sc.deleted = append(sc.deleted, int64(i))
+				continue
+			}
+			sc.lost = append(sc.lost, j)
+		}
+		out = append(out, rows[i])
 	}
-	if len(rows)-n+1 <= MaxBucketFiles {
-		return nil
-	}
-	bySize := make([]int, len(rows))
+	sc.rows = out
+	return sc, nil
+}
+
+// compact returns the files of a bucket (of live[i] live rows each) to
+// merge into one so that, with adding new files, the bucket does not pass
+// MaxBucketFiles: when it would, its smallest files, until it has
+// MaxBucketFiles/2. A file whose rows are all deleted is always merged
+// (away).
+func compact(live []int64, adding int) []int {
+	bySize := make([]int, len(live))
 	for i := range bySize {
 		bySize[i] = i
 	}
-	slices.SortStableFunc(bySize, func(x, y int) int { return cmp.Compare(rows[x], rows[y]) })
-	var added []int
-	for _, fi := range bySize {
-		if len(rows)-n+1 <= MaxBucketFiles/2 {
-			break
-		}
-		if !merged[fi] {
-			merged[fi] = true
-			n++
-			added = append(added, fi)
-		}
+	slices.SortStableFunc(bySize, func(x, y int) int { return cmp.Compare(live[x], live[y]) })
+	n := 0 // files merged
+	if len(live)+adding > MaxBucketFiles {
+		n = len(live) + adding + 1 - MaxBucketFiles/2
 	}
-	return added
+	for n < len(live) && live[bySize[n]] == 0 {
+		n++
+	}
+	n = min(n, len(live))
+	if n == 1 && live[bySize[0]] > 0 {
+		return nil // one file merged into one
+	}
+	out := bySize[:n]
+	slices.Sort(out)
+	return out
 }
 
-// rewrite merges add, rows of bucket b sorted by ind, into the state rows of
-// the files at locations (whose contents are datas), writes the result as
-// files of the bucket, and returns its rows with the
-// fields the insight tables need, and the number of rows of add that met a
-// row of the state. With no locations it writes add alone.
-func rewrite[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, locations []string, datas [][]byte,
-	add []R, addOrg []parquetio.Origin, ops stateOps[R]) ([]R, int64, error) {
-	var old []R
-	var oldOrg []parquetio.Origin
-	for i, loc := range locations {
-		rows, org, err := ops.readState(bytes.NewReader(datas[i]))
-		if err == nil && org == nil {
+// compactFiles merges the live rows of files merge (of locations; deleted
+// gives their deleted rows) of bucket b into new files of the bucket, and
+// returns their rows with the fields the insight tables need, and their
+// locations.
+func compactFiles[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, merge []int, locations []string,
+	deleted []map[int64]bool, ops stateOps[R]) ([]R, []string, error) {
+	var rows []R
+	var org []parquetio.Origin
+	mlocs := make([]string, len(merge))
+	for i, fi := range merge {
+		mlocs[i] = locations[fi]
+	}
+	datas, err := readFiles(ctx, w, tbl, mlocs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, fi := range merge {
+		r, o, err := ops.readState(bytes.NewReader(datas[i]))
+		if err == nil && o == nil {
 			err = errors.New("the file has no origin columns")
 		}
 		if err != nil {
-			return nil, 0, stateError(tbl, loc, err)
+			return nil, nil, stateError(tbl, locations[fi], err)
 		}
-		old, oldOrg = append(old, rows...), append(oldOrg, org...)
+		for i := range r {
+			if !deleted[fi][int64(i)] {
+				rows, org = append(rows, r[i]), append(org, o[i])
+			}
+		}
 	}
-	if !slices.IsSortedFunc(old, func(x, y R) int { return cmp.Compare(ops.ind(&x), ops.ind(&y)) }) {
-		sortByInd(old, oldOrg, ops.ind)
+	if len(rows) == 0 {
+		return nil, nil, nil
 	}
-	rows, org, coll := merge(old, oldOrg, add, addOrg, ops.ind)
+	sortByInd(rows, org, ops.ind)
 	part := func(lo, hi int) ([]R, []parquetio.Origin) { return rows[lo:hi], org[lo:hi] }
-	if err := writeBucket(ctx, w, tbl, b, len(rows), part, ops.write); err != nil {
-		return nil, 0, err
+	written, err := writeBucket(ctx, w, tbl, b, fmt.Sprintf("%s-b%02dc", w.runID, b), len(rows), part, ops.write)
+	if err != nil {
+		return nil, nil, err
 	}
 	trimmed := make([]R, len(rows))
 	for i, r := range rows {
 		trimmed[i] = ops.trim(r)
 	}
-	return trimmed, coll, nil
+	return trimmed, written, nil
 }
 
 // stateError is the error of a state file that cannot be read.

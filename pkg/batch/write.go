@@ -96,9 +96,12 @@ type tableState struct {
 	pending  []PendingFile
 
 	// Set by the run before publishing.
-	newProgress *TopicProgress
-	remove      []string      // files of the buckets the run rewrote
-	newPending  []PendingFile // the pending quarantine files the run commits with the table
+	newProgress   *TopicProgress
+	remove        []string        // data files the run compacted
+	compacted     map[string]bool // the data files holding their rows
+	deletes       map[string]bool // the position delete files the run wrote
+	removeDeletes []string        // the position delete files they replace
+	newPending    []PendingFile   // the pending quarantine files the run commits with the table
 }
 
 // PendingFile is a quarantine file that a run committed with a clean table
@@ -470,8 +473,19 @@ func (w *writer) cleanChange(t clean.Table, res Result, full bool, summary icebe
 	if err != nil {
 		return tables.Change{}, err
 	}
+	var add, compacted, addDel []tables.File
+	for _, f := range w.sortedWritten(tbl) {
+		switch {
+		case ts.compacted[f.Location]:
+			compacted = append(compacted, f)
+		case ts.deletes[f.Location]:
+			addDel = append(addDel, f)
+		default:
+			add = append(add, f)
+		}
+	}
 	return tables.Change{
-		Add: w.sortedWritten(tbl), Remove: ts.remove, ReplaceAll: full, Summary: summary,
+		Add: add, Compacted: compacted, AddDeletes: addDel, Remove: ts.remove, RemoveDeletes: ts.removeDeletes, ReplaceAll: full, Summary: summary,
 		Properties: iceberg.Properties{PropProgress: string(prog), PropQualityTotal: string(tot), PropPendingQuarantine: string(pend)},
 	}, nil
 }

@@ -14,6 +14,9 @@ const (
 	ColOriginObject    = "source_object"
 )
 
+// OriginColumns are the names of the origin columns.
+var OriginColumns = []string{ColOriginPartition, ColOriginOffset, ColOriginObject}
+
 // Origin is where the batch job found the row of an ind that won its
 // de-duplication: the Kafka partition and offset of its line and the key of
 // the landed object that held it. The clean tables keep it on every row, so

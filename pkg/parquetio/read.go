@@ -90,7 +90,8 @@ func describe(s *arrow.Schema) string {
 // read too; hasOrigins then says so, and each is told.
 //
 // only, when not nil, names the columns to read: the others are not
-// decoded, and each sees them as all null (and no extra columns).
+// decoded, and each sees them as all null (and no extra columns, but the
+// origin columns when only names them: OriginColumns).
 func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, want func(withSource bool) *arrow.Schema,
 	only []string, each func(rec arrow.RecordBatch, x extra) error) (x extra, err error) {
 	fr, err := openReader(r, mem)
@@ -113,9 +114,11 @@ func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, wa
 	if fr.ParquetReader().NumRowGroups() == 0 {
 		return x, nil
 	}
+	rows := int(fr.ParquetReader().NumRows())
 	var cols []int // leaf columns to read; nil: all
 	if only != nil {
-		x = extra{}
+		// The origins are read when only names them all.
+		x = extra{origins: x.origins && !slices.ContainsFunc(OriginColumns, func(c string) bool { return !slices.Contains(only, c) })}
 		for _, name := range only {
 			if len(sc.FieldIndices(name)) != 1 {
 				return x, fmt.Errorf("%w: %s file has no column %s", ErrSchema, what, name)
@@ -128,6 +131,7 @@ func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, wa
 			}
 		}
 	}
+	x.rows = rows
 	rr, err := fr.GetRecordReader(contextBackground(), cols, nil)
 	if err != nil {
 		return x, fmt.Errorf("reading %s rows: %w", what, err)
@@ -176,6 +180,7 @@ func widen(mem memory.Allocator, schema *arrow.Schema, rec arrow.RecordBatch) ar
 type extra struct {
 	sources bool // the stream job's source columns
 	origins bool // the batch job's origin columns
+	rows    int  // the file's rows (a capacity hint)
 }
 
 // Column accessors. Strings are copied out of Arrow buffers, which are freed

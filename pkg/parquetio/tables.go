@@ -3,6 +3,7 @@ package parquetio
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -245,6 +246,16 @@ func ReadPinState(r parquet.ReaderAtSeeker) ([]clean.Pin, []Origin, error) {
 	return rows, org, err
 }
 
+// ReadPinStateColumns reads only the columns named of a file of the batch
+// job's clean table pin (as ReadPinColumns), and the origins of its rows.
+func ReadPinStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Pin, []Origin, error) {
+	rows, _, org, err := readPins(r, memory.DefaultAllocator, append(slices.Clip(columns), OriginColumns...))
+	if err == nil && org == nil {
+		err = fmt.Errorf("%w: the pin file has no origin columns", ErrSchema)
+	}
+	return rows, org, err
+}
+
 func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.Pin, []Source, []Origin, error) {
 	var (
 		rows []clean.Pin
@@ -252,6 +263,12 @@ func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]
 		org  []Origin
 	)
 	x, err := readRecords(r, mem, "pin", PinSchema, only, func(rec arrow.RecordBatch, x extra) error {
+		if rows == nil {
+			rows = make([]clean.Pin, 0, x.rows)
+			if x.origins {
+				org = make([]Origin, 0, x.rows)
+			}
+		}
 		ind := rec.Column(0).(*array.Int64)
 		uid := newStrCol(rec.Column(1))
 		title := newStrCol(rec.Column(2))
@@ -323,6 +340,16 @@ func ReadGeoState(r parquet.ReaderAtSeeker) ([]clean.Geo, []Origin, error) {
 	return rows, org, err
 }
 
+// ReadGeoStateColumns reads only the columns named of a file of the batch
+// job's clean table geo (as ReadGeoColumns), and the origins of its rows.
+func ReadGeoStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Geo, []Origin, error) {
+	rows, _, org, err := readGeos(r, memory.DefaultAllocator, append(slices.Clip(columns), OriginColumns...))
+	if err == nil && org == nil {
+		err = fmt.Errorf("%w: the geo file has no origin columns", ErrSchema)
+	}
+	return rows, org, err
+}
+
 func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.Geo, []Source, []Origin, error) {
 	var (
 		rows []clean.Geo
@@ -330,6 +357,12 @@ func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]
 		org  []Origin
 	)
 	x, err := readRecords(r, mem, "geo", GeoSchema, only, func(rec arrow.RecordBatch, x extra) error {
+		if rows == nil {
+			rows = make([]clean.Geo, 0, x.rows)
+			if x.origins {
+				org = make([]Origin, 0, x.rows)
+			}
+		}
 		ind := rec.Column(0).(*array.Int64)
 		country := newStrCol(rec.Column(1))
 		coords := rec.Column(2).(*array.List)
@@ -386,6 +419,16 @@ func ReadUserState(r parquet.ReaderAtSeeker) ([]clean.User, []Origin, error) {
 	return rows, org, err
 }
 
+// ReadUserStateColumns reads only the columns named of a file of the batch
+// job's clean table user (as ReadUserColumns), and the origins of its rows.
+func ReadUserStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.User, []Origin, error) {
+	rows, _, org, err := readUsers(r, memory.DefaultAllocator, append(slices.Clip(columns), OriginColumns...))
+	if err == nil && org == nil {
+		err = fmt.Errorf("%w: the user file has no origin columns", ErrSchema)
+	}
+	return rows, org, err
+}
+
 func readUsers(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.User, []Source, []Origin, error) {
 	var (
 		rows []clean.User
@@ -393,6 +436,12 @@ func readUsers(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([
 		org  []Origin
 	)
 	x, err := readRecords(r, mem, "user", UserSchema, only, func(rec arrow.RecordBatch, x extra) error {
+		if rows == nil {
+			rows = make([]clean.User, 0, x.rows)
+			if x.origins {
+				org = make([]Origin, 0, x.rows)
+			}
+		}
 		ind := rec.Column(0).(*array.Int64)
 		name := newStrCol(rec.Column(1))
 		age := rec.Column(2).(*array.Int32)

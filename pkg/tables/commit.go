@@ -29,6 +29,16 @@ type Change struct {
 	// snapshot removes (Table.Files lists them). A location the snapshot
 	// does not hold fails the commit: the table changed since it was read.
 	Remove []string
+	// AddDeletes are Iceberg position delete files (parquetio.
+	// WritePosDeletes) that delete rows of data files of the table.
+	AddDeletes []File
+	// RemoveDeletes are locations of position delete files of the current
+	// snapshot (Table.DeleteFiles) that the commit removes. ReplaceAll
+	// removes them all.
+	RemoveDeletes []string
+	// Compacted are data files that hold the rows of the files of Remove
+	// that no delete file deletes; see Commit.
+	Compacted []File
 	// Properties are table properties set by the commit: they change
 	// together with the data, or not at all.
 	Properties iceberg.Properties
@@ -36,12 +46,20 @@ type Change struct {
 	Summary iceberg.Properties
 }
 
-// Commit commits ch as one snapshot on top of the table as last loaded
-// (Refresh), also when it adds no file (so that its properties move only
-// with a new snapshot). It fails when another commit came first: the caller
-// reloads the table and decides from its committed state (its properties)
-// what is still to be done. The failed commit's new files are not
-// referenced by any snapshot; maintenance deletes them.
+// Commit commits ch on top of the table as last loaded (Refresh), in one
+// catalog commit, also when it adds no file (so that its properties move
+// only with a new snapshot). It fails when another commit came first: the
+// caller reloads the table and decides from its committed state (its
+// properties) what is still to be done. The failed commit's new files are
+// not referenced by any snapshot; maintenance deletes them.
+//
+// A change with delete files to add makes two snapshots, so that none
+// shows a row twice or loses one: the first adds the data files of Add
+// and the delete files (an Iceberg row delta), the second removes the
+// files of Remove and RemoveDeletes and adds those of Compacted (a
+// rewrite: the delete files removed are replaced by the added ones, which
+// repeat their rows of data files that stay), and has Summary. Any other
+// change is one snapshot.
 func (t *Table) Commit(ctx context.Context, ch Change) error {
 	tx := t.tbl.NewTransaction()
 	// Compare-and-swap on the branch head, also for iceberg-go's own
@@ -53,27 +71,28 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 	if err != nil {
 		return err
 	}
-	var remove []iceberg.DataFile
+	compacted, err := t.DataFiles(ch.Compacted)
+	if err != nil {
+		return err
+	}
+	addDel, err := t.deleteFiles(ch.AddDeletes)
+	if err != nil {
+		return err
+	}
+	var remove, removeDel []iceberg.DataFile
 	if ch.ReplaceAll || ch.ReplaceDay != "" {
 		if remove, err = t.currentFiles(ctx, ch.ReplaceDay); err != nil {
 			return err
 		}
-	} else if len(ch.Remove) > 0 {
-		cur, err := t.currentFiles(ctx, "")
-		if err != nil {
+	} else if remove, err = t.pick(ctx, t.currentFiles, ch.Remove); err != nil {
+		return err
+	}
+	if ch.ReplaceAll {
+		if removeDel, err = t.liveDeletes(ctx); err != nil {
 			return err
 		}
-		byLoc := make(map[string]iceberg.DataFile, len(cur))
-		for _, f := range cur {
-			byLoc[f.FilePath()] = f
-		}
-		for _, loc := range ch.Remove {
-			f, ok := byLoc[loc]
-			if !ok {
-				return fmt.Errorf("table %s: %w: file %s to remove is not in its current snapshot", t.Name(), ErrChanged, loc)
-			}
-			remove = append(remove, f)
-		}
+	} else if removeDel, err = t.pick(ctx, func(ctx context.Context, _ string) ([]iceberg.DataFile, error) { return t.liveDeletes(ctx) }, ch.RemoveDeletes); err != nil {
+		return err
 	}
 	// The properties first: the snapshot is made by the table's new ones
 	// (its manifest merging).
@@ -83,9 +102,26 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 			return fmt.Errorf("table %s: %w", t.Name(), err)
 		}
 	}
+	if len(addDel) > 0 {
+		// The summary goes with the change's last snapshot only.
+		summary := ch.Summary
+		if len(remove)+len(removeDel)+len(compacted) > 0 {
+			summary = nil
+		}
+		rd := tx.NewRowDelta(summary).AddDeletes(addDel...).AddRows(add...)
+		if err := rd.Commit(ctx); err != nil {
+			return fmt.Errorf("table %s: %w", t.Name(), err)
+		}
+		add = nil
+	}
+	add = append(add, compacted...)
 	switch {
+	case len(removeDel) > 0:
+		err = tx.ReplaceFiles(ctx, remove, add, removeDel, ch.Summary)
 	case len(remove) > 0:
 		err = tx.ReplaceDataFilesWithDataFiles(ctx, remove, add, ch.Summary)
+	case len(addDel) > 0 && len(add) == 0:
+		// The row delta was the change.
 	case len(add) > 0:
 		err = tx.AddDataFiles(ctx, add, ch.Summary, table.WithoutDuplicateCheck())
 	default:
@@ -100,6 +136,31 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 	}
 	t.tbl = tbl
 	return nil
+}
+
+// pick returns the files of list(ctx, "") at locations; a location it does
+// not hold fails with ErrChanged.
+func (t *Table) pick(ctx context.Context, list func(context.Context, string) ([]iceberg.DataFile, error), locations []string) ([]iceberg.DataFile, error) {
+	if len(locations) == 0 {
+		return nil, nil
+	}
+	cur, err := list(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	byLoc := make(map[string]iceberg.DataFile, len(cur))
+	for _, f := range cur {
+		byLoc[f.FilePath()] = f
+	}
+	out := make([]iceberg.DataFile, 0, len(locations))
+	for _, loc := range locations {
+		f, ok := byLoc[loc]
+		if !ok {
+			return nil, fmt.Errorf("table %s: %w: file %s to remove is not in its current snapshot", t.Name(), ErrChanged, loc)
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // mergeProps returns the properties that set the table's manifest merging
@@ -135,8 +196,24 @@ func (t *Table) Files(ctx context.Context) ([]CurrentFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]CurrentFile, 0, len(cur))
-	for _, f := range cur {
+	return t.describe(cur)
+}
+
+// DeleteFiles lists the position delete files of the table's current
+// snapshot (as last loaded), sorted by location; Rows is the number of
+// rows they delete.
+func (t *Table) DeleteFiles(ctx context.Context) ([]CurrentFile, error) {
+	cur, err := t.liveDeletes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return t.describe(cur)
+}
+
+// describe turns files of the table into CurrentFiles sorted by location.
+func (t *Table) describe(files []iceberg.DataFile) ([]CurrentFile, error) {
+	out := make([]CurrentFile, 0, len(files))
+	for _, f := range files {
 		cf := CurrentFile{Location: f.FilePath(), Rows: f.Count(), Size: f.FileSizeBytes()}
 		if t.def.Buckets > 0 {
 			b, ok := f.Partition()[partitionFieldID].(int32)
@@ -156,6 +233,47 @@ func (t *Table) Files(ctx context.Context) ([]CurrentFile, error) {
 	}
 	slices.SortFunc(out, func(a, b CurrentFile) int { return strings.Compare(a.Location, b.Location) })
 	return out, nil
+}
+
+// liveDeletes returns the position delete files of the current snapshot,
+// read from its delete manifests.
+func (t *Table) liveDeletes(ctx context.Context) ([]iceberg.DataFile, error) {
+	snap := t.tbl.CurrentSnapshot()
+	if snap == nil {
+		return nil, nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.deletesSnap == snap.SnapshotID && t.deletes != nil {
+		return t.deletes, nil
+	}
+	fs, err := t.tbl.FS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	manifests, err := snap.Manifests(fs)
+	if err != nil {
+		return nil, fmt.Errorf("table %s: reading the manifest list: %w", t.Name(), err)
+	}
+	files := []iceberg.DataFile{}
+	for _, m := range manifests {
+		if m.ManifestContent() != iceberg.ManifestContentDeletes {
+			continue
+		}
+		entries, err := m.FetchEntries(fs, true)
+		if err != nil {
+			return nil, fmt.Errorf("table %s: reading manifest %s: %w", t.Name(), m.FilePath(), err)
+		}
+		for _, e := range entries {
+			if e.DataFile().ContentType() != iceberg.EntryContentPosDeletes {
+				return nil, fmt.Errorf("table %s: delete file %s: content %s, want position deletes (pinpipe writes no other)",
+					t.Name(), e.DataFile().FilePath(), e.DataFile().ContentType())
+			}
+			files = append(files, e.DataFile())
+		}
+	}
+	t.deletes, t.deletesSnap = files, snap.SnapshotID
+	return files, nil
 }
 
 // currentFiles returns the data files of the current snapshot, of

@@ -59,6 +59,9 @@ type Table struct {
 	mu        sync.Mutex
 	filesSnap int64
 	files     []iceberg.DataFile
+	// The position delete files of one snapshot (liveDeletes).
+	deletesSnap int64
+	deletes     []iceberg.DataFile
 }
 
 // Ensure loads table def, creating it when missing. An existing table must
@@ -232,6 +235,25 @@ func (w *countingWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); re
 
 // DataFile describes f for the table's manifests.
 func (t *Table) DataFile(f File) (iceberg.DataFile, error) {
+	return t.contentFile(f, iceberg.EntryContentData)
+}
+
+// deleteFiles describes files, position delete files (Rows: the rows they
+// delete), for the table's manifests.
+func (t *Table) deleteFiles(files []File) ([]iceberg.DataFile, error) {
+	out := make([]iceberg.DataFile, 0, len(files))
+	for _, f := range files {
+		df, err := t.contentFile(f, iceberg.EntryContentPosDeletes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, df)
+	}
+	return out, nil
+}
+
+// contentFile describes f, of content c, for the table's manifests.
+func (t *Table) contentFile(f File, c iceberg.ManifestEntryContent) (iceberg.DataFile, error) {
 	var part map[int]any
 	if t.def.ByDay {
 		d, err := dayValue(f.Date)
@@ -247,7 +269,7 @@ func (t *Table) DataFile(f File) (iceberg.DataFile, error) {
 		}
 		part = map[int]any{partitionFieldID: f.Bucket}
 	}
-	b, err := iceberg.NewDataFileBuilder(t.tbl.Spec(), iceberg.EntryContentData, f.Location, iceberg.ParquetFile, part, nil, nil, f.Rows, f.Size)
+	b, err := iceberg.NewDataFileBuilder(t.tbl.Spec(), c, f.Location, iceberg.ParquetFile, part, nil, nil, f.Rows, f.Size)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: file %s: %w", t.Name(), f.Location, err)
 	}

@@ -321,16 +321,18 @@ func agree[T comparable](t *testing.T, cat *tables.Catalog, tb clean.Table, read
 	}
 }
 
-// readRows reads the live data files of table def.
+// readRows reads the live rows of table def: its live data files without
+// the rows its position delete files delete.
 func readRows[T any](t *testing.T, cat *tables.Catalog, def tables.Def, read func(*bytes.Reader) ([]T, error)) []T {
 	t.Helper()
 	var rows []T
+	deleted := tabletest.Deleted(t, cat, def)
 	for loc, data := range tabletest.Files(t, cat, def) {
 		r, err := read(bytes.NewReader(data))
 		if err != nil {
 			t.Fatalf("reading %s: %v", loc, err)
 		}
-		rows = append(rows, r...)
+		rows = append(rows, tables.DropDeleted(r, deleted[loc])...)
 	}
 	return rows
 }

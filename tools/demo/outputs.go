@@ -80,6 +80,7 @@ type tableInfo struct {
 	Records   int64 // total-records of the current snapshot's summary; -1 when absent
 	RunID     string
 	Files     []string // the data files the current snapshot lists
+	Deletes   []string // its position delete files
 }
 
 // streamDefs are the stream job's tables as the flow runs it (without
@@ -188,6 +189,13 @@ func describe(ctx context.Context, tbl *tables.Table) (tableInfo, error) {
 	for _, df := range files {
 		info.Files = append(info.Files, df.FilePath())
 	}
+	dels, err := tbl.DeleteFiles(ctx)
+	if err != nil {
+		return info, err
+	}
+	for _, f := range dels {
+		info.Deletes = append(info.Deletes, f.Location)
+	}
 	return info, nil
 }
 
@@ -206,7 +214,7 @@ func strayFiles(ctx context.Context, cat *tables.Catalog, info tableInfo) ([]str
 	var stray []string
 	for _, o := range objs {
 		loc := dir + strings.TrimPrefix(o.Key, key)
-		if !slices.Contains(info.Files, loc) {
+		if !slices.Contains(info.Files, loc) && !slices.Contains(info.Deletes, loc) {
 			stray = append(stray, loc)
 		}
 	}

@@ -1,0 +1,214 @@
+package tables
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/pinpipe/pinpipe/pkg/clean"
+	"github.com/pinpipe/pinpipe/pkg/parquetio"
+)
+
+// bucketPins returns n pins of bucket b of def, from ind from on, with
+// their origins.
+func bucketPins(def Def, b int32, from int64, n int) ([]clean.Pin, []parquetio.Origin) {
+	bucket := def.BucketFunc()
+	var rows []clean.Pin
+	var org []parquetio.Origin
+	for ind := from; len(rows) < n; ind++ {
+		if bucket(ind) == b {
+			rows = append(rows, clean.Pin{Ind: ind, UniqueID: "u"})
+			org = append(org, parquetio.Origin{Offset: ind, Object: "o"})
+		}
+	}
+	return rows, org
+}
+
+func writeState(t *testing.T, tbl *Table, b int32, name string, rows []clean.Pin, org []parquetio.Origin) File {
+	t.Helper()
+	f, err := tbl.WriteFile(t.Context(), tbl.FileLocation("", name), "", int64(len(rows)), func(w io.Writer) error {
+		return parquetio.WritePins(w, rows, nil, parquetio.Options{Origins: org})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Bucket = b
+	return f
+}
+
+func writeDeletes(t *testing.T, tbl *Table, b int32, name string, dels []parquetio.PosDelete) File {
+	t.Helper()
+	f, err := tbl.WriteFile(t.Context(), tbl.FileLocation("", name), "", int64(len(dels)), func(w io.Writer) error {
+		return parquetio.WritePosDeletes(w, dels, parquetio.Options{})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Bucket = b
+	return f
+}
+
+// scanInds reads the inds of a snapshot of tbl with iceberg-go's own scan,
+// which applies position deletes: what another Iceberg reader sees.
+func scanInds(t *testing.T, tbl *Table, snapshot int64) []int64 {
+	t.Helper()
+	at, err := tbl.Iceberg().Scan(table.WithSnapshotID(snapshot), table.WithSelectedFields("ind")).ToArrowTable(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer at.Release()
+	var inds []int64
+	for _, ch := range at.Column(0).Data().Chunks() {
+		inds = append(inds, ch.(*array.Int64).Int64Values()...)
+	}
+	slices.Sort(inds)
+	return inds
+}
+
+// liveInds reads the inds of the current snapshot as pinpipe's readers do:
+// LiveFiles without the rows of Deleted.
+func liveInds(t *testing.T, c *Catalog, tbl *Table) []int64 {
+	t.Helper()
+	deleted, err := tbl.Deleted(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := tbl.LiveFiles(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inds []int64
+	for _, f := range files {
+		b, key, err := c.Store(t.Context(), f.FilePath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := b.Get(t.Context(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _, err := parquetio.ReadPinState(readerOf(t, rc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range DropDeleted(rows, deleted[f.FilePath()]) {
+			inds = append(inds, r.Ind)
+		}
+	}
+	slices.Sort(inds)
+	return inds
+}
+
+// TestPositionDeletes commits position delete files with new rows, replaces
+// them, compacts the files they delete from, and replaces the whole table:
+// every snapshot made, read by iceberg-go's scan, and the current one, read
+// through Deleted, hold the rows expected, none twice.
+func TestPositionDeletes(t *testing.T) {
+	ctx := t.Context()
+	c := openTest(t)
+	def := CleanDef(clean.TablePin)
+	tbl, err := c.Ensure(ctx, def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string, want []int64, snapshots int) {
+		t.Helper()
+		if err := tbl.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := liveInds(t, c, tbl); !slices.Equal(got, want) {
+			t.Errorf("%s: inds %v, want %v", step, got, want)
+		}
+		snaps := tbl.Iceberg().Metadata().Snapshots()
+		for _, s := range snaps[len(snaps)-snapshots:] {
+			if got := scanInds(t, tbl, s.SnapshotID); !slices.Equal(got, want) {
+				t.Errorf("%s: snapshot %d (%s) has inds %v, want %v", step, s.SnapshotID, s.Summary.Operation, got, want)
+			}
+		}
+	}
+	rows, org := bucketPins(def, 1, 0, 6)
+	inds := func(rows []clean.Pin, keep ...int) []int64 {
+		var out []int64
+		for _, i := range keep {
+			out = append(out, rows[i].Ind)
+		}
+		return out
+	}
+	f1 := writeState(t, tbl, 1, "f1.parquet", rows, org)
+	if err := tbl.Commit(ctx, Change{Add: []File{f1}}); err != nil {
+		t.Fatal(err)
+	}
+	check("one file", inds(rows, 0, 1, 2, 3, 4, 5), 1)
+
+	// Rows 1 and 3 replaced by a new file: one snapshot (a row delta).
+	newRows, newOrg := bucketPins(def, 1, rows[5].Ind+1, 2)
+	f2 := writeState(t, tbl, 1, "f2.parquet", newRows, newOrg)
+	d1 := writeDeletes(t, tbl, 1, "d1.parquet", []parquetio.PosDelete{{f1.Location, 3}, {f1.Location, 1}})
+	before := len(tbl.Iceberg().Metadata().Snapshots())
+	if err := tbl.Commit(ctx, Change{Add: []File{f2}, AddDeletes: []File{d1}}); err != nil {
+		t.Fatal(err)
+	}
+	want := append(inds(rows, 0, 2, 4, 5), inds(newRows, 0, 1)...)
+	slices.Sort(want)
+	check("deletes added", want, 1)
+	if n := len(tbl.Iceberg().Metadata().Snapshots()) - before; n != 1 {
+		t.Errorf("a commit adding deletes only made %d snapshots, want 1", n)
+	}
+	if dels, err := tbl.DeleteFiles(ctx); err != nil || len(dels) != 1 || dels[0].Location != d1.Location || dels[0].Bucket != 1 || dels[0].Rows != 2 {
+		t.Errorf("DeleteFiles = %+v, %v; want d1 in bucket 1, 2 rows", dels, err)
+	}
+
+	// d1 replaced by d2, which also deletes row 0 of f1 and row 0 of f2:
+	// two snapshots, both right (in the first, d1 and d2 are both live).
+	d2 := writeDeletes(t, tbl, 1, "d2.parquet", []parquetio.PosDelete{{f1.Location, 0}, {f1.Location, 1}, {f1.Location, 3}, {f2.Location, 0}})
+	before = len(tbl.Iceberg().Metadata().Snapshots())
+	if err := tbl.Commit(ctx, Change{AddDeletes: []File{d2}, RemoveDeletes: []string{d1.Location}}); err != nil {
+		t.Fatal(err)
+	}
+	want = append(inds(rows, 2, 4, 5), inds(newRows, 1)...)
+	slices.Sort(want)
+	check("deletes replaced", want, 2)
+	if n := len(tbl.Iceberg().Metadata().Snapshots()) - before; n != 2 {
+		t.Errorf("a commit replacing deletes made %d snapshots, want 2", n)
+	}
+
+	// f1 compacted (its live rows rewritten as f3) while d2 is replaced
+	// by d3, which keeps only its row of f2.
+	f3 := writeState(t, tbl, 1, "f3.parquet", []clean.Pin{rows[2], rows[4], rows[5]}, []parquetio.Origin{org[2], org[4], org[5]})
+	d3 := writeDeletes(t, tbl, 1, "d3.parquet", []parquetio.PosDelete{{f2.Location, 0}})
+	if err := tbl.Commit(ctx, Change{Remove: []string{f1.Location}, Compacted: []File{f3}, AddDeletes: []File{d3}, RemoveDeletes: []string{d2.Location}}); err != nil {
+		t.Fatal(err)
+	}
+	check("compacted", want, 2)
+
+	// A stale delete file to remove fails the commit.
+	if err := tbl.Commit(ctx, Change{RemoveDeletes: []string{d2.Location}}); !errors.Is(err, ErrChanged) {
+		t.Errorf("removing a delete file no longer live: %v, want ErrChanged", err)
+	}
+
+	// Replacing the whole table removes the delete files too.
+	all, allOrg := bucketPins(def, 1, 0, 3)
+	f4 := writeState(t, tbl, 1, "f4.parquet", all, allOrg)
+	if err := tbl.Commit(ctx, Change{Add: []File{f4}, ReplaceAll: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("replaced", inds(all, 0, 1, 2), 1)
+	if dels, err := tbl.DeleteFiles(ctx); err != nil || len(dels) != 0 {
+		t.Errorf("after ReplaceAll, DeleteFiles = %+v, %v; want none", dels, err)
+	}
+}
+
+func readerOf(t *testing.T, rc io.ReadCloser) *bytes.Reader {
+	t.Helper()
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(data)
+}
