@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -12,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
@@ -393,4 +397,116 @@ func TestBucketsCompacted(t *testing.T) {
 	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
 	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
 	sameState(t, readOutput(t, fullCfg, day(runs)), readOutput(t, cfg, day(runs)))
+}
+
+// TestReplacedRowsAreDeleted: runs whose rows replace rows of the state
+// delete those rows with position deletes instead of rewriting their files:
+// every data file of the state stays (no bucket reaches MaxBucketFiles
+// here), each bucket keeps at most MaxBucketDeletes delete files, an
+// independent Iceberg reader (iceberg-go's scan, which applies the deletes)
+// reads one row per ind, the same rows as the state's own reader, and the
+// state equals that of one --full run.
+func TestReplacedRowsAreDeleted(t *testing.T) {
+	// Posts drawn from 2,000 rows: an ind in several runs, but few per file.
+	src, objs := staged(t, generated(700, 2_000), batchtest.Layout{PerObject: 5, Partitions: 2})
+	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+	byTopic := map[string][]objstore.Object{}
+	for _, o := range objs {
+		topic, _, _ := strings.Cut(o.Key, "/")
+		byTopic[topic] = append(byTopic[topic], o)
+	}
+	runs := batch.MaxBucketDeletes + 2
+	if batch.MaxBucketFiles <= runs {
+		t.Fatalf("MaxBucketFiles %d: the runs would compact", batch.MaxBucketFiles)
+	}
+	prev := map[clean.Table][]string{}
+	deletes := 0
+	for i := range runs {
+		for _, os := range byTopic {
+			copyObjects(t, src, dst, os[i*len(os)/runs:(i+1)*len(os)/runs])
+		}
+		runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(i + 1)})
+		cat := tabletest.Open(t, cfg)
+		for _, tb := range clean.Tables {
+			tbl, err := cat.Ensure(t.Context(), tables.CleanDef(tb))
+			check(t, string(tb), err)
+			files, err := tbl.Files(t.Context())
+			check(t, string(tb), err)
+			var locs []string
+			for _, f := range files {
+				locs = append(locs, f.Location)
+			}
+			for _, loc := range prev[tb] {
+				if !slices.Contains(locs, loc) {
+					t.Errorf("run %d: %s file %s was rewritten", i+1, tb, path.Base(loc))
+				}
+			}
+			prev[tb] = locs
+			dels, err := tbl.DeleteFiles(t.Context())
+			check(t, string(tb), err)
+			perBucket := map[int32]int{}
+			for _, f := range dels {
+				perBucket[f.Bucket]++
+			}
+			for b, n := range perBucket {
+				if n > batch.MaxBucketDeletes {
+					t.Errorf("run %d: %s bucket %d has %d delete files, want at most %d", i+1, tb, b, n, batch.MaxBucketDeletes)
+				}
+			}
+			deletes += len(dels)
+		}
+		cat.Close()
+		got := readOutput(t, cfg, day(i+1))
+		scanned := scannedInds(t, cfg)
+		for tb, rows := range map[clean.Table][]int64{
+			clean.TablePin:  indsOf(got.pins, func(p clean.Pin) int64 { return p.Ind }),
+			clean.TableGeo:  indsOf(got.geos, func(g clean.Geo) int64 { return g.Ind }),
+			clean.TableUser: indsOf(got.users, func(u clean.User) int64 { return u.Ind }),
+		} {
+			if !slices.Equal(scanned[tb], rows) {
+				t.Errorf("run %d: iceberg-go reads %d rows of %s, the state's reader %d", i+1, len(scanned[tb]), tb, len(rows))
+			}
+			if len(slices.Compact(slices.Clone(rows))) != len(rows) {
+				t.Errorf("run %d: %s holds an ind twice", i+1, tb)
+			}
+		}
+	}
+	if deletes == 0 {
+		t.Fatal("no run deleted a row: the test checks nothing")
+	}
+	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
+	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
+	sameState(t, readOutput(t, fullCfg, day(runs)), readOutput(t, cfg, day(runs)))
+}
+
+// scannedInds reads the inds of the clean tables with iceberg-go's scan,
+// sorted.
+func scannedInds(t *testing.T, cfg tables.Config) map[clean.Table][]int64 {
+	t.Helper()
+	cat := tabletest.Open(t, cfg)
+	defer cat.Close()
+	out := map[clean.Table][]int64{}
+	for _, tb := range clean.Tables {
+		tbl, err := cat.Ensure(t.Context(), tables.CleanDef(tb))
+		check(t, string(tb), err)
+		at, err := tbl.Iceberg().Scan(table.WithSelectedFields("ind")).ToArrowTable(t.Context())
+		check(t, string(tb), err)
+		for _, ch := range at.Column(0).Data().Chunks() {
+			out[tb] = append(out[tb], ch.(*array.Int64).Int64Values()...)
+		}
+		at.Release()
+		slices.Sort(out[tb])
+	}
+	return out
+}
+
+// indsOf returns the inds of rows, sorted.
+func indsOf[R any](rows []R, ind func(R) int64) []int64 {
+	out := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = ind(r)
+	}
+	slices.Sort(out)
+	return out
 }
