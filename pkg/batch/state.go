@@ -424,7 +424,8 @@ type scannedFile[R any] struct {
 }
 
 // scanFile reads data, a data file of the state whose rows deleted are
-// deleted, for the insight columns and the origins, and applies the
+// deleted, for the insight columns and the origins (their objects only
+// when two origins of the same line meet), and applies the
 // de-duplication rule to its rows that rows of add (addAt: their index by
 // ind; addOrg: their origins) meet.
 func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, addOrg []parquetio.Origin, ops stateOps[R]) (scannedFile[R], error) {
@@ -436,6 +437,7 @@ func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, a
 	if err != nil {
 		return sc, err
 	}
+	withObjects := false // org has the objects
 	out := rows[:0]
 	for i := range rows {
 		if deleted[int64(i)] {
@@ -443,6 +445,16 @@ func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, a
 		}
 		if j, ok := addAt[ops.ind(&rows[i])]; ok {
 			sc.collisions++
+			if org[i].SameLine(addOrg[j]) && !withObjects {
+				// The objects decide: read them (rare: a line landed twice).
+				if _, org, err = ops.readInsight(bytes.NewReader(data), []string{"ind", parquetio.ColOriginObject}); err == nil && len(org) != len(rows) {
+					err = fmt.Errorf("%d origins for %d rows", len(org), len(rows))
+				}
+				if err != nil {
+					return sc, err
+				}
+				withObjects = true
+			}
 			// The state's row wins on equal origins: the same line.
 			if org[i].Less(addOrg[j]) {
 				sc.deleted = append(sc.deleted, int64(i))

@@ -63,8 +63,15 @@ func TestReadStateColumns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(gotOrg, org) || len(rows) != len(pins) {
-		t.Fatalf("origins %v (%d rows), want %v", gotOrg, len(rows), org)
+	noObjects := slices.Clone(org)
+	for i := range noObjects {
+		noObjects[i].Object = ""
+	}
+	if !slices.Equal(gotOrg, noObjects) || len(rows) != len(pins) {
+		t.Fatalf("origins %v (%d rows), want %v (no objects unless asked for)", gotOrg, len(rows), noObjects)
+	}
+	if _, gotOrg, err := ReadPinStateColumns(bytes.NewReader(buf.Bytes()), []string{"ind", ColOriginObject}); err != nil || !slices.Equal(gotOrg, org) {
+		t.Fatalf("with the objects: %v, %v; want %v", gotOrg, err, org)
 	}
 	for i, r := range rows {
 		if r.Ind != pins[i].Ind || r.Category != pins[i].Category || r.Title.Valid {

@@ -17,6 +17,10 @@ const (
 // OriginColumns are the names of the origin columns.
 var OriginColumns = []string{ColOriginPartition, ColOriginOffset, ColOriginObject}
 
+// SameLine says whether o and p are the same Kafka record (partition and
+// offset): only then does Less compare their objects.
+func (o Origin) SameLine(p Origin) bool { return o.Partition == p.Partition && o.Offset == p.Offset }
+
 // Origin is where the batch job found the row of an ind that won its
 // de-duplication: the Kafka partition and offset of its line and the key of
 // the landed object that held it. The clean tables keep it on every row, so
@@ -78,6 +82,14 @@ func putOrigins(c *columns, first int, org []Origin) {
 func getOrigins(rec arrow.RecordBatch, first int, out []Origin) []Origin {
 	part := rec.Column(first).(*array.Int32)
 	off := rec.Column(first + 1).(*array.Int64)
+	// The object column is never null in a file; all null, it was not read
+	// (readRecords' only), and the objects are left "".
+	if col := rec.Column(first + 2); col.NullN() == col.Len() {
+		for i := range int(rec.NumRows()) {
+			out = append(out, Origin{Partition: part.Value(i), Offset: off.Value(i)})
+		}
+		return out
+	}
 	obj := newStrCol(rec.Column(first + 2))
 	for i := range int(rec.NumRows()) {
 		out = append(out, Origin{Partition: part.Value(i), Offset: off.Value(i), Object: obj.value(i)})

@@ -91,7 +91,7 @@ func describe(s *arrow.Schema) string {
 //
 // only, when not nil, names the columns to read: the others are not
 // decoded, and each sees them as all null (and no extra columns, but the
-// origin columns when only names them: OriginColumns).
+// origins when only names their partition and offset columns).
 func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, want func(withSource bool) *arrow.Schema,
 	only []string, each func(rec arrow.RecordBatch, x extra) error) (x extra, err error) {
 	fr, err := openReader(r, mem)
@@ -117,8 +117,9 @@ func readRecords(r parquet.ReaderAtSeeker, mem memory.Allocator, what string, wa
 	rows := int(fr.ParquetReader().NumRows())
 	var cols []int // leaf columns to read; nil: all
 	if only != nil {
-		// The origins are read when only names them all.
-		x = extra{origins: x.origins && !slices.ContainsFunc(OriginColumns, func(c string) bool { return !slices.Contains(only, c) })}
+		// The origins are read when only names their partition and offset
+		// (and their objects when it names that column too).
+		x = extra{origins: x.origins && slices.Contains(only, ColOriginPartition) && slices.Contains(only, ColOriginOffset)}
 		for _, name := range only {
 			if len(sc.FieldIndices(name)) != 1 {
 				return x, fmt.Errorf("%w: %s file has no column %s", ErrSchema, what, name)

@@ -247,9 +247,12 @@ func ReadPinState(r parquet.ReaderAtSeeker) ([]clean.Pin, []Origin, error) {
 }
 
 // ReadPinStateColumns reads only the columns named of a file of the batch
-// job's clean table pin (as ReadPinColumns), and the origins of its rows.
+// job's clean table pin (as ReadPinColumns), and the origins of its rows:
+// their objects only when columns names ColOriginObject ("" otherwise; the
+// object key is most of the origins' size, and decides only between two
+// origins of the same line: Origin.SameLine).
 func ReadPinStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Pin, []Origin, error) {
-	rows, _, org, err := readPins(r, memory.DefaultAllocator, append(slices.Clip(columns), OriginColumns...))
+	rows, _, org, err := readPins(r, memory.DefaultAllocator, append(slices.Clip(columns), ColOriginPartition, ColOriginOffset))
 	if err == nil && org == nil {
 		err = fmt.Errorf("%w: the pin file has no origin columns", ErrSchema)
 	}
@@ -341,9 +344,12 @@ func ReadGeoState(r parquet.ReaderAtSeeker) ([]clean.Geo, []Origin, error) {
 }
 
 // ReadGeoStateColumns reads only the columns named of a file of the batch
-// job's clean table geo (as ReadGeoColumns), and the origins of its rows.
+// job's clean table geo (as ReadGeoColumns), and the origins of its rows:
+// their objects only when columns names ColOriginObject ("" otherwise; the
+// object key is most of the origins' size, and decides only between two
+// origins of the same line: Origin.SameLine).
 func ReadGeoStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Geo, []Origin, error) {
-	rows, _, org, err := readGeos(r, memory.DefaultAllocator, append(slices.Clip(columns), OriginColumns...))
+	rows, _, org, err := readGeos(r, memory.DefaultAllocator, append(slices.Clip(columns), ColOriginPartition, ColOriginOffset))
 	if err == nil && org == nil {
 		err = fmt.Errorf("%w: the geo file has no origin columns", ErrSchema)
 	}
@@ -420,9 +426,12 @@ func ReadUserState(r parquet.ReaderAtSeeker) ([]clean.User, []Origin, error) {
 }
 
 // ReadUserStateColumns reads only the columns named of a file of the batch
-// job's clean table user (as ReadUserColumns), and the origins of its rows.
+// job's clean table user (as ReadUserColumns), and the origins of its rows:
+// their objects only when columns names ColOriginObject ("" otherwise; the
+// object key is most of the origins' size, and decides only between two
+// origins of the same line: Origin.SameLine).
 func ReadUserStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.User, []Origin, error) {
-	rows, _, org, err := readUsers(r, memory.DefaultAllocator, append(slices.Clip(columns), OriginColumns...))
+	rows, _, org, err := readUsers(r, memory.DefaultAllocator, append(slices.Clip(columns), ColOriginPartition, ColOriginOffset))
 	if err == nil && org == nil {
 		err = fmt.Errorf("%w: the user file has no origin columns", ErrSchema)
 	}

@@ -164,9 +164,13 @@ func (t *Table) pick(ctx context.Context, list func(context.Context, string) ([]
 }
 
 // mergeProps returns the properties that set the table's manifest merging
-// as d wants it, where have (the table's properties) does not already.
+// and version as d wants them, where have (the table's properties) does
+// not already.
 func (d Def) mergeProps(have iceberg.Properties) iceberg.Properties {
 	props := iceberg.Properties{}
+	if have != nil && have[SchemaVersionKey] != d.version() { // one of d.Upgrades
+		props[SchemaVersionKey] = d.version()
+	}
 	if d.ManifestMergeCount > 0 {
 		v := strconv.Itoa(d.ManifestMergeCount)
 		if have[table.ManifestMinMergeCountKey] != v {
@@ -235,79 +239,79 @@ func (t *Table) describe(files []iceberg.DataFile) ([]CurrentFile, error) {
 	return out, nil
 }
 
-// liveDeletes returns the position delete files of the current snapshot,
-// read from its delete manifests.
+// liveDeletes returns the position delete files of the current snapshot.
 func (t *Table) liveDeletes(ctx context.Context) ([]iceberg.DataFile, error) {
+	_, dels, err := t.snapshotFiles(ctx)
+	return dels, err
+}
+
+// snapshotFiles returns the data files and the position delete files of the
+// current snapshot, read from its manifests once per snapshot (a snapshot
+// never changes, and a run lists its tables' files more than once: to
+// merge, then to commit).
+func (t *Table) snapshotFiles(ctx context.Context) (data, deletes []iceberg.DataFile, err error) {
 	snap := t.tbl.CurrentSnapshot()
 	if snap == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.deletesSnap == snap.SnapshotID && t.deletes != nil {
-		return t.deletes, nil
+	if t.filesSnap == snap.SnapshotID && t.files != nil {
+		return t.files, t.deletes, nil
 	}
 	fs, err := t.tbl.FS(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	manifests, err := snap.Manifests(fs)
 	if err != nil {
-		return nil, fmt.Errorf("table %s: reading the manifest list: %w", t.Name(), err)
+		return nil, nil, fmt.Errorf("table %s: reading the manifest list: %w", t.Name(), err)
 	}
-	files := []iceberg.DataFile{}
+	data, deletes = []iceberg.DataFile{}, []iceberg.DataFile{}
 	for _, m := range manifests {
-		if m.ManifestContent() != iceberg.ManifestContentDeletes {
-			continue
-		}
 		entries, err := m.FetchEntries(fs, true)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: reading manifest %s: %w", t.Name(), m.FilePath(), err)
+			return nil, nil, fmt.Errorf("table %s: reading manifest %s: %w", t.Name(), m.FilePath(), err)
 		}
 		for _, e := range entries {
-			if e.DataFile().ContentType() != iceberg.EntryContentPosDeletes {
-				return nil, fmt.Errorf("table %s: delete file %s: content %s, want position deletes (pinpipe writes no other)",
-					t.Name(), e.DataFile().FilePath(), e.DataFile().ContentType())
+			df := e.DataFile()
+			switch df.ContentType() {
+			case iceberg.EntryContentData:
+				data = append(data, df)
+			case iceberg.EntryContentPosDeletes:
+				deletes = append(deletes, df)
+			default:
+				return nil, nil, fmt.Errorf("table %s: delete file %s: content %s, want position deletes (pinpipe writes no other)",
+					t.Name(), df.FilePath(), df.ContentType())
 			}
-			files = append(files, e.DataFile())
 		}
 	}
-	t.deletes, t.deletesSnap = files, snap.SnapshotID
-	return files, nil
+	slices.SortFunc(data, func(a, b iceberg.DataFile) int { return strings.Compare(a.FilePath(), b.FilePath()) })
+	t.files, t.deletes, t.filesSnap = data, deletes, snap.SnapshotID
+	return data, deletes, nil
 }
 
 // currentFiles returns the data files of the current snapshot, of
 // partition day when it is set.
 func (t *Table) currentFiles(ctx context.Context, day string) ([]iceberg.DataFile, error) {
-	snap := t.tbl.CurrentSnapshot()
-	if snap == nil {
+	if day == "" {
+		data, _, err := t.snapshotFiles(ctx)
+		return data, err
+	}
+	if t.tbl.CurrentSnapshot() == nil {
 		return nil, nil
 	}
-	if day == "" {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		if t.files != nil && t.filesSnap == snap.SnapshotID {
-			return t.files, nil
-		}
+	d, err := dayValue(day)
+	if err != nil {
+		return nil, err
 	}
-	var opts []table.ScanOption
-	if day != "" {
-		d, err := dayValue(day)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, table.WithRowFilter(iceberg.EqualTo(iceberg.Reference(parquetio.ColDT), d)))
-	}
-	tasks, err := t.tbl.Scan(opts...).PlanFiles(ctx)
+	tasks, err := t.tbl.Scan(table.WithRowFilter(iceberg.EqualTo(iceberg.Reference(parquetio.ColDT), d))).PlanFiles(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("table %s: listing its files: %w", t.Name(), err)
 	}
 	files := make([]iceberg.DataFile, 0, len(tasks))
 	for _, task := range tasks {
 		files = append(files, task.File)
-	}
-	if day == "" {
-		t.files, t.filesSnap = files, snap.SnapshotID
 	}
 	return files, nil
 }

@@ -29,6 +29,10 @@ type Def struct {
 	// Version is the version of pinpipe's definition of the table, kept in
 	// its properties (SchemaVersionKey). Default: "1".
 	Version string
+	// Upgrades are older versions of the definition whose tables this one
+	// reads as they are; its next commit to such a table sets Version, so
+	// that a pinpipe of the older version refuses it from then on.
+	Upgrades []string
 	// ManifestMergeCount, when not 0, is the table's
 	// commit.manifest.min-count-to-merge (iceberg-go's default: 100), set at
 	// creation and by the next commit of a table that has another. Every
@@ -54,8 +58,11 @@ const BatchManifestMergeCount = 4
 const StateBuckets = 4
 
 // CleanVersion is the version of the clean tables' definition: 2 added the
-// origin columns and the buckets (the incremental batch job's state).
-const CleanVersion = "2"
+// origin columns and the buckets (the incremental batch job's state), 3
+// position delete files (a pinpipe of version 2 would not apply them: it
+// refuses a table of version 3). A table of version 2 is read as it is, and
+// marked 3 by its next commit.
+const CleanVersion = "3"
 
 // version is the definition's version, "1" unless set.
 func (d Def) version() string {
@@ -82,7 +89,7 @@ const (
 // CleanDef is the clean table t of the batch job: pin, geo or user, with the
 // origin of each row (parquetio.Origin), bucketed by ind.
 func CleanDef(t clean.Table) Def {
-	return Def{Name: string(t), Columns: parquetio.WithOrigins(cleanColumns(t, false)), Buckets: StateBuckets, Version: CleanVersion,
+	return Def{Name: string(t), Columns: parquetio.WithOrigins(cleanColumns(t, false)), Buckets: StateBuckets, Version: CleanVersion, Upgrades: []string{"2"},
 		ManifestMergeCount: BatchManifestMergeCount}
 }
 

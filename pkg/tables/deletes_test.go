@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -148,7 +149,7 @@ func TestPositionDeletes(t *testing.T) {
 	// Rows 1 and 3 replaced by a new file: one snapshot (a row delta).
 	newRows, newOrg := bucketPins(def, 1, rows[5].Ind+1, 2)
 	f2 := writeState(t, tbl, 1, "f2.parquet", newRows, newOrg)
-	d1 := writeDeletes(t, tbl, 1, "d1.parquet", []parquetio.PosDelete{{f1.Location, 3}, {f1.Location, 1}})
+	d1 := writeDeletes(t, tbl, 1, "d1.parquet", []parquetio.PosDelete{{Path: f1.Location, Pos: 3}, {Path: f1.Location, Pos: 1}})
 	before := len(tbl.Iceberg().Metadata().Snapshots())
 	if err := tbl.Commit(ctx, Change{Add: []File{f2}, AddDeletes: []File{d1}}); err != nil {
 		t.Fatal(err)
@@ -165,7 +166,7 @@ func TestPositionDeletes(t *testing.T) {
 
 	// d1 replaced by d2, which also deletes row 0 of f1 and row 0 of f2:
 	// two snapshots, both right (in the first, d1 and d2 are both live).
-	d2 := writeDeletes(t, tbl, 1, "d2.parquet", []parquetio.PosDelete{{f1.Location, 0}, {f1.Location, 1}, {f1.Location, 3}, {f2.Location, 0}})
+	d2 := writeDeletes(t, tbl, 1, "d2.parquet", []parquetio.PosDelete{{Path: f1.Location, Pos: 0}, {Path: f1.Location, Pos: 1}, {Path: f1.Location, Pos: 3}, {Path: f2.Location, Pos: 0}})
 	before = len(tbl.Iceberg().Metadata().Snapshots())
 	if err := tbl.Commit(ctx, Change{AddDeletes: []File{d2}, RemoveDeletes: []string{d1.Location}}); err != nil {
 		t.Fatal(err)
@@ -180,7 +181,7 @@ func TestPositionDeletes(t *testing.T) {
 	// f1 compacted (its live rows rewritten as f3) while d2 is replaced
 	// by d3, which keeps only its row of f2.
 	f3 := writeState(t, tbl, 1, "f3.parquet", []clean.Pin{rows[2], rows[4], rows[5]}, []parquetio.Origin{org[2], org[4], org[5]})
-	d3 := writeDeletes(t, tbl, 1, "d3.parquet", []parquetio.PosDelete{{f2.Location, 0}})
+	d3 := writeDeletes(t, tbl, 1, "d3.parquet", []parquetio.PosDelete{{Path: f2.Location, Pos: 0}})
 	if err := tbl.Commit(ctx, Change{Remove: []string{f1.Location}, Compacted: []File{f3}, AddDeletes: []File{d3}, RemoveDeletes: []string{d2.Location}}); err != nil {
 		t.Fatal(err)
 	}
@@ -211,4 +212,35 @@ func readerOf(t *testing.T, rc io.ReadCloser) *bytes.Reader {
 		t.Fatal(err)
 	}
 	return bytes.NewReader(data)
+}
+
+// TestCleanVersionUpgrade: a clean table of version 2 (before position
+// deletes) is read as it is, and marked with CleanVersion by the next
+// commit, after which a pinpipe of version 2 refuses it.
+func TestCleanVersionUpgrade(t *testing.T) {
+	ctx := t.Context()
+	c := openTest(t)
+	old := CleanDef(clean.TablePin)
+	old.Version, old.Upgrades = "2", nil
+	if _, err := c.Ensure(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := c.Ensure(ctx, CleanDef(clean.TablePin))
+	if err != nil {
+		t.Fatalf("a table of version 2: %v", err)
+	}
+	if got := tbl.Properties()[SchemaVersionKey]; got != "2" {
+		t.Fatalf("version %q before a commit, want 2", got)
+	}
+	rows, org := bucketPins(tbl.Def(), 0, 0, 2)
+	if err := tbl.Commit(ctx, Change{Add: []File{writeState(t, tbl, 0, "a.parquet", rows, org)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tbl.Properties()[SchemaVersionKey]; got != CleanVersion {
+		t.Errorf("version %q after a commit, want %s", got, CleanVersion)
+	}
+	_, err = c.Ensure(ctx, old)
+	if err == nil || !strings.Contains(err.Error(), "upgrade pinpipe") {
+		t.Errorf("version 2 opening the upgraded table: %v, want a refusal", err)
+	}
 }

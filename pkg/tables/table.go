@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -53,15 +54,11 @@ type Table struct {
 	def Def
 	tbl *table.Table
 
-	// The data files of one snapshot (currentFiles without a day): a
-	// snapshot never changes, and a run lists its tables' files more than
-	// once (to merge, then to commit).
+	// The data and position delete files of one snapshot (snapshotFiles).
 	mu        sync.Mutex
 	filesSnap int64
 	files     []iceberg.DataFile
-	// The position delete files of one snapshot (liveDeletes).
-	deletesSnap int64
-	deletes     []iceberg.DataFile
+	deletes   []iceberg.DataFile
 }
 
 // Ensure loads table def, creating it when missing. An existing table must
@@ -111,7 +108,7 @@ func (t *Table) check(want *iceberg.Schema) error {
 	name := t.Name()
 	have := t.tbl.Schema()
 	v := cmp.Or(t.tbl.Properties()[SchemaVersionKey], SchemaVersion)
-	if v != t.def.version() {
+	if v != t.def.version() && !slices.Contains(t.def.Upgrades, v) {
 		if v < t.def.version() {
 			return fmt.Errorf("%w: table %s was made by version %s of pinpipe's definition of it, this is version %s", ErrOldVersion, name, v, t.def.version())
 		}
