@@ -57,7 +57,7 @@ fuzz-short:
 	@echo "fuzz FuzzDeaggregate for $(FUZZTIME)"
 	$(GO) test -run='^$$' -fuzz='^FuzzDeaggregate$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=200x ./pkg/kinesisx
 
-## bench: every benchmark of BENCHMARKS.md, on the local stack (about 17 minutes).
+## bench: every benchmark of BENCHMARKS.md, on the local stack (about 18 minutes).
 bench: stack-up
 	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/clean ./pkg/sample ./pkg/parquetio ./pkg/insights
 	$(GO) test -run='^$$' -bench=CleanWrite -cpu=1 -benchtime=30x ./pkg/stream
@@ -73,6 +73,7 @@ bench: stack-up
 	scripts/bench-batch.sh 1000000 10000
 	scripts/bench-batch-s3.sh 33334 64
 	scripts/bench-incremental.sh 667 30
+	scripts/bench-state.sh 300000 3
 
 DEVSTACK := .cache/bin/devstack
 
