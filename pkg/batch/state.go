@@ -363,7 +363,11 @@ func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 			res.rows = append(res.rows, ops.trim(r))
 		}
 	}
-	merge := compact(live, adding)
+	sizes := make([]int64, len(files))
+	for i, f := range files {
+		sizes[i] = f.Rows
+	}
+	merge := compact(live, sizes, adding)
 	for fi, sc := range scans {
 		if !slices.Contains(merge, fi) {
 			res.rows = append(res.rows, sc.rows...)
@@ -468,12 +472,13 @@ func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, a
 	return sc, nil
 }
 
-// compact returns the files of a bucket (of live[i] live rows each) to
-// merge into one so that, with adding new files, the bucket does not pass
-// MaxBucketFiles: when it would, its smallest files, until it has
-// MaxBucketFiles/2. A file whose rows are all deleted is always merged
-// (away).
-func compact(live []int64, adding int) []int {
+// compact returns the files of a bucket (of live[i] live rows each, of
+// rows[i]) to merge into one so that, with adding new files, the bucket
+// does not pass MaxBucketFiles: when it would, its smallest files, until it
+// has MaxBucketFiles/2. A file with more deleted rows than live ones is
+// always merged (its deleted rows are read at every run, and a file whose
+// rows are all deleted goes away).
+func compact(live, rows []int64, adding int) []int {
 	bySize := make([]int, len(live))
 	for i := range bySize {
 		bySize[i] = i
@@ -483,14 +488,16 @@ func compact(live []int64, adding int) []int {
 	if len(live)+adding > MaxBucketFiles {
 		n = len(live) + adding + 1 - MaxBucketFiles/2
 	}
-	for n < len(live) && live[bySize[n]] == 0 {
-		n++
-	}
 	n = min(n, len(live))
-	if n == 1 && live[bySize[0]] > 0 {
+	out := slices.Clone(bySize[:n])
+	for _, i := range bySize[n:] {
+		if rows[i]-live[i] > live[i] {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 1 && live[out[0]] > 0 && rows[out[0]]-live[out[0]] <= live[out[0]] {
 		return nil // one file merged into one
 	}
-	out := bySize[:n]
 	slices.Sort(out)
 	return out
 }
