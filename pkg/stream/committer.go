@@ -63,6 +63,15 @@ func newCommitter(j *Job, tbl *tables.Table, main bool) *committer {
 
 // submit queues f; its outcome comes on f.done.
 func (c *committer) submit(ctx context.Context, f *flush) error {
+	// A queue with room takes f also when ctx has ended: the committers
+	// outlive the workers by the shutdown, and a flush whose buffer is
+	// already handed over must not be dropped by the select's random pick
+	// (a stopping worker would leave the flushes of its other table behind).
+	select {
+	case c.in <- f:
+		return nil
+	default:
+	}
 	select {
 	case c.in <- f:
 		return nil
