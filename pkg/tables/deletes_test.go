@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/pinpipe/pinpipe/internal/devstack"
 	"github.com/pinpipe/pinpipe/pkg/clean"
 	"github.com/pinpipe/pinpipe/pkg/parquetio"
 )
@@ -109,9 +110,22 @@ func liveInds(t *testing.T, c *Catalog, tbl *Table) []int64 {
 // them, compacts the files they delete from, and replaces the whole table:
 // every snapshot made, read by iceberg-go's scan, and the current one, read
 // through Deleted, hold the rows expected, none twice.
+// On SQLite and on PostgreSQL (the shared catalog).
 func TestPositionDeletes(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { positionDeletes(t, openTest(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		env := devstack.Require(t, devstack.Postgres)
+		c, err := Open(t.Context(), Config{Catalog: env.NewPostgresSchema(t), Warehouse: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		positionDeletes(t, c)
+	})
+}
+
+func positionDeletes(t *testing.T, c *Catalog) {
 	ctx := t.Context()
-	c := openTest(t)
 	def := CleanDef(clean.TablePin)
 	tbl, err := c.Ensure(ctx, def)
 	if err != nil {
