@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -110,9 +111,20 @@ func liveInds(t *testing.T, c *Catalog, tbl *Table) []int64 {
 // them, compacts the files they delete from, and replaces the whole table:
 // every snapshot made, read by iceberg-go's scan, and the current one, read
 // through Deleted, hold the rows expected, none twice.
-// On SQLite and on PostgreSQL (the shared catalog).
+// On SQLite, on PostgreSQL (the shared catalog) and through the REST
+// protocol (a commit of two snapshots sent as JSON).
 func TestPositionDeletes(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { positionDeletes(t, openTest(t)) })
+	t.Run("rest", func(t *testing.T) {
+		wh := filepath.Join(t.TempDir(), "wh")
+		_, srv := newRESTFake(t, wh, "/api/catalog", "ws1")
+		c, err := Open(t.Context(), Config{Catalog: "rest+" + srv.URL + "/api/catalog?prefix=ws1", Warehouse: wh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		positionDeletes(t, c)
+	})
 	t.Run("postgres", func(t *testing.T) {
 		env := devstack.Require(t, devstack.Postgres)
 		c, err := Open(t.Context(), Config{Catalog: env.NewPostgresSchema(t), Warehouse: t.TempDir()})
