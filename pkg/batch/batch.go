@@ -11,7 +11,8 @@
 // by ind. Each topic's progress (progress.go) is a property of its clean
 // table, set in the same commit as the rows. A run lists only what landed
 // since (state.go, progress.go), merges the rows of the new objects into the
-// state by the same rule, rewrites the buckets they fall in, recomputes the
+// state by the same rule (new rows in a file of each bucket they fall in,
+// the rows they replace as position deletes), recomputes the
 // insight tables from the whole state as partition dt={date}, and adds its
 // rejected lines to batch_quarantine. Config.Full (or no state yet) reads
 // everything and replaces the state.
@@ -410,7 +411,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	// Merge into the state: the rows read win over the state's by the
-	// de-duplication rule; only the buckets they fall in are rewritten.
+	// de-duplication rule; the rows they replace are deleted, not rewritten.
 	t0 = time.Now()
 	var collisions [3]int64
 	input := insights.Input{Pins: rows.pins.rows, Geos: rows.geos.rows, Users: rows.users.rows}

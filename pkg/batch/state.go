@@ -21,8 +21,8 @@ import (
 // The state. The clean tables pin, geo and user hold one row per ind with
 // the origin of the row that won (parquetio.Origin), bucketed by ind
 // (tables.StateBuckets). A run reads the state, merges the rows of the
-// objects it read into it by the de-duplication rule, and rewrites only the
-// files of the state its rows touch (mergeState).
+// objects it read into it by the de-duplication rule: it adds their rows
+// and deletes the rows they replace with position deletes (mergeState).
 
 // tableRows are the rows a run read of a clean table, ordered by bucket,
 // then ind: bucket b is rows[bounds[b]:bounds[b+1]]. The origin of rows[i]

@@ -354,8 +354,8 @@ var ErrConcurrentRun = errors.New("another run committed the table meanwhile")
 // (each commit waits mostly on the catalog and the store).
 const publishers = 4
 
-// publish commits the clean tables (their rewritten buckets, progress,
-// totals and pending quarantine files, in one commit each), then the day's
+// publish commits the clean tables (their new, compacted and delete files,
+// progress, totals and pending quarantine files, in one commit each), then the day's
 // partition of each insight table, then the pending quarantine files to
 // batch_quarantine, the tables of each step several at a time. It returns
 // the snapshot ids, by table.
@@ -444,8 +444,8 @@ func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string
 	return snaps, nil
 }
 
-// cleanChange is the commit of clean table t: its rewritten buckets, and
-// the properties that go with them.
+// cleanChange is the commit of clean table t: its new, compacted and
+// delete files, and the properties that go with them.
 func (w *writer) cleanChange(t clean.Table, res Result, full bool, summary iceberg.Properties) (tables.Change, error) {
 	tbl, ts := w.clean[t], w.state[t]
 	prog, err := json.Marshal(ts.newProgress)

@@ -53,13 +53,14 @@ type Change struct {
 // properties) what is still to be done. The failed commit's new files are
 // not referenced by any snapshot; maintenance deletes them.
 //
-// A change with delete files to add makes two snapshots, so that none
-// shows a row twice or loses one: the first adds the data files of Add
-// and the delete files (an Iceberg row delta), the second removes the
-// files of Remove and RemoveDeletes and adds those of Compacted (a
-// rewrite: the delete files removed are replaced by the added ones, which
-// repeat their rows of data files that stay), and has Summary. Any other
-// change is one snapshot.
+// A change that adds delete files is an Iceberg row delta: one snapshot of
+// the data files of Add and the delete files. When it also removes files
+// (of Remove or RemoveDeletes), a second snapshot, a rewrite, removes them
+// and adds those of Compacted, so that no snapshot shows a row twice or
+// misses one: in the first, the delete files to remove are still live
+// beside those that replace them (which repeat their rows of data files
+// that stay). Only the last snapshot has Summary. Any other change is one
+// snapshot.
 func (t *Table) Commit(ctx context.Context, ch Change) error {
 	tx := t.tbl.NewTransaction()
 	// Compare-and-swap on the branch head, also for iceberg-go's own
@@ -84,15 +85,25 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 		if remove, err = t.currentFiles(ctx, ch.ReplaceDay); err != nil {
 			return err
 		}
-	} else if remove, err = t.pick(ctx, t.currentFiles, ch.Remove); err != nil {
-		return err
-	}
-	if ch.ReplaceAll {
-		if removeDel, err = t.liveDeletes(ctx); err != nil {
+	} else if len(ch.Remove) > 0 {
+		cur, err := t.currentFiles(ctx, "")
+		if err != nil {
 			return err
 		}
-	} else if removeDel, err = t.pick(ctx, func(ctx context.Context, _ string) ([]iceberg.DataFile, error) { return t.liveDeletes(ctx) }, ch.RemoveDeletes); err != nil {
-		return err
+		if remove, err = t.pick(cur, ch.Remove); err != nil {
+			return err
+		}
+	}
+	if ch.ReplaceAll || len(ch.RemoveDeletes) > 0 {
+		dels, err := t.liveDeletes(ctx)
+		if err != nil {
+			return err
+		}
+		if removeDel = dels; !ch.ReplaceAll {
+			if removeDel, err = t.pick(dels, ch.RemoveDeletes); err != nil {
+				return err
+			}
+		}
 	}
 	// The properties first: the snapshot is made by the table's new ones
 	// (its manifest merging).
@@ -138,16 +149,9 @@ func (t *Table) Commit(ctx context.Context, ch Change) error {
 	return nil
 }
 
-// pick returns the files of list(ctx, "") at locations; a location it does
-// not hold fails with ErrChanged.
-func (t *Table) pick(ctx context.Context, list func(context.Context, string) ([]iceberg.DataFile, error), locations []string) ([]iceberg.DataFile, error) {
-	if len(locations) == 0 {
-		return nil, nil
-	}
-	cur, err := list(ctx, "")
-	if err != nil {
-		return nil, err
-	}
+// pick returns the files of cur (of the current snapshot) at locations; a
+// location it does not hold fails with ErrChanged.
+func (t *Table) pick(cur []iceberg.DataFile, locations []string) ([]iceberg.DataFile, error) {
 	byLoc := make(map[string]iceberg.DataFile, len(cur))
 	for _, f := range cur {
 		byLoc[f.FilePath()] = f
