@@ -14,7 +14,9 @@
 # bench-inc-STAMP/topics, warehouses beside it, SQLite catalogs in a local
 # temporary directory). The summary gives day DAYS / day 1 of the incremental
 # runs (issue #14: within 1.5x), the same for the medians of days DAYS-2 to
-# DAYS and days 1 to 3 (steadier), and the full runs' times.
+# DAYS and days 1 to 3 (steadier), the median of the last third of the days
+# against days 1-3 and the runs' total time (what compares two commits run
+# one after the other), and the full runs' times.
 #
 #   scripts/bench-incremental.sh [POSTS [DAYS]]        (defaults: 667 30, 2,001 objects a day; 5-6 minutes on two busy cores)
 #   STORES=file scripts/bench-incremental.sh           only the file store (STORES="file s3" by default)
@@ -146,6 +148,15 @@ for store in dict.fromkeys(r[1] for r in rows):
         m1, mn = med((1, 2, 3)), med((days - 2, days - 1, days))
         ok = "within" if mn <= 1.5 * m1 else "NOT within"
         print(f"{store}: median of days {days-2}-{days} {mn:.2f}s / median of days 1-3 {m1:.2f}s = {mn/m1:.2f}x ({ok} 1.5x)")
+    if days >= 20 and all(d in inc for d in range(1, days + 1)):
+        # The last third of the days against days 1-3, and the runs' sum:
+        # what compares two commits (run one after the other).
+        import statistics
+        wall = lambda ds: [float(inc[d][6]) for d in ds]
+        last = range(days - days // 3 + 1, days + 1)
+        print(f"{store}: median of days {last[0]}-{days} {statistics.median(wall(last)):.2f}s / median of days 1-3 "
+              f"{statistics.median(wall((1, 2, 3))):.2f}s = {statistics.median(wall(last)) / statistics.median(wall((1, 2, 3))):.2f}x; "
+              f"the {days} runs {sum(wall(range(1, days + 1))):.1f}s, {sum(float(inc[d][7]) for d in range(1, days + 1)):.1f} CPU-s")
     print(f"{store}: incremental runs reading other than {n} objects: {', '.join(f'day {d} ({inc[d][3]})' for d in odd) or 'none'}")
     full = by[("full", store)]
     print(f"{store}: --full: " + ", ".join(f"day {d} {r[3]} objects {float(r[6]):.2f}s" for d, r in sorted(full.items())))
