@@ -495,9 +495,6 @@ func compact(live, rows []int64, adding int) []int {
 			out = append(out, i)
 		}
 	}
-	if len(out) == 1 && live[out[0]] > 0 && rows[out[0]]-live[out[0]] <= live[out[0]] {
-		return nil // one file merged into one
-	}
 	slices.Sort(out)
 	return out
 }
