@@ -21,13 +21,17 @@ const ColDT = "dt"
 // iceberg-go assigns fresh ids to a new table's schema: depth first, a
 // field, then the fields nested in it (a list's element), from 1. Every
 // file this package writes carries them, so the same columns have the same
-// ids in every file and in the table created from the file schema.
+// ids in every file and in the table created from the file schema. A
+// top-level field that has an id already keeps it (the ids the Iceberg spec
+// reserves for the columns of position delete files).
 func WithFieldIDs(schema *arrow.Schema) *arrow.Schema {
 	fields := schema.Fields()
 	next := 1
 	out := make([]arrow.Field, len(fields))
 	for i, f := range fields {
-		f.Metadata = withID(f.Metadata, next)
+		if f.Metadata.FindKey(FieldIDKey) < 0 {
+			f.Metadata = withID(f.Metadata, next)
+		}
 		next++
 		if lt, ok := f.Type.(*arrow.ListType); ok {
 			el := lt.ElemField()
