@@ -7,7 +7,6 @@ package tabletest
 import (
 	"bytes"
 	"context"
-	"io"
 	"path/filepath"
 	"testing"
 
@@ -58,18 +57,9 @@ func Files(t testing.TB, c *tables.Catalog, def tables.Def) map[string][]byte {
 	}
 	out := map[string][]byte{}
 	for _, f := range files {
-		b, key, err := c.Store(ctx, f.FilePath())
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := b.Get(ctx, key)
+		data, err := c.ReadFile(ctx, f.FilePath())
 		if err != nil {
 			t.Fatalf("a live file of %s: %v", def.Name, err)
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
 		}
 		out[f.FilePath()] = data
 	}

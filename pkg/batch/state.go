@@ -572,18 +572,9 @@ const fileReaders = 8
 
 // readFile reads a data file of tbl whole.
 func readFile(ctx context.Context, w *writer, tbl *tables.Table, location string) ([]byte, error) {
-	b, key, err := w.cat.Store(ctx, location)
-	if err != nil {
-		return nil, err
-	}
-	rc, err := b.Get(ctx, key)
+	data, err := w.cat.ReadFile(ctx, location)
 	if err != nil {
 		return nil, fmt.Errorf("reading a file of %s: %w", tbl.Name(), err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, fmt.Errorf("reading a file of %s: %s: %w", tbl.Name(), location, err)
 	}
 	return data, nil
 }

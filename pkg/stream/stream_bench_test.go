@@ -262,16 +262,7 @@ func visibleAfter(b *testing.B, cat *tables.Catalog, t clean.Table) []float64 {
 				b.Fatalf("%s: file %s was added by snapshot %d, which the table no longer has", def.Name, e.DataFile().FilePath(), e.SnapshotID())
 			}
 			committed := time.UnixMilli(added.TimestampMs)
-			bucket, key, err := cat.Store(ctx, e.DataFile().FilePath())
-			if err != nil {
-				b.Fatal(err)
-			}
-			rc, err := bucket.Get(ctx, key)
-			if err != nil {
-				b.Fatal(err)
-			}
-			data, err := io.ReadAll(rc)
-			rc.Close()
+			data, err := cat.ReadFile(ctx, e.DataFile().FilePath())
 			if err != nil {
 				b.Fatal(err)
 			}

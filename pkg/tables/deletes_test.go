@@ -1,7 +1,6 @@
 package tables
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"path/filepath"
@@ -32,23 +31,24 @@ func bucketPins(def Def, b int32, from int64, n int) ([]clean.Pin, []parquetio.O
 	return rows, org
 }
 
+// writeState writes rows of bucket b, with their origins, as a data file
+// of tbl called name.
 func writeState(t *testing.T, tbl *Table, b int32, name string, rows []clean.Pin, org []parquetio.Origin) File {
-	t.Helper()
-	f, err := tbl.WriteFile(t.Context(), tbl.FileLocation("", name), "", int64(len(rows)), func(w io.Writer) error {
+	return writeBucketFile(t, tbl, b, name, len(rows), func(w io.Writer) error {
 		return parquetio.WritePins(w, rows, nil, parquetio.Options{Origins: org})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Bucket = b
-	return f
 }
 
+// writeDeletes writes dels as a position delete file of bucket b.
 func writeDeletes(t *testing.T, tbl *Table, b int32, name string, dels []parquetio.PosDelete) File {
-	t.Helper()
-	f, err := tbl.WriteFile(t.Context(), tbl.FileLocation("", name), "", int64(len(dels)), func(w io.Writer) error {
+	return writeBucketFile(t, tbl, b, name, len(dels), func(w io.Writer) error {
 		return parquetio.WritePosDeletes(w, dels, parquetio.Options{})
 	})
+}
+
+func writeBucketFile(t *testing.T, tbl *Table, b int32, name string, rows int, write func(io.Writer) error) File {
+	t.Helper()
+	f, err := tbl.WriteFile(t.Context(), tbl.FileLocation("", name), "", int64(rows), write)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,46 +73,12 @@ func scanInds(t *testing.T, tbl *Table, snapshot int64) []int64 {
 	return inds
 }
 
-// liveInds reads the inds of the current snapshot as pinpipe's readers do:
-// LiveFiles without the rows of Deleted.
-func liveInds(t *testing.T, c *Catalog, tbl *Table) []int64 {
-	t.Helper()
-	deleted, err := tbl.Deleted(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := tbl.LiveFiles(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inds []int64
-	for _, f := range files {
-		b, key, err := c.Store(t.Context(), f.FilePath())
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := b.Get(t.Context(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows, _, err := parquetio.ReadPinState(readerOf(t, rc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range DropDeleted(rows, deleted[f.FilePath()]) {
-			inds = append(inds, r.Ind)
-		}
-	}
-	slices.Sort(inds)
-	return inds
-}
-
 // TestPositionDeletes commits position delete files with new rows, replaces
 // them, compacts the files they delete from, and replaces the whole table:
 // every snapshot made, read by iceberg-go's scan, and the current one, read
-// through Deleted, hold the rows expected, none twice.
-// On SQLite, on PostgreSQL (the shared catalog) and through the REST
-// protocol (a commit of two snapshots sent as JSON).
+// through Deleted, hold the rows expected, none twice. On SQLite, on
+// PostgreSQL (the shared catalog) and through the REST protocol (a commit
+// of two snapshots sent as JSON).
 func TestPositionDeletes(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { positionDeletes(t, openTest(t)) })
 	t.Run("rest", func(t *testing.T) {
@@ -148,7 +114,7 @@ func positionDeletes(t *testing.T, c *Catalog) {
 		if err := tbl.Refresh(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got := liveInds(t, c, tbl); !slices.Equal(got, want) {
+		if got := readInds(t, c, tbl); !slices.Equal(got, want) {
 			t.Errorf("%s: inds %v, want %v", step, got, want)
 		}
 		snaps := tbl.Iceberg().Metadata().Snapshots()
@@ -228,16 +194,6 @@ func positionDeletes(t *testing.T, c *Catalog) {
 	if dels, err := tbl.DeleteFiles(ctx); err != nil || len(dels) != 0 {
 		t.Errorf("after ReplaceAll, DeleteFiles = %+v, %v; want none", dels, err)
 	}
-}
-
-func readerOf(t *testing.T, rc io.ReadCloser) *bytes.Reader {
-	t.Helper()
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.NewReader(data)
 }
 
 // TestCleanVersionUpgrade: a clean table of version 2 (before position

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"slices"
 
 	"github.com/apache/iceberg-go"
@@ -31,18 +30,9 @@ func (t *Table) Deleted(ctx context.Context) (map[string][]int64, error) {
 	}
 	out := map[string][]int64{}
 	for _, f := range dels {
-		b, key, err := t.c.Store(ctx, f.FilePath())
+		data, err := t.c.ReadFile(ctx, f.FilePath())
 		if err != nil {
-			return nil, err
-		}
-		rc, err := b.Get(ctx, key)
-		if err != nil {
-			return nil, fmt.Errorf("table %s: reading delete file: %w", t.Name(), err)
-		}
-		data, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("table %s: reading delete file %s: %w", t.Name(), f.FilePath(), err)
+			return nil, fmt.Errorf("table %s: reading a delete file: %w", t.Name(), err)
 		}
 		pd, err := parquetio.ReadPosDeletes(bytes.NewReader(data))
 		if err != nil {

@@ -167,7 +167,13 @@ func (o *objIO) Open(name string) (icebergio.File, error) {
 func (o *objIO) ReadFile(name string) ([]byte, error) {
 	ctx, cancel := opCtx()
 	defer cancel()
-	b, key, err := o.w.locate(ctx, name)
+	return o.w.read(ctx, name)
+}
+
+// read reads the file at name (a location in the warehouse) whole; a
+// missing one is fs.ErrNotExist.
+func (w *warehouseIO) read(ctx context.Context, name string) ([]byte, error) {
+	b, key, err := w.locate(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +185,11 @@ func (o *objIO) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return data, nil
 }
 
 // Remove implements icebergio.IO.

@@ -286,6 +286,12 @@ func (t *Table) DataFiles(files []File) ([]iceberg.DataFile, error) {
 	return out, nil
 }
 
+// ReadFile reads the file at location (a data or delete file of one of the
+// catalog's tables) whole.
+func (c *Catalog) ReadFile(ctx context.Context, location string) ([]byte, error) {
+	return c.io.read(ctx, location)
+}
+
 // Store returns the object store holding location, and its key there.
 func (c *Catalog) Store(ctx context.Context, location string) (objstore.Bucket, string, error) {
 	return c.io.locate(ctx, location)

@@ -47,25 +47,24 @@ func writePins(t *testing.T, tbl *Table, date, name string, rows []clean.Pin) Fi
 }
 
 // readInds reads the inds of the table's live files, through their
-// locations in the manifests and the object store.
+// locations in the manifests and the object store, without the rows its
+// position delete files delete (Deleted), as pinpipe's readers do.
 func readInds(t *testing.T, c *Catalog, tbl *Table) []int64 {
 	t.Helper()
 	files, err := tbl.LiveFiles(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
+	deleted, err := tbl.Deleted(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var inds []int64
 	for _, f := range files {
-		b, key, err := c.Store(t.Context(), f.FilePath())
+		data, err := c.ReadFile(t.Context(), f.FilePath())
 		if err != nil {
 			t.Fatal(err)
 		}
-		rc, err := b.Get(t.Context(), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := io.ReadAll(rc)
-		rc.Close()
 		rows, _, err := parquetio.ReadPins(bytes.NewReader(data))
 		if err != nil {
 			t.Fatalf("%s: %v", f.FilePath(), err)
@@ -73,7 +72,7 @@ func readInds(t *testing.T, c *Catalog, tbl *Table) []int64 {
 		if int64(len(rows)) != f.Count() {
 			t.Errorf("%s holds %d rows, its manifest entry says %d", f.FilePath(), len(rows), f.Count())
 		}
-		for _, r := range rows {
+		for _, r := range DropDeleted(rows, deleted[f.FilePath()]) {
 			inds = append(inds, r.Ind)
 		}
 	}

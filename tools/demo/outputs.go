@@ -254,11 +254,7 @@ func readDay(ctx context.Context, cat *tables.Catalog, tbl *tables.Table, date s
 		if d, ok := dayOf(tbl, df); !ok || d != date {
 			continue
 		}
-		b, key, err := cat.Store(ctx, df.FilePath())
-		if err != nil {
-			return out, err
-		}
-		data, err := getAll(ctx, b, key)
+		data, err := cat.ReadFile(ctx, df.FilePath())
 		if err != nil {
 			return out, err
 		}
