@@ -53,6 +53,42 @@ func copyObjects(t *testing.T, src, dst objstore.Bucket, objs []objstore.Object)
 
 func day(i int) string { return fmt.Sprintf("2026-11-%02d", i) }
 
+// topicPart returns part i of runs of each topic's objects (objs sort by
+// topic): each run gets new objects of every topic.
+func topicPart(objs []objstore.Object, runs, i int) []objstore.Object {
+	byTopic := map[string][]objstore.Object{}
+	var topics []string
+	for _, o := range objs {
+		topic, _, _ := strings.Cut(o.Key, "/")
+		if byTopic[topic] == nil {
+			topics = append(topics, topic)
+		}
+		byTopic[topic] = append(byTopic[topic], o)
+	}
+	var part []objstore.Object
+	for _, topic := range topics {
+		os := byTopic[topic]
+		part = append(part, os[i*len(os)/runs:(i+1)*len(os)/runs]...)
+	}
+	return part
+}
+
+// fullRun runs --full over everything in input into a warehouse of its own.
+func fullRun(t *testing.T, input objstore.Bucket, date string) (tables.Config, batch.Result) {
+	t.Helper()
+	cfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
+	res := runJob(t, t.Context(), batch.Config{Input: input.URL(""), Prefix: testPrefix, Tables: cfg, Date: date, Full: true})
+	return cfg, res
+}
+
+// sameAsFull requires the state and insight tables of cfg for date to equal
+// those of one --full run over everything in input.
+func sameAsFull(t *testing.T, input objstore.Bucket, cfg tables.Config, date string) {
+	t.Helper()
+	fullCfg, _ := fullRun(t, input, date)
+	sameState(t, readOutput(t, fullCfg, date), readOutput(t, cfg, date))
+}
+
 // allQuarantine reads the rejected lines of batch_quarantine, every date.
 func allQuarantine(t *testing.T, cfg tables.Config) []string {
 	cat := tabletest.Open(t, cfg)
@@ -120,8 +156,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		t.Error("no run saw a gap: the test does not land objects out of order")
 	}
 
-	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
-	full := runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
+	fullCfg, full := fullRun(t, dst, day(runs))
 	got, want := readOutput(t, cfg, day(runs)), readOutput(t, fullCfg, day(runs))
 	sameState(t, want, got)
 	for _, tb := range clean.Tables {
@@ -314,8 +349,7 @@ func TestTwoIncrementalRunsAtOnce(t *testing.T) {
 		}
 	}
 	res := runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1)})
-	fullCfg := tablesAt(t, filepath.Join(dir, "full"))
-	full := runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(1), Full: true})
+	fullCfg, full := fullRun(t, in, day(1))
 	sameState(t, readOutput(t, fullCfg, day(1)), readOutput(t, cfg, day(1)))
 	if !reflect.DeepEqual(res.Totals, full.Quality) {
 		t.Errorf("running totals differ from one full run's quality:\n got %+v\nwant %+v", res.Totals, full.Quality)
@@ -348,9 +382,7 @@ func TestMaintenanceAfterRuns(t *testing.T) {
 			t.Errorf("%s keeps %d snapshots after %d runs, want 1", def.Name, n, runs)
 		}
 	}
-	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
-	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
-	sameState(t, readOutput(t, fullCfg, day(runs)), readOutput(t, cfg, day(runs)))
+	sameAsFull(t, dst, cfg, day(runs))
 }
 
 // TestBucketsCompacted: runs whose rows are new inds touch no file of the
@@ -362,16 +394,9 @@ func TestBucketsCompacted(t *testing.T) {
 	src, objs := staged(t, generated(440, 1_000_000), batchtest.Layout{PerObject: 4, Partitions: 1})
 	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
 	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
-	byTopic := map[string][]objstore.Object{} // objs sort by topic: each run gets a part of each
-	for _, o := range objs {
-		topic, _, _ := strings.Cut(o.Key, "/")
-		byTopic[topic] = append(byTopic[topic], o)
-	}
 	runs := batch.MaxBucketFiles + 3
 	for i := range runs {
-		for _, os := range byTopic {
-			copyObjects(t, src, dst, os[i*len(os)/runs:(i+1)*len(os)/runs])
-		}
+		copyObjects(t, src, dst, topicPart(objs, runs, i))
 		runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(i + 1)})
 	}
 	cat := tabletest.Open(t, cfg)
@@ -394,9 +419,7 @@ func TestBucketsCompacted(t *testing.T) {
 		}
 	}
 	cat.Close()
-	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
-	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
-	sameState(t, readOutput(t, fullCfg, day(runs)), readOutput(t, cfg, day(runs)))
+	sameAsFull(t, dst, cfg, day(runs))
 }
 
 // TestReplacedRowsAreDeleted: runs whose rows replace rows of the state
@@ -411,11 +434,6 @@ func TestReplacedRowsAreDeleted(t *testing.T) {
 	src, objs := staged(t, generated(700, 2_000), batchtest.Layout{PerObject: 5, Partitions: 2})
 	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
 	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
-	byTopic := map[string][]objstore.Object{}
-	for _, o := range objs {
-		topic, _, _ := strings.Cut(o.Key, "/")
-		byTopic[topic] = append(byTopic[topic], o)
-	}
 	runs := batch.MaxBucketDeletes + 2
 	if batch.MaxBucketFiles <= runs {
 		t.Fatalf("MaxBucketFiles %d: the runs would compact", batch.MaxBucketFiles)
@@ -423,9 +441,7 @@ func TestReplacedRowsAreDeleted(t *testing.T) {
 	prev := map[clean.Table][]string{}
 	deletes := 0
 	for i := range runs {
-		for _, os := range byTopic {
-			copyObjects(t, src, dst, os[i*len(os)/runs:(i+1)*len(os)/runs])
-		}
+		copyObjects(t, src, dst, topicPart(objs, runs, i))
 		runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(i + 1)})
 		cat := tabletest.Open(t, cfg)
 		for _, tb := range clean.Tables {
@@ -475,9 +491,7 @@ func TestReplacedRowsAreDeleted(t *testing.T) {
 	if deletes == 0 {
 		t.Fatal("no run deleted a row: the test checks nothing")
 	}
-	fullCfg := tablesAt(t, filepath.Join(t.TempDir(), "full"))
-	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: fullCfg, Date: day(runs), Full: true})
-	sameState(t, readOutput(t, fullCfg, day(runs)), readOutput(t, cfg, day(runs)))
+	sameAsFull(t, dst, cfg, day(runs))
 }
 
 // scannedInds reads the inds of the clean tables with iceberg-go's scan,
