@@ -3,6 +3,7 @@ package batch_test
 import (
 	"errors"
 	"fmt"
+	"os"
 	"io"
 	"math/rand/v2"
 	"path"
@@ -361,17 +362,48 @@ func TestTwoIncrementalRunsAtOnce(t *testing.T) {
 
 // TestMaintenanceAfterRuns: the maintenance a run does after publishing
 // (on the tables as it committed them, several at a time) expires the
-// snapshots beyond those kept, and the next run still reads its state.
+// snapshots beyond those kept, and the next run still reads its state. The
+// temporary files killed writers left in the warehouse are removed when
+// the tables' orphan files are looked for, not at other runs.
 func TestMaintenanceAfterRuns(t *testing.T) {
 	in := generated(300, 100)
 	src, objs := staged(t, in, batchtest.Layout{PerObject: 10, Partitions: 2})
 	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
-	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
-	m := tables.Maintenance{SnapshotAge: time.Nanosecond, KeepSnapshots: 1}
+	wh := filepath.Join(t.TempDir(), "out")
+	cfg := tablesAt(t, wh)
+	// A temporary file of a writer killed two hours ago.
+	leftover := func(name string) string {
+		p := filepath.Join(wh, tables.DefaultNamespace+".db", "pin", "data", objstore.TempPrefix+name)
+		check(t, name, os.MkdirAll(filepath.Dir(p), 0o755))
+		check(t, name, os.WriteFile(p, []byte("partial"), 0o644))
+		old := time.Now().Add(-2 * time.Hour)
+		check(t, name, os.Chtimes(p, old, old))
+		return p
+	}
+	exists := func(p string) bool {
+		_, err := os.Stat(p)
+		return err == nil
+	}
 	const runs = 3
+	var left []string
 	for i := range runs {
+		left = append(left, leftover(fmt.Sprint("run-", i)))
+		m := tables.Maintenance{SnapshotAge: time.Nanosecond, KeepSnapshots: 1}
+		if i == 2 {
+			m.OrphanInterval = -1 // look for orphans at every run
+		}
 		copyObjects(t, src, dst, objs[i*len(objs)/runs:(i+1)*len(objs)/runs])
 		runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(i + 1), Maintain: true, Maintenance: m})
+		switch i {
+		case 0, 2: // orphans never looked for yet, or at every run
+			if exists(left[i]) || (i == 2 && exists(left[1])) {
+				t.Errorf("run %d looked for orphans but left a killed writer's temporary file", i+1)
+			}
+		case 1: // orphans looked for by the run before
+			if !exists(left[i]) {
+				t.Errorf("run %d removed a temporary file, but the tables' orphans were looked for by the run before", i+1)
+			}
+		}
 	}
 	cat := tabletest.Open(t, cfg)
 	defer cat.Close()

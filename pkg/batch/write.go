@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -137,11 +138,6 @@ func openWriter(ctx context.Context, cfg Config) (*writer, error) {
 		if err := objstore.Check(ctx, b); err != nil {
 			cat.Close()
 			return nil, fmt.Errorf("warehouse %s is not usable: %w", b.URL(""), err)
-		}
-		if n, err := objstore.SweepTemp(ctx, b, ""); err != nil {
-			cfg.Logger.Warn("removing temporary files left by killed writers", "err", err)
-		} else if n > 0 {
-			cfg.Logger.Info("removed temporary files left by killed writers", "files", n)
 		}
 	}
 	for _, def := range Defs() {
@@ -611,6 +607,7 @@ func (w *writer) cleanup(ctx context.Context) {
 // what it did. The tables are as this run committed them (tables.Maintenance.Loaded).
 func (w *writer) maintain(ctx context.Context, m tables.Maintenance) {
 	m.Loaded = true
+	var swept atomic.Bool
 	var g errgroup.Group
 	g.SetLimit(publishers)
 	for _, tbl := range w.order() {
@@ -620,6 +617,9 @@ func (w *writer) maintain(ctx context.Context, m tables.Maintenance) {
 				w.logger.Warn("maintaining a table; the next run tries again", "table", tbl.Name(), "err", err)
 				return nil
 			}
+			if res.Swept {
+				swept.Store(true)
+			}
 			if res.ExpiredSnapshots+res.RemovedFiles > 0 {
 				w.logger.Info("maintained", "table", tbl.Name(), "expired_snapshots", res.ExpiredSnapshots, "removed_files", res.RemovedFiles)
 			}
@@ -627,4 +627,15 @@ func (w *writer) maintain(ctx context.Context, m tables.Maintenance) {
 		})
 	}
 	_ = g.Wait()
+	// The temporary files killed writers left in the file store's
+	// warehouse are orphans too, and looking for them walks the whole
+	// warehouse, whose size follows the history: they are looked for when
+	// a table's orphan files are (Maintenance.OrphanInterval).
+	if b := w.cat.Warehouse(); b != nil && swept.Load() {
+		if n, err := objstore.SweepTemp(ctx, b, ""); err != nil {
+			w.logger.Warn("removing temporary files left by killed writers", "err", err)
+		} else if n > 0 {
+			w.logger.Info("removed temporary files left by killed writers", "files", n)
+		}
+	}
 }

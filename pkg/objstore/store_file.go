@@ -18,6 +18,10 @@ import (
 // directories; List skips them and keys may not use them.
 const tmpPrefix = ".objstore-tmp-"
 
+// TempPrefix starts the names of the file store's temporary files (a
+// killed writer's stay until Sweep removes them); listings skip them.
+const TempPrefix = tmpPrefix
+
 // fileBucket stores objects as files under root.
 //
 // Durability: a write goes to a temporary file in the destination
