@@ -140,27 +140,43 @@ func openWriter(ctx context.Context, cfg Config) (*writer, error) {
 			return nil, fmt.Errorf("warehouse %s is not usable: %w", b.URL(""), err)
 		}
 	}
-	for _, def := range Defs() {
-		tbl, err := cat.Ensure(ctx, def)
-		if errors.Is(err, tables.ErrOldVersion) && !def.ByDay {
-			if !cfg.Full {
-				cat.Close()
-				return nil, fmt.Errorf("%w: run the batch job once with --full to rebuild the clean tables from everything landed", err)
+	// The tables are loaded (or created) a few at a time: each load parses
+	// the table's metadata, which grows with the snapshots it keeps.
+	defs := Defs()
+	tbls := make([]*tables.Table, len(defs))
+	errs := make([]error, len(defs))
+	var g errgroup.Group
+	g.SetLimit(publishers)
+	for i, def := range defs {
+		g.Go(func() error {
+			tbl, err := cat.Ensure(ctx, def)
+			if errors.Is(err, tables.ErrOldVersion) && !def.ByDay {
+				if !cfg.Full {
+					err = fmt.Errorf("%w: run the batch job once with --full to rebuild the clean tables from everything landed", err)
+				} else {
+					cfg.Logger.Warn("rebuilding a clean table an older version of pinpipe made", "err", err)
+					tbl, err = cat.Recreate(ctx, def)
+				}
 			}
-			cfg.Logger.Warn("rebuilding a clean table an older version of pinpipe made", "err", err)
-			tbl, err = cat.Recreate(ctx, def)
-		}
+			tbls[i], errs[i] = tbl, err
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for _, err := range errs { // the first table's error, whichever failed first
 		if err != nil {
 			cat.Close()
 			return nil, err
 		}
+	}
+	for i, def := range defs {
 		switch {
 		case def.Name == tables.BatchQuarantine:
-			w.quarantine = tbl
+			w.quarantine = tbls[i]
 		case def.ByDay:
-			w.insights[def.Name] = tbl
+			w.insights[def.Name] = tbls[i]
 		default:
-			w.clean[clean.Table(def.Name)] = tbl
+			w.clean[clean.Table(def.Name)] = tbls[i]
 		}
 	}
 	return w, nil
