@@ -107,13 +107,14 @@ func (b *fileBucket) walk(ctx context.Context, p, dir, prefix, startAfter string
 	if err != nil {
 		return err
 	}
-	entries, err := f.ReadDir(-1)
+	// Names only: a partition directory holds every object landed in it,
+	// and only the few after startAfter are looked at (lstat).
+	names, err := f.Readdirnames(-1)
 	f.Close()
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	for _, d := range entries {
-		name := d.Name()
+	for _, name := range names {
 		if strings.HasPrefix(name, tmpPrefix) {
 			continue
 		}
@@ -121,32 +122,33 @@ func (b *fileBucket) walk(ctx context.Context, p, dir, prefix, startAfter string
 		if dir != "" {
 			key = dir + "/" + name
 		}
-		if d.IsDir() {
-			sub := key + "/"
-			// Keys under sub can have the prefix, and not all sort before startAfter.
-			canMatch := strings.HasPrefix(sub, prefix) || strings.HasPrefix(prefix, sub)
-			allBefore := sub < startAfter && !strings.HasPrefix(startAfter, sub)
-			if canMatch && !allBefore {
-				if err := b.walk(ctx, filepath.Join(p, name), key, prefix, startAfter, objs); err != nil {
-					return err
-				}
-			}
+		sub := key + "/"
+		// As a directory: keys under sub can have the prefix, and not
+		// all sort before startAfter. As a file: the key has the prefix
+		// and sorts after startAfter. Neither: skipped without a stat.
+		dirCanMatch := (strings.HasPrefix(sub, prefix) || strings.HasPrefix(prefix, sub)) &&
+			!(sub < startAfter && !strings.HasPrefix(startAfter, sub))
+		fileCanMatch := strings.HasPrefix(key, prefix) && key > startAfter
+		if !dirCanMatch && !fileCanMatch {
 			continue
 		}
-		if !strings.HasPrefix(key, prefix) || key <= startAfter {
-			continue
-		}
-		info, err := d.Info()
+		info, err := os.Lstat(filepath.Join(p, name))
 		if errors.Is(err, fs.ErrNotExist) {
-			continue
+			continue // removed since
 		}
 		if err != nil {
 			return err
 		}
-		if !info.Mode().IsRegular() {
-			continue
+		switch {
+		case info.IsDir():
+			if dirCanMatch {
+				if err := b.walk(ctx, filepath.Join(p, name), key, prefix, startAfter, objs); err != nil {
+					return err
+				}
+			}
+		case fileCanMatch && info.Mode().IsRegular():
+			*objs = append(*objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info), Modified: info.ModTime()})
 		}
-		*objs = append(*objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info), Modified: info.ModTime()})
 	}
 	return nil
 }
