@@ -3,9 +3,9 @@ package batch_test
 import (
 	"errors"
 	"fmt"
-	"os"
 	"io"
 	"math/rand/v2"
+	"os"
 	"path"
 	"path/filepath"
 	"reflect"
