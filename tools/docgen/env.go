@@ -54,6 +54,7 @@ var knownMeanings = map[string]string{
 	"PINPIPE_NAMESPACE":     "default of --namespace (else pinpipe)",
 	"BATCHJOB_CPUPROFILE":   "write a CPU profile of the run to this file (benchmarks)",
 	"BATCHJOB_MEMPROFILE":   "write a heap profile at the end of the run to this file (benchmarks)",
+	"BATCHJOB_TRACE":        "write an execution trace of the run to this file (where it waited: `go tool trace -pprof=sync|syscall|sched`)",
 	"GOMEMLIMIT":            "the Go runtime's soft memory limit; wins over --memory-limit-mib",
 }
 
