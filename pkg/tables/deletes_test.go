@@ -3,12 +3,15 @@ package tables
 import (
 	"errors"
 	"io"
+	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/pinpipe/pinpipe/internal/devstack"
@@ -224,5 +227,29 @@ func TestCleanVersionUpgrade(t *testing.T) {
 	_, err = c.Ensure(ctx, old)
 	if err == nil || !strings.Contains(err.Error(), "upgrade pinpipe") {
 		t.Errorf("version 2 opening the upgraded table: %v, want a refusal", err)
+	}
+}
+
+// TestBucketFunc: the clean tables' bucket function is iceberg-go's bucket
+// transform of a long, on inds of every size and sign.
+func TestBucketFunc(t *testing.T) {
+	def := CleanDef(clean.TablePin)
+	want := iceberg.BucketTransform{NumBuckets: def.Buckets}.Transformer(iceberg.PrimitiveTypes.Int64)
+	got := def.BucketFunc()
+	inds := []int64{0, 1, -1, 34, 255, 256, 11_000, 1 << 31, -(1 << 40), math.MaxInt64, math.MinInt64}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 10_000 {
+		inds = append(inds, r.Int64(), r.Int64N(1_000_000))
+	}
+	seen := map[int32]bool{}
+	for _, ind := range inds {
+		w := want(ind)
+		if !w.Valid || got(ind) != w.Val {
+			t.Fatalf("bucket of %d: %d, iceberg-go's %d (valid %v)", ind, got(ind), w.Val, w.Valid)
+		}
+		seen[w.Val] = true
+	}
+	if len(seen) != def.Buckets {
+		t.Errorf("%d inds fell in %d buckets, want all %d", len(inds), len(seen), def.Buckets)
 	}
 }
