@@ -23,6 +23,10 @@ type encodings struct {
 	// instead of hashing every value. The file is the same as with a
 	// dictionary-encoded utf8 column (the stored Arrow schema says utf8).
 	dict []string
+	// nostats columns have no min/max statistics: nobody filters on them,
+	// and for a dictionary array arrow-go finds the values the indices
+	// use with a hash of every index.
+	nostats []string
 }
 
 // columns holds the builders of one row group: a strBuilder for each

@@ -127,6 +127,9 @@ func newFileWriter(w io.Writer, schema *arrow.Schema, o Options, enc encodings) 
 	for _, col := range enc.plain {
 		wp = append(wp, parquet.WithDictionaryFor(col, false))
 	}
+	for _, col := range enc.nostats {
+		wp = append(wp, parquet.WithStatsFor(col, false))
+	}
 	props := parquet.NewWriterProperties(wp...)
 	arrProps := pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(o.Allocator))
 	fw, err := pqarrow.NewFileWriter(schema, noClose{w}, props, arrProps)
@@ -151,7 +154,8 @@ func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, enc en
 	own := schema.NumFields()
 	if o.Origins != nil {
 		schema = WithOrigins(schema)
-		enc = encodings{plain: append(slices.Clip(enc.plain), originEncodings.plain...), dict: append(slices.Clip(enc.dict), originEncodings.dict...)}
+		enc = encodings{plain: append(slices.Clip(enc.plain), originEncodings.plain...), dict: append(slices.Clip(enc.dict), originEncodings.dict...),
+			nostats: append(slices.Clip(enc.nostats), originEncodings.nostats...)}
 	}
 	schema = FileSchema(schema, o)
 	fw, err := newFileWriter(w, schema, o, enc)

@@ -115,3 +115,29 @@ func BenchmarkReadPins(b *testing.B) {
 	}
 	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// benchOrigins are origins as a --full run's rows sorted by ind have them:
+// spread over the objects of 3 partitions, offsets in no order, the rows of
+// an object sharing its key (as the batch job's do).
+func benchOrigins(n int) []Origin {
+	keys := map[string]string{}
+	org := make([]Origin, n)
+	for i := range org {
+		p, o := int32(i%3), int64((i*7919)%n)
+		key := fmt.Sprintf("topics/124a514b9149.geo/partition=%d/124a514b9149.geo+%d+%010d.json", p, p, o/10_000*10_000)
+		if k, ok := keys[key]; ok {
+			key = k
+		} else {
+			keys[key] = key
+		}
+		org[i] = Origin{Partition: p, Offset: o, Object: key}
+	}
+	return org
+}
+
+// BenchmarkWriteGeosWithOrigins: the clean table geo as the batch job's
+// state writes it; against BenchmarkWriteGeos, the origin columns' cost.
+func BenchmarkWriteGeosWithOrigins(b *testing.B) {
+	rows, org := benchGeos(benchRows), benchOrigins(benchRows)
+	benchWrite(b, benchRows, func(w io.Writer) error { return WriteGeos(w, rows, nil, Options{Origins: org}) })
+}

@@ -491,6 +491,17 @@ func TestOriginsRoundTrip(t *testing.T) {
 	if rows, src, err := ReadPins(bytes.NewReader(buf.Bytes())); err != nil || len(rows) != 3 || src != nil {
 		t.Fatalf("ReadPins: %v rows, sources %v, err %v", len(rows), src, err)
 	}
+	// Every column has min/max statistics but the object keys.
+	for _, cc := range firstRowGroupChunks(t, buf.Bytes()) {
+		col := cc.PathInSchema().String()
+		set, err := cc.StatsSet()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := col != ColOriginObject; set != want {
+			t.Errorf("column %s: statistics set %v, want %v", col, set, want)
+		}
+	}
 	users := []clean.User{{Ind: 5}}
 	buf.Reset()
 	if err := WriteUsers(&buf, users, nil, Options{Origins: org}); err == nil {
