@@ -127,7 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	cfg.Tables.Flags(fs)
 	fs.BoolVar(&cfg.Full, "full", false, "rebuild the clean tables from everything landed, not only what landed since the last run (also needed once for tables of an older pinpipe)")
 	fs.BoolVar(&cfg.CloseGaps, "close-gaps", false, "take the offsets reported as not landed yet as never to land (an object that lands there later is not read)")
-	fs.BoolVar(&cfg.Maintain, "maintain", true, "after publishing, expire old snapshots and remove orphan files of the tables")
+	fs.BoolVar(&cfg.Maintain, "maintain", true, "after publishing, expire old snapshots and remove orphan files of the tables (and, with them, temporary files killed runs left in a file-system warehouse)")
 	cfg.Maintenance.Flags(fs)
 	fs.BoolVar(&cfg.Report, "report", true, "write report.html beside quality.json: the insight tables as charts and sortable tables, the run's quality and the trend over previous runs (self-contained, no network to view)")
 	fs.StringVar(&cfg.Date, "date", "", "run date YYYY-MM-DD, today or yesterday, in UTC at the start of the run (default today)")
