@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -21,56 +23,70 @@ const (
 // startProfiles starts the profiles the environment asks for and returns the
 // function that stops and writes them.
 func startProfiles(getenv func(string) string) (stop func() error, err error) {
-	var cpu *os.File
-	if path := getenv(envCPUProfile); path != "" {
-		if cpu, err = os.Create(path); err != nil {
-			return nil, fmt.Errorf("creating the CPU profile: %w", err)
+	var stops []func() error
+	stopAll := func() error {
+		var errs []error
+		for _, s := range stops {
+			errs = append(errs, s())
 		}
-		if err := pprof.StartCPUProfile(cpu); err != nil {
-			cpu.Close()
-			return nil, fmt.Errorf("starting the CPU profile: %w", err)
-		}
+		return errors.Join(errs...)
 	}
-	var tr *os.File
-	if path := getenv(envTrace); path != "" {
-		if tr, err = os.Create(path); err != nil {
-			return nil, fmt.Errorf("creating the execution trace: %w", err)
-		}
-		if err := trace.Start(tr); err != nil {
-			tr.Close()
-			if cpu != nil {
-				pprof.StopCPUProfile()
-				cpu.Close()
-			}
-			return nil, fmt.Errorf("starting the execution trace: %w", err)
-		}
+	streams := []struct {
+		env, what string
+		start     func(io.Writer) error
+		stop      func()
+	}{
+		{envCPUProfile, "CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{envTrace, "execution trace", trace.Start, trace.Stop},
 	}
-	heap := getenv(envHeapProfile)
+	for _, s := range streams {
+		path := getenv(s.env)
+		if path == "" {
+			continue
+		}
+		stop, err := startStream(path, s.what, s.start, s.stop)
+		if err != nil {
+			stopAll()
+			return nil, err
+		}
+		stops = append(stops, stop)
+	}
+	if heap := getenv(envHeapProfile); heap != "" {
+		stops = append(stops, func() error { return writeHeapProfile(heap) })
+	}
+	return stopAll, nil
+}
+
+// startStream starts a profile that start writes to the file path as the run
+// goes, and returns the function that stops it and closes the file.
+func startStream(path, what string, start func(io.Writer) error, stop func()) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating the %s: %w", what, err)
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting the %s: %w", what, err)
+	}
 	return func() error {
-		if tr != nil {
-			trace.Stop()
-			if err := tr.Close(); err != nil {
-				return fmt.Errorf("writing the execution trace: %w", err)
-			}
-		}
-		if cpu != nil {
-			pprof.StopCPUProfile()
-			if err := cpu.Close(); err != nil {
-				return fmt.Errorf("writing the CPU profile: %w", err)
-			}
-		}
-		if heap != "" {
-			f, err := os.Create(heap)
-			if err != nil {
-				return fmt.Errorf("creating the heap profile: %w", err)
-			}
-			runtime.GC()
-			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-				f.Close()
-				return fmt.Errorf("writing the heap profile: %w", err)
-			}
-			return f.Close()
+		stop()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing the %s: %w", what, err)
 		}
 		return nil
 	}, nil
+}
+
+// writeHeapProfile writes the allocations profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating the heap profile: %w", err)
+	}
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the heap profile: %w", err)
+	}
+	return f.Close()
 }
