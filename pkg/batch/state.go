@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -73,7 +72,7 @@ func writeTable[R any](ctx context.Context, w *writer, tbl *tables.Table, t tabl
 		g.Go(func() error {
 			// The origins are made file by file, as the files are
 			// encoded: all of them at once would raise the peak memory.
-			_, err := writeBucket(ctx, w, tbl, b, fmt.Sprintf("%s-b%02d", w.runID, b), t.bounds[b+1]-lo,
+			_, err := writeBucket(ctx, w, tbl, b, w.bucketPrefix(b), t.bounds[b+1]-lo,
 				func(a, z int) ([]R, []parquetio.Origin) { return t.span(lo+a, lo+z) }, write)
 			return err
 		})
@@ -109,6 +108,10 @@ func writeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 	}
 	return locs, g.Wait()
 }
+
+// bucketPrefix starts the names of the files the run writes in bucket b:
+// {run}-b{bucket}.
+func (w *writer) bucketPrefix(b int) string { return fmt.Sprintf("%s-b%02d", w.runID, b) }
 
 // newRows turns the rows a dedup kept into tableRows.
 func newRows[R any](rows []R, at []pos, bounds []int, keys []string) tableRows[R] {
@@ -278,6 +281,9 @@ func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 	// The rows deleted, by data file; an entry of a file no longer in the
 	// table (compacted since) is dropped.
 	deleted := make([]map[int64]bool, len(files))
+	for i := range deleted {
+		deleted[i] = map[int64]bool{}
+	}
 	for i, data := range delDatas {
 		pd, err := parquetio.ReadPosDeletes(bytes.NewReader(data))
 		if err != nil {
@@ -285,9 +291,6 @@ func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 		}
 		for _, d := range pd {
 			if fi, ok := index[d.Path]; ok {
-				if deleted[fi] == nil {
-					deleted[fi] = map[int64]bool{}
-				}
 				deleted[fi][d.Pos] = true
 			}
 		}
@@ -330,9 +333,6 @@ func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 			lost[j] = true
 		}
 		for _, pos := range sc.deleted {
-			if deleted[fi] == nil {
-				deleted[fi] = map[int64]bool{}
-			}
 			deleted[fi][pos] = true
 			newDel = append(newDel, parquetio.PosDelete{Path: locs[fi], Pos: pos})
 		}
@@ -355,7 +355,7 @@ func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 	adding := 0
 	if len(newRows) > 0 {
 		part := func(lo, hi int) ([]R, []parquetio.Origin) { return newRows[lo:hi], newOrg[lo:hi] }
-		if _, err := writeBucket(ctx, w, tbl, b, fmt.Sprintf("%s-b%02d", w.runID, b), len(newRows), part, ops.write); err != nil {
+		if _, err := writeBucket(ctx, w, tbl, b, w.bucketPrefix(b), len(newRows), part, ops.write); err != nil {
 			return res, err
 		}
 		adding = 1
@@ -407,7 +407,7 @@ func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 		res.removeDeletes = delLocs
 	}
 	if len(all) > 0 {
-		name := fmt.Sprintf("%s-b%02d-deletes.parquet", w.runID, b)
+		name := w.bucketPrefix(b) + "-deletes.parquet"
 		f, err := w.putFile(ctx, tbl, tables.File{Location: tbl.FileLocation("", name), Bucket: int32(b)}, len(all), func(out io.Writer) error {
 			return parquetio.WritePosDeletes(out, all, parquetio.Options{})
 		})
@@ -435,9 +435,6 @@ type scannedFile[R any] struct {
 func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, addOrg []parquetio.Origin, ops stateOps[R]) (scannedFile[R], error) {
 	var sc scannedFile[R]
 	rows, org, err := ops.readInsight(bytes.NewReader(data), ops.insight)
-	if err == nil && len(org) != len(rows) {
-		err = fmt.Errorf("%d origins for %d rows", len(org), len(rows))
-	}
 	if err != nil {
 		return sc, err
 	}
@@ -451,10 +448,7 @@ func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, a
 			sc.collisions++
 			if org[i].SameLine(addOrg[j]) && !withObjects {
 				// The objects decide: read them (rare: a line landed twice).
-				if _, org, err = ops.readInsight(bytes.NewReader(data), []string{"ind", parquetio.ColOriginObject}); err == nil && len(org) != len(rows) {
-					err = fmt.Errorf("%d origins for %d rows", len(org), len(rows))
-				}
-				if err != nil {
+				if _, org, err = ops.readInsight(bytes.NewReader(data), []string{"ind", parquetio.ColOriginObject}); err != nil {
 					return sc, err
 				}
 				withObjects = true
@@ -517,9 +511,6 @@ func compactFiles[R any](ctx context.Context, w *writer, tbl *tables.Table, b in
 	}
 	for i, fi := range merge {
 		r, o, err := ops.readState(bytes.NewReader(datas[i]))
-		if err == nil && o == nil {
-			err = errors.New("the file has no origin columns")
-		}
 		if err != nil {
 			return nil, nil, stateError(tbl, locations[fi], err)
 		}
@@ -534,7 +525,7 @@ func compactFiles[R any](ctx context.Context, w *writer, tbl *tables.Table, b in
 	}
 	sortByInd(rows, org, ops.ind)
 	part := func(lo, hi int) ([]R, []parquetio.Origin) { return rows[lo:hi], org[lo:hi] }
-	written, err := writeBucket(ctx, w, tbl, b, fmt.Sprintf("%s-b%02dc", w.runID, b), len(rows), part, ops.write)
+	written, err := writeBucket(ctx, w, tbl, b, w.bucketPrefix(b)+"c", len(rows), part, ops.write)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -99,6 +99,15 @@ func getOrigins(rec arrow.RecordBatch, first int, out []Origin) []Origin {
 	return out
 }
 
+// withOrigins is the error of reading a state file of table: err, or
+// ErrSchema when the file has no origins.
+func withOrigins(table string, org []Origin, err error) error {
+	if err == nil && org == nil {
+		err = fmt.Errorf("%w: the %s file has no origin columns", ErrSchema, table)
+	}
+	return err
+}
+
 func checkOrigins(what string, rows int, org []Origin) error {
 	if org != nil && len(org) != rows {
 		return fmt.Errorf("writing %s: %d origins for %d rows, want one per row or nil", what, len(org), rows)

@@ -240,10 +240,10 @@ func ReadPinColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Pin, er
 }
 
 // ReadPinState reads a file of the batch job's clean table pin: pins with
-// their origins (nil when the file has none).
+// their origins (a file without them is an error).
 func ReadPinState(r parquet.ReaderAtSeeker) ([]clean.Pin, []Origin, error) {
 	rows, _, org, err := readPins(r, memory.DefaultAllocator, nil)
-	return rows, org, err
+	return rows, org, withOrigins("pin", org, err)
 }
 
 // ReadPinStateColumns reads only the columns named of a file of the batch
@@ -253,10 +253,7 @@ func ReadPinState(r parquet.ReaderAtSeeker) ([]clean.Pin, []Origin, error) {
 // origins of the same line: Origin.SameLine).
 func ReadPinStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Pin, []Origin, error) {
 	rows, _, org, err := readPins(r, memory.DefaultAllocator, append(slices.Clip(columns), ColOriginPartition, ColOriginOffset))
-	if err == nil && org == nil {
-		err = fmt.Errorf("%w: the pin file has no origin columns", ErrSchema)
-	}
-	return rows, org, err
+	return rows, org, withOrigins("pin", org, err)
 }
 
 func readPins(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.Pin, []Source, []Origin, error) {
@@ -337,10 +334,10 @@ func ReadGeoColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Geo, er
 }
 
 // ReadGeoState reads a file of the batch job's clean table geo: geos with
-// their origins (nil when the file has none).
+// their origins (a file without them is an error).
 func ReadGeoState(r parquet.ReaderAtSeeker) ([]clean.Geo, []Origin, error) {
 	rows, _, org, err := readGeos(r, memory.DefaultAllocator, nil)
-	return rows, org, err
+	return rows, org, withOrigins("geo", org, err)
 }
 
 // ReadGeoStateColumns reads only the columns named of a file of the batch
@@ -350,10 +347,7 @@ func ReadGeoState(r parquet.ReaderAtSeeker) ([]clean.Geo, []Origin, error) {
 // origins of the same line: Origin.SameLine).
 func ReadGeoStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.Geo, []Origin, error) {
 	rows, _, org, err := readGeos(r, memory.DefaultAllocator, append(slices.Clip(columns), ColOriginPartition, ColOriginOffset))
-	if err == nil && org == nil {
-		err = fmt.Errorf("%w: the geo file has no origin columns", ErrSchema)
-	}
-	return rows, org, err
+	return rows, org, withOrigins("geo", org, err)
 }
 
 func readGeos(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.Geo, []Source, []Origin, error) {
@@ -419,10 +413,10 @@ func ReadUserColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.User, 
 }
 
 // ReadUserState reads a file of the batch job's clean table user: users with
-// their origins (nil when the file has none).
+// their origins (a file without them is an error).
 func ReadUserState(r parquet.ReaderAtSeeker) ([]clean.User, []Origin, error) {
 	rows, _, org, err := readUsers(r, memory.DefaultAllocator, nil)
-	return rows, org, err
+	return rows, org, withOrigins("user", org, err)
 }
 
 // ReadUserStateColumns reads only the columns named of a file of the batch
@@ -432,10 +426,7 @@ func ReadUserState(r parquet.ReaderAtSeeker) ([]clean.User, []Origin, error) {
 // origins of the same line: Origin.SameLine).
 func ReadUserStateColumns(r parquet.ReaderAtSeeker, columns []string) ([]clean.User, []Origin, error) {
 	rows, _, org, err := readUsers(r, memory.DefaultAllocator, append(slices.Clip(columns), ColOriginPartition, ColOriginOffset))
-	if err == nil && org == nil {
-		err = fmt.Errorf("%w: the user file has no origin columns", ErrSchema)
-	}
-	return rows, org, err
+	return rows, org, withOrigins("user", org, err)
 }
 
 func readUsers(r parquet.ReaderAtSeeker, mem memory.Allocator, only []string) ([]clean.User, []Source, []Origin, error) {
