@@ -238,15 +238,7 @@ func (t *Table) DataFile(f File) (iceberg.DataFile, error) {
 // deleteFiles describes files, position delete files (Rows: the rows they
 // delete), for the table's manifests.
 func (t *Table) deleteFiles(files []File) ([]iceberg.DataFile, error) {
-	out := make([]iceberg.DataFile, 0, len(files))
-	for _, f := range files {
-		df, err := t.contentFile(f, iceberg.EntryContentPosDeletes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, df)
-	}
-	return out, nil
+	return t.contentFiles(files, iceberg.EntryContentPosDeletes)
 }
 
 // contentFile describes f, of content c, for the table's manifests.
@@ -275,9 +267,14 @@ func (t *Table) contentFile(f File, c iceberg.ManifestEntryContent) (iceberg.Dat
 
 // DataFiles describes files.
 func (t *Table) DataFiles(files []File) ([]iceberg.DataFile, error) {
+	return t.contentFiles(files, iceberg.EntryContentData)
+}
+
+// contentFiles describes files, of content c, for the table's manifests.
+func (t *Table) contentFiles(files []File, c iceberg.ManifestEntryContent) ([]iceberg.DataFile, error) {
 	out := make([]iceberg.DataFile, 0, len(files))
 	for _, f := range files {
-		df, err := t.DataFile(f)
+		df, err := t.contentFile(f, c)
 		if err != nil {
 			return nil, err
 		}
