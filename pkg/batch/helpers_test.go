@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 
 	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
@@ -139,6 +140,15 @@ func tablesAt(t testing.TB, warehouse string) tables.Config {
 	return tables.Config{Catalog: "sqlite://" + filepath.Join(dir.(string), "catalog.db"), Warehouse: warehouse}
 }
 
+// liveState reads the rows of a state file, name, and their origins with
+// read, without the rows deleted (del, as tables.Table.Deleted gives them).
+func liveState[R any](t testing.TB, name string, read func(parquet.ReaderAtSeeker) ([]R, []parquetio.Origin, error), r parquet.ReaderAtSeeker, del []int64) ([]R, []parquetio.Origin) {
+	t.Helper()
+	rows, org, err := read(r)
+	check(t, name, err)
+	return tables.DropDeleted(rows, del), tables.DropDeleted(org, del)
+}
+
 // readOutput reads what is published for date in the tables of cfg: the
 // clean tables, the date's partition of the insight tables and of the
 // quarantine (their live files, from the current snapshots' manifests), and
@@ -175,21 +185,15 @@ func readOutput(t testing.TB, cfg tables.Config, date string) output {
 			r := bytes.NewReader(data)
 			switch {
 			case def.Name == string(clean.TablePin):
-				rows, org, err := parquetio.ReadPinState(r)
-				check(t, name, err)
-				rows, org = tables.DropDeleted(rows, del), tables.DropDeleted(org, del)
+				rows, org := liveState(t, name, parquetio.ReadPinState, r, del)
 				o.pins = append(o.pins, rows...)
 				o.origins[clean.TablePin] = append(o.origins[clean.TablePin], org...)
 			case def.Name == string(clean.TableGeo):
-				rows, org, err := parquetio.ReadGeoState(r)
-				check(t, name, err)
-				rows, org = tables.DropDeleted(rows, del), tables.DropDeleted(org, del)
+				rows, org := liveState(t, name, parquetio.ReadGeoState, r, del)
 				o.geos = append(o.geos, rows...)
 				o.origins[clean.TableGeo] = append(o.origins[clean.TableGeo], org...)
 			case def.Name == string(clean.TableUser):
-				rows, org, err := parquetio.ReadUserState(r)
-				check(t, name, err)
-				rows, org = tables.DropDeleted(rows, del), tables.DropDeleted(org, del)
+				rows, org := liveState(t, name, parquetio.ReadUserState, r, del)
 				o.users = append(o.users, rows...)
 				o.origins[clean.TableUser] = append(o.origins[clean.TableUser], org...)
 			case def.Name == tables.BatchQuarantine:
