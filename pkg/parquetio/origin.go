@@ -14,9 +14,6 @@ const (
 	ColOriginObject    = "source_object"
 )
 
-// OriginColumns are the names of the origin columns.
-var OriginColumns = []string{ColOriginPartition, ColOriginOffset, ColOriginObject}
-
 // SameLine says whether o and p are the same Kafka record (partition and
 // offset): only then does Less compare their objects.
 func (o Origin) SameLine(p Origin) bool { return o.Partition == p.Partition && o.Offset == p.Offset }
