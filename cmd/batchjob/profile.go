@@ -32,19 +32,18 @@ func startProfiles(getenv func(string) string) (stop func() error, err error) {
 		return errors.Join(errs...)
 	}
 	streams := []struct {
-		env, what string
-		start     func(io.Writer) error
-		stop      func()
+		path, what string
+		start      func(io.Writer) error
+		stop       func()
 	}{
-		{envCPUProfile, "CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
-		{envTrace, "execution trace", trace.Start, trace.Stop},
+		{getenv(envCPUProfile), "CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{getenv(envTrace), "execution trace", trace.Start, trace.Stop},
 	}
 	for _, s := range streams {
-		path := getenv(s.env)
-		if path == "" {
+		if s.path == "" {
 			continue
 		}
-		stop, err := startStream(path, s.what, s.start, s.stop)
+		stop, err := startStream(s.path, s.what, s.start, s.stop)
 		if err != nil {
 			stopAll()
 			return nil, err
