@@ -107,19 +107,28 @@ func (d *dedup[R]) sorted(workers int, bucket func(int64) int32, nb int) (rows [
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.idx = indTable{} // large: let it go before the output is allocated
+	// The entries are made segment by segment, in the order the rows are
+	// stored, each with its bucket: read in ind order instead, the rows'
+	// inds are a cache miss each (a million rows: 0.1-0.5 s).
 	order := make([]sortEntry, d.n)
-	for j := range order {
-		s, o := d.segs[j>>segBits], j&(1<<segBits-1)
-		order[j] = sortEntry{uint64(s.ind[o]) ^ 1<<63, int32(j)} // signed order as unsigned
+	var wg sync.WaitGroup
+	for w := range max(workers, 1) {
+		wg.Go(func() {
+			for si := w; si < len(d.segs); si += max(workers, 1) {
+				s, base := d.segs[si], si<<segBits
+				for o := range min(1<<segBits, int(d.n)-base) {
+					ind := s.ind[o]
+					order[base+o] = sortEntry{uint64(ind) ^ 1<<63, int32(base + o), bucket(ind)} // signed order as unsigned
+				}
+			}
+		})
 	}
+	wg.Wait()
 	radixSort(order)
 	// Then a stable counting sort by bucket: by bucket, then ind.
 	bounds = make([]int, nb+1)
-	bs := make([]int32, len(order))
-	for i, e := range order {
-		s, o := d.segs[e.j>>segBits], int(e.j)&(1<<segBits-1)
-		bs[i] = bucket(s.ind[o])
-		bounds[bs[i]+1]++
+	for _, e := range order {
+		bounds[e.bucket+1]++
 	}
 	for b := range nb {
 		bounds[b+1] += bounds[b]
@@ -129,14 +138,13 @@ func (d *dedup[R]) sorted(workers int, bucket func(int64) int32, nb int) (rows [
 	// can reuse its memory while the output fills.
 	rank := make([]int32, d.n)
 	next := slices.Clone(bounds[:nb])
-	for i, e := range order {
-		rank[e.j] = int32(next[bs[i]])
-		next[bs[i]]++
+	for _, e := range order {
+		rank[e.j] = int32(next[e.bucket])
+		next[e.bucket]++
 	}
-	order, bs = nil, nil
+	order = nil
 	rows = make([]R, d.n)
 	at = make([]pos, d.n)
-	var wg sync.WaitGroup
 	for w := range max(workers, 1) {
 		wg.Go(func() {
 			for si := w; si < len(d.segs); si += max(workers, 1) {
@@ -155,10 +163,12 @@ func (d *dedup[R]) sorted(workers int, bucket func(int64) int32, nb int) (rows [
 	return rows, at, bounds, dups
 }
 
-// sortEntry is a row number j and its sort key.
+// sortEntry is a row number j, its sort key and its bucket (in what would
+// be padding).
 type sortEntry struct {
-	key uint64
-	j   int32
+	key    uint64
+	j      int32
+	bucket int32
 }
 
 // radixSort sorts es by key, stably: a least-significant-digit radix sort of

@@ -60,7 +60,7 @@ func TestRadixSort(t *testing.T) {
 		} {
 			es := make([]sortEntry, n)
 			for i := range es {
-				es[i] = sortEntry{gen(), int32(i)}
+				es[i] = sortEntry{key: gen(), j: int32(i)}
 			}
 			want := slices.Clone(es)
 			slices.SortStableFunc(want, func(a, b sortEntry) int { return cmp.Compare(a.key, b.key) })
