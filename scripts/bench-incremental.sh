@@ -81,9 +81,9 @@ tm = s["timings"]
 gaps = len(s.get("gaps") or [])
 print("\t".join(map(str, [kind, store, day, s["objects"], per, s["lines"], wall, f"{float(user)+float(sys_):.1f}",
       int(rss_kb)//1024, s["full"], tm["list_ms"], tm["read_ms"], tm.get("merge_ms", 0), tm["compute_ms"],
-      tm["write_ms"], tm["publish_ms"], gaps, load])))
+      tm["write_ms"], tm["publish_ms"], gaps, load, tm.get("scan_ms", 0)])))
 EOF
-  tail -n 1 "$DIR/results.tsv" | awk -F'\t' '{printf "%-11s %-4s day %2d  objects %6d (%s)  lines %6d  wall %6.2fs  cpu %5.1fs  rss %4d MiB  full=%s  list %s read %s merge %s compute %s write %s publish %s ms  gaps %s  load %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18}'
+  tail -n 1 "$DIR/results.tsv" | awk -F'\t' '{printf "%-11s %-4s day %2d  objects %6d (%s)  lines %6d  wall %6.2fs  cpu %5.1fs  rss %4d MiB  full=%s  list %s read %s (state scan %s) merge %s compute %s write %s publish %s ms  gaps %s  load %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $19, $13, $14, $15, $16, $17, $18}'
 }
 
 is_full_day() { [[ " $FULL_DAYS " == *" $1 "* ]]; }

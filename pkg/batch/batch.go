@@ -274,7 +274,11 @@ type Timings struct {
 	// the latter runs while the clean tables are written, so it overlaps
 	// WriteMS.
 	ComputeMS int64 `json:"compute_ms"`
-	// MergeMS is reading the state and merging the rows read into it.
+	// ScanMS is reading the state's data and delete files (for the
+	// insight columns and the origins), which overlaps ReadMS.
+	ScanMS int64 `json:"scan_ms,omitempty"`
+	// MergeMS is waiting for that read to end, then merging the rows read
+	// into the state.
 	MergeMS   int64 `json:"merge_ms"`
 	WriteMS   int64 `json:"write_ms"` // Parquet files to the tables' locations
 	PublishMS int64 `json:"publish_ms"`
@@ -361,6 +365,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	progress := w.progress()
 	res.Full = cfg.Full || len(progress) == 0
 
+	// The state is read while the new objects are: what it holds does not
+	// depend on them. A state that cannot be read fails the run at once.
+	var scan *stateScan
+	if !cfg.Full {
+		var fail context.CancelCauseFunc
+		ctx, fail = context.WithCancelCause(ctx)
+		defer fail(nil)
+		scan = startScan(ctx, w, fail)
+		defer scan.stop()
+	}
 	t0 := time.Now()
 	l := newListing(progress)
 	st, err := readAll(ctx, cfg, in, l)
@@ -416,17 +430,21 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var collisions [3]int64
 	input := insights.Input{Pins: rows.pins.rows, Geos: rows.geos.rows, Users: rows.users.rows}
 	if !cfg.Full {
+		if err := scan.wait(); err != nil {
+			return res, cmp.Or(context.Cause(ctx), err)
+		}
+		res.Timings.ScanMS = scan.took.Milliseconds()
 		// The clean tables' buckets are written here, as they are merged;
 		// writeAll writes none.
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
-			return mergeState(gctx, w, clean.TablePin, rows.pins, pinOps, &input.Pins, &collisions[0])
+			return mergeState(gctx, w, clean.TablePin, scan.pins, rows.pins, pinOps, &input.Pins, &collisions[0])
 		})
 		g.Go(func() error {
-			return mergeState(gctx, w, clean.TableGeo, rows.geos, geoOps, &input.Geos, &collisions[1])
+			return mergeState(gctx, w, clean.TableGeo, scan.geos, rows.geos, geoOps, &input.Geos, &collisions[1])
 		})
 		g.Go(func() error {
-			return mergeState(gctx, w, clean.TableUser, rows.users, userOps, &input.Users, &collisions[2])
+			return mergeState(gctx, w, clean.TableUser, scan.users, rows.users, userOps, &input.Users, &collisions[2])
 		})
 		err := g.Wait()
 		rows = cleanTables{} // the rows read are in the state now

@@ -327,6 +327,48 @@ func TestStateOfAnOlderVersion(t *testing.T) {
 	runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(2), Full: true})
 }
 
+// TestDamagedStateFile: a data file of the state that cannot be read (it
+// is read while the run reads the new objects) fails the run with an error
+// naming the file and --full, before anything is committed; --full then
+// rebuilds the state from everything landed.
+func TestDamagedStateFile(t *testing.T) {
+	src, objs := staged(t, generated(200, 100), batchtest.Layout{PerObject: 5, Partitions: 2})
+	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+	copyObjects(t, src, dst, topicPart(objs, 2, 0))
+	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1)})
+	copyObjects(t, src, dst, topicPart(objs, 2, 1))
+
+	cat := tabletest.Open(t, cfg)
+	geo, err := cat.Ensure(t.Context(), tables.CleanDef(clean.TableGeo))
+	check(t, "geo", err)
+	files, err := geo.Files(t.Context())
+	check(t, "geo's files", err)
+	snap := geo.Iceberg().CurrentSnapshot().SnapshotID
+	cat.Close()
+	if len(files) == 0 {
+		t.Fatal("no state files")
+	}
+	damaged := files[len(files)/2].Location
+	path := strings.TrimPrefix(damaged, "file://")
+	check(t, "damaging a state file", os.WriteFile(path, []byte("not a parquet file"), 0o644))
+
+	_, err = batch.Run(t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(2)})
+	if err == nil || !strings.Contains(err.Error(), damaged) || !strings.Contains(err.Error(), "--full") {
+		t.Fatalf("run over a damaged state file: err = %v, want an error naming %s and --full", err, damaged)
+	}
+	cat = tabletest.Open(t, cfg)
+	geo, err = cat.Ensure(t.Context(), tables.CleanDef(clean.TableGeo))
+	check(t, "geo", err)
+	if got := geo.Iceberg().CurrentSnapshot().SnapshotID; got != snap {
+		t.Errorf("the failed run committed geo (snapshot %d, was %d)", got, snap)
+	}
+	cat.Close()
+
+	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(2), Full: true})
+	sameAsFull(t, dst, cfg, day(2))
+}
+
 // TestTwoIncrementalRunsAtOnce: two runs over the same new objects at the
 // same time. A table's commit that meets the other run's fails that run
 // (ErrConcurrentRun) and commits nothing of it to the table; the next run

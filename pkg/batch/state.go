@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"golang.org/x/sync/errgroup"
@@ -179,44 +182,126 @@ const MaxBucketFiles = 8
 // file and removes others makes two snapshots, one that only adds one).
 const MaxBucketDeletes = 4
 
-// mergeState merges add, the rows a run read of clean table t, into its
-// state, one bucket at a time (mergeBucket). Every data file of the state
-// is read for the columns of the insight tables. A row of the state that a
-// row of add replaces is deleted with an Iceberg position delete, not by
-// rewriting its file: a run writes, in each bucket add has rows in, a data
-// file of those rows and the bucket's position delete file (one per bucket:
-// the last one's rows and the new ones), and only the files that
-// compaction merges. So its cost follows the rows it read, not the state.
-// It returns every row of the new state with the fields the insight tables
-// need (into *insight, in no particular order), adds to *collisions the
-// rows of add that met a row of the state, and sets what the commit
-// changes (tableState).
-func mergeState[R any](ctx context.Context, w *writer, t clean.Table, add tableRows[R], ops stateOps[R], insight *[]R, collisions *int64) error {
-	tbl, ts := w.clean[t], w.state[t]
+// tableScan is the state of a clean table as a run found it before
+// merging: by bucket, its data and position delete files, the rows each
+// delete file deletes, and every data file's rows with the fields of the
+// insight tables and their origins (without their objects). It depends on
+// nothing the run reads, so it is read while the new objects are
+// (scanState).
+type tableScan[R any] struct {
+	buckets []bucketScan[R]
+}
+
+// bucketScan is one bucket of a tableScan.
+type bucketScan[R any] struct {
+	files, dels []tables.CurrentFile // in location order
+	deleted     []map[int64]bool     // by data file: its rows deleted
+	rows        [][]R                // by data file: its rows, deleted ones included
+	org         [][]parquetio.Origin // their origins, without objects
+}
+
+// scanState reads the state of clean table t: every data file of its
+// current snapshot (as loaded) for the columns of the insight tables and
+// the origins, and its position delete files, a bucket at a time.
+func scanState[R any](ctx context.Context, w *writer, t clean.Table, ops stateOps[R]) (*tableScan[R], error) {
+	tbl := w.clean[t]
 	cur, err := tbl.Files(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	curDel, err := tbl.DeleteFiles(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	nb := tbl.Def().Buckets
-	files := make([][]tables.CurrentFile, nb) // by bucket, in location order
+	sc := &tableScan[R]{buckets: make([]bucketScan[R], nb)}
 	for _, f := range cur {
-		files[f.Bucket] = append(files[f.Bucket], f)
+		sc.buckets[f.Bucket].files = append(sc.buckets[f.Bucket].files, f)
 	}
-	dels := make([][]tables.CurrentFile, nb)
 	for _, f := range curDel {
-		dels[f.Bucket] = append(dels[f.Bucket], f)
+		sc.buckets[f.Bucket].dels = append(sc.buckets[f.Bucket].dels, f)
 	}
-	out := make([]mergedBucket[R], nb)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(2, cap(w.encoders)))
 	for b := range nb {
+		g.Go(func() error { return sc.buckets[b].scan(gctx, w, tbl, ops) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// scan reads the files of the bucket (see scanState).
+func (bs *bucketScan[R]) scan(ctx context.Context, w *writer, tbl *tables.Table, ops stateOps[R]) error {
+	index := make(map[string]int, len(bs.files))
+	for i, f := range bs.files {
+		index[f.Location] = i
+	}
+	delLocs := make([]string, len(bs.dels))
+	for i, f := range bs.dels {
+		delLocs[i] = f.Location
+	}
+	delDatas, err := readFiles(ctx, w, tbl, delLocs)
+	if err != nil {
+		return err
+	}
+	// An entry of a data file no longer in the table (compacted since) is
+	// dropped.
+	bs.deleted = make([]map[int64]bool, len(bs.files))
+	for i := range bs.deleted {
+		bs.deleted[i] = map[int64]bool{}
+	}
+	for i, data := range delDatas {
+		pd, err := parquetio.ReadPosDeletes(bytes.NewReader(data))
+		if err != nil {
+			return stateError(tbl, delLocs[i], err)
+		}
+		for _, d := range pd {
+			if fi, ok := index[d.Path]; ok {
+				bs.deleted[fi][d.Pos] = true
+			}
+		}
+	}
+	bs.rows, bs.org = make([][]R, len(bs.files)), make([][]parquetio.Origin, len(bs.files))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(fileReaders)
+	for fi, f := range bs.files {
+		g.Go(func() error {
+			data, err := readFile(ctx, w, tbl, f.Location)
+			if err != nil {
+				return err
+			}
+			if bs.rows[fi], bs.org[fi], err = ops.readInsight(bytes.NewReader(data), ops.insight); err != nil {
+				return stateError(tbl, f.Location, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// mergeState merges add, the rows a run read of clean table t, into its
+// state sc (scanState), one bucket at a time (mergeBucket). A row of the
+// state that a row of add replaces is deleted with an Iceberg position
+// delete, not by rewriting its file: a run writes, in each bucket add has
+// rows in, a data file of those rows and the bucket's position delete
+// file (one per bucket: the last one's rows and the new ones), and only
+// the files that compaction merges. So its cost follows the rows it read,
+// not the state (but for reading the state's insight columns, which the
+// insight tables need). It returns every row of the new state with the
+// fields the insight tables need (into *insight, in no particular order),
+// adds to *collisions the rows of add that met a row of the state, and
+// sets what the commit changes (tableState).
+func mergeState[R any](ctx context.Context, w *writer, t clean.Table, sc *tableScan[R], add tableRows[R], ops stateOps[R], insight *[]R, collisions *int64) error {
+	tbl, ts := w.clean[t], w.state[t]
+	out := make([]mergedBucket[R], len(sc.buckets))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(2, cap(w.encoders)))
+	for b := range sc.buckets {
 		g.Go(func() error {
 			var err error
-			out[b], err = mergeBucket(gctx, w, tbl, b, files[b], dels[b], add, ops)
+			out[b], err = mergeBucket(gctx, w, tbl, b, &sc.buckets[b], add, ops)
 			return err
 		})
 	}
@@ -257,43 +342,22 @@ type mergedBucket[R any] struct {
 }
 
 // mergeBucket merges the rows of add in bucket b into its data files and
-// position delete files dels (see mergeState). Each data file is read once,
-// for the insight columns and the origins (whose inds say whether add meets
-// it, and whose origins which row wins), and is not held after; a file
-// that compaction merges is read again, whole. The rows are not sorted: the
-// insight tables do not depend on the order of their input rows.
-func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, files, dels []tables.CurrentFile, add tableRows[R], ops stateOps[R]) (mergedBucket[R], error) {
+// position delete files as bs found them (see mergeState): the inds of a
+// data file's rows say whether add meets it, and their origins which row
+// wins. A file that compaction merges is read again, whole. The rows are
+// not sorted: the insight tables do not depend on the order of their input
+// rows. bs is used up.
+func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int, bs *bucketScan[R], add tableRows[R], ops stateOps[R]) (mergedBucket[R], error) {
 	var res mergedBucket[R]
 	addRows, addOrg := add.bucket(b)
+	files, dels, deleted := bs.files, bs.dels, bs.deleted
 	locs := make([]string, len(files))
-	index := make(map[string]int, len(files))
 	for i, f := range files {
-		locs[i], index[f.Location] = f.Location, i
+		locs[i] = f.Location
 	}
 	delLocs := make([]string, len(dels))
 	for i, f := range dels {
 		delLocs[i] = f.Location
-	}
-	delDatas, err := readFiles(ctx, w, tbl, delLocs)
-	if err != nil {
-		return res, err
-	}
-	// The rows deleted, by data file; an entry of a file no longer in the
-	// table (compacted since) is dropped.
-	deleted := make([]map[int64]bool, len(files))
-	for i := range deleted {
-		deleted[i] = map[int64]bool{}
-	}
-	for i, data := range delDatas {
-		pd, err := parquetio.ReadPosDeletes(bytes.NewReader(data))
-		if err != nil {
-			return res, stateError(tbl, delLocs[i], err)
-		}
-		for _, d := range pd {
-			if fi, ok := index[d.Path]; ok {
-				deleted[fi][d.Pos] = true
-			}
-		}
 	}
 	// The inds of add, to find the rows they meet.
 	addAt := make(map[int64]int, len(addRows))
@@ -305,20 +369,15 @@ func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 	g.SetLimit(fileReaders)
 	for fi, loc := range locs {
 		g.Go(func() error {
-			data, err := readFile(gctx, w, tbl, loc)
-			if err != nil {
-				return err
-			}
-			scans[fi], err = scanFile(data, deleted[fi], addAt, addOrg, ops)
-			if err != nil {
-				return stateError(tbl, loc, err)
-			}
-			return nil
+			var err error
+			scans[fi], err = applyAdd(gctx, w, tbl, loc, bs.rows[fi], bs.org[fi], deleted[fi], addAt, addOrg, ops)
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return res, err
 	}
+	bs.rows, bs.org = nil, nil
 	lost := make([]bool, len(addRows)) // rows of add that a row of the state beats
 	var newDel []parquetio.PosDelete
 	live := make([]int64, len(files))
@@ -419,7 +478,7 @@ func mergeBucket[R any](ctx context.Context, w *writer, tbl *tables.Table, b int
 	return res, nil
 }
 
-// scannedFile is what scanFile found in a data file of the state.
+// scannedFile is what applyAdd found in a data file of the state.
 type scannedFile[R any] struct {
 	rows       []R     // its live rows, with the fields of the insight tables
 	deleted    []int64 // its rows that rows of add replace
@@ -427,17 +486,14 @@ type scannedFile[R any] struct {
 	collisions int64   // rows of add that met one of its rows
 }
 
-// scanFile reads data, a data file of the state whose rows deleted are
-// deleted, for the insight columns and the origins (their objects only
-// when two origins of the same line meet), and applies the
-// de-duplication rule to its rows that rows of add (addAt: their index by
-// ind; addOrg: their origins) meet.
-func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, addOrg []parquetio.Origin, ops stateOps[R]) (scannedFile[R], error) {
+// applyAdd applies the de-duplication rule to the rows of a data file of
+// the state at location (rows, with their origins org, as scanState read
+// them; deleted: its rows deleted) that rows of add (addAt: their index by
+// ind; addOrg: their origins) meet. The file's objects are read only when
+// two origins of the same line meet.
+func applyAdd[R any](ctx context.Context, w *writer, tbl *tables.Table, location string, rows []R, org []parquetio.Origin, deleted map[int64]bool,
+	addAt map[int64]int, addOrg []parquetio.Origin, ops stateOps[R]) (scannedFile[R], error) {
 	var sc scannedFile[R]
-	rows, org, err := ops.readInsight(bytes.NewReader(data), ops.insight)
-	if err != nil {
-		return sc, err
-	}
 	withObjects := false // org has the objects
 	out := rows[:0]
 	for i := range rows {
@@ -448,8 +504,12 @@ func scanFile[R any](data []byte, deleted map[int64]bool, addAt map[int64]int, a
 			sc.collisions++
 			if org[i].SameLine(addOrg[j]) && !withObjects {
 				// The objects decide: read them (rare: a line landed twice).
-				if _, org, err = ops.readInsight(bytes.NewReader(data), []string{"ind", parquetio.ColOriginObject}); err != nil {
+				data, err := readFile(ctx, w, tbl, location)
+				if err != nil {
 					return sc, err
+				}
+				if _, org, err = ops.readInsight(bytes.NewReader(data), []string{"ind", parquetio.ColOriginObject}); err != nil {
+					return sc, stateError(tbl, location, err)
 				}
 				withObjects = true
 			}
@@ -568,4 +628,57 @@ func readFile(ctx context.Context, w *writer, tbl *tables.Table, location string
 		return nil, fmt.Errorf("reading a file of %s: %w", tbl.Name(), err)
 	}
 	return data, nil
+}
+
+// stateScan reads the state of the three clean tables (scanState) in the
+// background, while the run reads the new objects.
+type stateScan struct {
+	g     *errgroup.Group
+	stopc context.CancelCauseFunc
+	pins  *tableScan[clean.Pin]
+	geos  *tableScan[clean.Geo]
+	users *tableScan[clean.User]
+	took  time.Duration // from the start to the end of the slowest table's read
+}
+
+// startScan starts reading the state of the clean tables of w; fail is
+// called with the first error.
+func startScan(ctx context.Context, w *writer, fail func(error)) *stateScan {
+	ctx, stop := context.WithCancelCause(ctx)
+	g, ctx := errgroup.WithContext(ctx)
+	s := &stateScan{g: g, stopc: stop}
+	t0 := time.Now()
+	var mu sync.Mutex
+	done := func(err error) error {
+		if err != nil {
+			fail(err)
+		}
+		mu.Lock()
+		s.took = max(s.took, time.Since(t0))
+		mu.Unlock()
+		return err
+	}
+	g.Go(func() (err error) {
+		s.pins, err = scanState(ctx, w, clean.TablePin, pinOps)
+		return done(err)
+	})
+	g.Go(func() (err error) {
+		s.geos, err = scanState(ctx, w, clean.TableGeo, geoOps)
+		return done(err)
+	})
+	g.Go(func() (err error) {
+		s.users, err = scanState(ctx, w, clean.TableUser, userOps)
+		return done(err)
+	})
+	return s
+}
+
+// wait waits for the reads to end and returns the first error.
+func (s *stateScan) wait() error { return s.g.Wait() }
+
+// stop cancels the reads, if still running, and waits for them to end (a
+// run that fails before merging).
+func (s *stateScan) stop() {
+	s.stopc(errors.New("the run ended"))
+	_ = s.g.Wait()
 }
