@@ -48,8 +48,10 @@ type Options struct {
 	// PageBytes is the target size of a data page before compression.
 	// Default: DefaultPageBytes (128 KiB).
 	PageBytes int
-	// Allocator allocates the Arrow and Parquet buffers.
-	// Default: memory.DefaultAllocator.
+	// Allocator allocates the Arrow and Parquet buffers. Default:
+	// memory.DefaultAllocator, but for the column builders of the rows
+	// written, whose buffers are reused from row group to row group and
+	// file to file (builderPool).
 	Allocator memory.Allocator
 	// Date, when set (YYYY-MM-DD), appends the partition date column dt
 	// (date, non-null) with this value on every row: the files of an
@@ -162,7 +164,11 @@ func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, enc en
 	if err != nil {
 		return err
 	}
-	cols := newColumns(o.Allocator, schema, enc.dict)
+	mem := o.Allocator
+	if opts.Allocator == nil {
+		mem = builderPool
+	}
+	cols := newColumns(mem, schema, enc.dict)
 	defer cols.release()
 	date, _ := parseDate(o.Date) // checked by Validate
 	for lo := 0; lo < n; lo += o.RowGroupRows {
