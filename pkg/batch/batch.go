@@ -364,11 +364,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	progress := w.progress()
 	res.Full = cfg.Full || len(progress) == 0
+	// A run with no state yet (none of the clean tables ever committed) is
+	// a full run: the same tables, written as --full writes them, without
+	// merging every row read into an empty state (which takes twice the
+	// memory and time). It still commits only over the state it found.
+	rebuild := cfg.Full || w.noState()
 
 	// The state is read while the new objects are: what it holds does not
 	// depend on them. A state that cannot be read fails the run at once.
 	var scan *stateScan
-	if !cfg.Full {
+	if !rebuild {
 		var fail context.CancelCauseFunc
 		ctx, fail = context.WithCancelCause(ctx)
 		defer fail(nil)
@@ -429,7 +434,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	t0 = time.Now()
 	var collisions [3]int64
 	input := insights.Input{Pins: rows.pins.rows, Geos: rows.geos.rows, Users: rows.users.rows}
-	if !cfg.Full {
+	if !rebuild {
 		if err := scan.wait(); err != nil {
 			return res, cmp.Or(context.Cause(ctx), err)
 		}
@@ -492,7 +497,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.Files = w.files()
 	res.Timings.TotalMS = time.Since(start).Milliseconds()
 	pctx := context.WithoutCancel(ctx)
-	if res.Snapshots, err = w.publish(pctx, res, cfg.Full); err != nil {
+	if res.Snapshots, err = w.publish(pctx, res, rebuild, !cfg.Full); err != nil {
 		return res, err
 	}
 	res.Timings.PublishMS = time.Since(t0).Milliseconds()

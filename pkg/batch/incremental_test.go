@@ -369,6 +369,41 @@ func TestDamagedStateFile(t *testing.T) {
 	sameAsFull(t, dst, cfg, day(2))
 }
 
+// TestFirstRunOverAnotherRun: a run that finds no state writes the clean
+// tables as --full does, but still commits only over the state it found:
+// when another run committed them meanwhile, it fails with
+// ErrConcurrentRun and the tables keep the other run's state.
+func TestFirstRunOverAnotherRun(t *testing.T) {
+	dir := t.TempDir()
+	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
+	land(t, in, generated(300, 100), batchtest.Layout{PerObject: 10, Partitions: 2})
+	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	hooked := cfg
+	var other sync.Once
+	hooked.CommitHook = func(table string, commit func() error) error {
+		// Before the first commit of the first run, the other run runs
+		// whole; the first run's commits wait for it.
+		other.Do(func() {
+			runJob(t, t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(1), RunID: "other"})
+		})
+		return commit()
+	}
+	_, err := batch.Run(t.Context(), batch.Config{Input: in.URL(""), Prefix: testPrefix, Tables: hooked, Date: day(1), RunID: "first"})
+	if !errors.Is(err, batch.ErrConcurrentRun) {
+		t.Fatalf("the first run, over the other's commits: err = %v, want ErrConcurrentRun", err)
+	}
+	cat := tabletest.Open(t, cfg)
+	for _, tb := range clean.Tables {
+		tbl, err := cat.Ensure(t.Context(), tables.CleanDef(tb))
+		check(t, string(tb), err)
+		if id := tbl.Iceberg().CurrentSnapshot().Summary.Properties[batch.SummaryRunID]; id != "other" {
+			t.Errorf("%s holds run %q, want the other run's", tb, id)
+		}
+	}
+	cat.Close()
+	sameAsFull(t, in, cfg, day(1))
+}
+
 // TestTwoIncrementalRunsAtOnce: two runs over the same new objects at the
 // same time. A table's commit that meets the other run's fails that run
 // (ErrConcurrentRun) and commits nothing of it to the table; the next run

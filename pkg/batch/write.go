@@ -255,6 +255,16 @@ func (w *writer) loadState(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// noState reports whether none of the clean tables was ever committed.
+func (w *writer) noState() bool {
+	for _, ts := range w.state {
+		if ts.snapshot != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // progress returns the progress of each topic (nil entries: list whole).
 func (w *writer) progress() map[clean.Table]*TopicProgress {
 	out := map[clean.Table]*TopicProgress{}
@@ -369,9 +379,11 @@ const publishers = 4
 // publish commits the clean tables (their new, compacted and delete files,
 // progress, totals and pending quarantine files, in one commit each), then the day's
 // partition of each insight table, then the pending quarantine files to
-// batch_quarantine, the tables of each step several at a time. It returns
-// the snapshot ids, by table.
-func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string]int64, error) {
+// batch_quarantine, the tables of each step several at a time. full: the
+// clean tables' files replace all theirs (a full run); checkState: a clean
+// table is committed only over the snapshot the run read (not --full). It
+// returns the snapshot ids, by table.
+func (w *writer) publish(ctx context.Context, res Result, full, checkState bool) (map[string]int64, error) {
 	q, err := json.Marshal(RunQuality{Full: res.Full, Quality: res.Quality})
 	if err != nil {
 		return nil, fmt.Errorf("encoding the quality report: %w", err)
@@ -420,7 +432,7 @@ func (w *writer) publish(ctx context.Context, res Result, full bool) (map[string
 	}
 	err = step(cleans, func(i int) (tables.Change, error) {
 		tbl, ts := cleans[i], w.state[clean.Tables[i]]
-		if full {
+		if !checkState {
 			return changes[i], nil
 		}
 		// The change was made from the state as the run read it: it
