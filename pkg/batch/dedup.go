@@ -111,19 +111,12 @@ func (d *dedup[R]) sorted(workers int, bucket func(int64) int32, nb int) (rows [
 	// stored, each with its bucket: read in ind order instead, the rows'
 	// inds are a cache miss each (a million rows: 0.1-0.5 s).
 	order := make([]sortEntry, d.n)
-	var wg sync.WaitGroup
-	for w := range max(workers, 1) {
-		wg.Go(func() {
-			for si := w; si < len(d.segs); si += max(workers, 1) {
-				s, base := d.segs[si], si<<segBits
-				for o := range min(1<<segBits, int(d.n)-base) {
-					ind := s.ind[o]
-					order[base+o] = sortEntry{uint64(ind) ^ 1<<63, int32(base + o), bucket(ind)} // signed order as unsigned
-				}
-			}
-		})
-	}
-	wg.Wait()
+	d.bySegment(workers, func(s *segment[R], base, n int) {
+		for o := range n {
+			ind := s.ind[o]
+			order[base+o] = sortEntry{uint64(ind) ^ 1<<63, int32(base + o), bucket(ind)} // signed order as unsigned
+		}
+	})
 	radixSort(order)
 	// Then a stable counting sort by bucket: by bucket, then ind.
 	bounds = make([]int, nb+1)
@@ -145,22 +138,33 @@ func (d *dedup[R]) sorted(workers int, bucket func(int64) int32, nb int) (rows [
 	order = nil
 	rows = make([]R, d.n)
 	at = make([]pos, d.n)
-	for w := range max(workers, 1) {
+	d.bySegment(workers, func(s *segment[R], base, n int) {
+		for o := range n {
+			r := rank[base+o]
+			rows[r], at[r] = s.rows[o], s.at[o]
+		}
+		d.segs[base>>segBits] = nil
+	})
+	dups = d.accepted - int64(len(rows))
+	d.segs, d.n = nil, 0
+	return rows, at, bounds, dups
+}
+
+// bySegment calls f with every segment, the row number of its first row
+// and its rows, workers goroutines at a time, each taking every workers-th
+// segment.
+func (d *dedup[R]) bySegment(workers int, f func(s *segment[R], base, n int)) {
+	workers = max(workers, 1)
+	var wg sync.WaitGroup
+	for w := range workers {
 		wg.Go(func() {
-			for si := w; si < len(d.segs); si += max(workers, 1) {
-				s, base := d.segs[si], si<<segBits
-				for o := range min(1<<segBits, int(d.n)-base) {
-					r := rank[base+o]
-					rows[r], at[r] = s.rows[o], s.at[o]
-				}
-				d.segs[si] = nil
+			for si := w; si < len(d.segs); si += workers {
+				base := si << segBits
+				f(d.segs[si], base, min(1<<segBits, int(d.n)-base))
 			}
 		})
 	}
 	wg.Wait()
-	dups = d.accepted - int64(len(rows))
-	d.segs, d.n = nil, 0
-	return rows, at, bounds, dups
 }
 
 // sortEntry is a row number j, its sort key and its bucket (in what would
