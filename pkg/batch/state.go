@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -633,52 +632,45 @@ func readFile(ctx context.Context, w *writer, tbl *tables.Table, location string
 // stateScan reads the state of the three clean tables (scanState) in the
 // background, while the run reads the new objects.
 type stateScan struct {
-	g     *errgroup.Group
-	stopc context.CancelCauseFunc
-	pins  *tableScan[clean.Pin]
-	geos  *tableScan[clean.Geo]
-	users *tableScan[clean.User]
-	took  time.Duration // from the start to the end of the slowest table's read
+	pins   *tableScan[clean.Pin]
+	geos   *tableScan[clean.Geo]
+	users  *tableScan[clean.User]
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed when the reads have ended; then:
+	err    error         // the first error
+	took   time.Duration // from the start to the end of the reads
 }
 
 // startScan starts reading the state of the clean tables of w; fail is
-// called with the first error.
+// called with the first error, unless the reads were stopped.
 func startScan(ctx context.Context, w *writer, fail func(error)) *stateScan {
-	ctx, stop := context.WithCancelCause(ctx)
-	g, ctx := errgroup.WithContext(ctx)
-	s := &stateScan{g: g, stopc: stop}
+	ctx, cancel := context.WithCancelCause(ctx)
+	s := &stateScan{cancel: cancel, done: make(chan struct{})}
 	t0 := time.Now()
-	var mu sync.Mutex
-	done := func(err error) error {
-		if err != nil {
-			fail(err)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { s.pins, err = scanState(gctx, w, clean.TablePin, pinOps); return err })
+	g.Go(func() (err error) { s.geos, err = scanState(gctx, w, clean.TableGeo, geoOps); return err })
+	g.Go(func() (err error) { s.users, err = scanState(gctx, w, clean.TableUser, userOps); return err })
+	go func() {
+		defer close(s.done)
+		s.err = g.Wait()
+		s.took = time.Since(t0)
+		if s.err != nil && context.Cause(ctx) == nil {
+			fail(s.err)
 		}
-		mu.Lock()
-		s.took = max(s.took, time.Since(t0))
-		mu.Unlock()
-		return err
-	}
-	g.Go(func() (err error) {
-		s.pins, err = scanState(ctx, w, clean.TablePin, pinOps)
-		return done(err)
-	})
-	g.Go(func() (err error) {
-		s.geos, err = scanState(ctx, w, clean.TableGeo, geoOps)
-		return done(err)
-	})
-	g.Go(func() (err error) {
-		s.users, err = scanState(ctx, w, clean.TableUser, userOps)
-		return done(err)
-	})
+	}()
 	return s
 }
 
 // wait waits for the reads to end and returns the first error.
-func (s *stateScan) wait() error { return s.g.Wait() }
+func (s *stateScan) wait() error {
+	<-s.done
+	return s.err
+}
 
 // stop cancels the reads, if still running, and waits for them to end (a
 // run that fails before merging).
 func (s *stateScan) stop() {
-	s.stopc(errors.New("the run ended"))
-	_ = s.g.Wait()
+	s.cancel(errors.New("the run ended"))
+	<-s.done
 }
