@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/iceberg-go/table"
 
 	"github.com/pinpipe/pinpipe/internal/tabletest"
 	"github.com/pinpipe/pinpipe/pkg/batch"
@@ -138,6 +139,28 @@ func tablesAt(t testing.TB, warehouse string) tables.Config {
 	}
 	dir, _ := catalogs.LoadOrStore(warehouse, t.TempDir())
 	return tables.Config{Catalog: "sqlite://" + filepath.Join(dir.(string), "catalog.db"), Warehouse: warehouse}
+}
+
+// landedAt lands in, as layout says, in a new directory's input, and
+// returns the input and the tables configuration of an empty warehouse
+// beside it.
+func landedAt(t testing.TB, in topics, layout batchtest.Layout) (objstore.Bucket, tables.Config) {
+	t.Helper()
+	dir := t.TempDir()
+	src := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
+	land(t, src, in, layout)
+	return src, tablesAt(t, filepath.Join(dir, "out"))
+}
+
+// currentSnapshot returns the current snapshot of table def in the catalog
+// of cfg (nil when it has none).
+func currentSnapshot(t testing.TB, cfg tables.Config, def tables.Def) *table.Snapshot {
+	t.Helper()
+	cat := tabletest.Open(t, cfg)
+	defer cat.Close()
+	tbl, err := cat.Ensure(t.Context(), def)
+	check(t, def.Name, err)
+	return tbl.Iceberg().CurrentSnapshot()
 }
 
 // liveState reads the rows of a state file, name, and their origins with

@@ -294,10 +294,7 @@ func TestCrashBetweenSteps(t *testing.T) {
 // origin columns, no buckets) or progress of another version are refused
 // with an error that says what to do; --full rebuilds them.
 func TestStateOfAnOlderVersion(t *testing.T) {
-	dir := t.TempDir()
-	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
-	land(t, in, handBuilt(), batchtest.Layout{PerObject: 3})
-	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	in, cfg := landedAt(t, handBuilt(), batchtest.Layout{PerObject: 3})
 	cat := tabletest.Open(t, cfg)
 	// The clean table pin as version 1 made it.
 	_, err := cat.Ensure(t.Context(), tables.Def{Name: string(clean.TablePin), Columns: parquetio.PinSchema(false)})
@@ -357,13 +354,9 @@ func TestDamagedStateFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), damaged) || !strings.Contains(err.Error(), "--full") {
 		t.Fatalf("run over a damaged state file: err = %v, want an error naming %s and --full", err, damaged)
 	}
-	cat = tabletest.Open(t, cfg)
-	geo, err = cat.Ensure(t.Context(), tables.CleanDef(clean.TableGeo))
-	check(t, "geo", err)
-	if got := geo.Iceberg().CurrentSnapshot().SnapshotID; got != snap {
+	if got := currentSnapshot(t, cfg, tables.CleanDef(clean.TableGeo)).SnapshotID; got != snap {
 		t.Errorf("the failed run committed geo (snapshot %d, was %d)", got, snap)
 	}
-	cat.Close()
 
 	runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(2), Full: true})
 	sameAsFull(t, dst, cfg, day(2))
@@ -374,10 +367,7 @@ func TestDamagedStateFile(t *testing.T) {
 // when another run committed them meanwhile, it fails with
 // ErrConcurrentRun and the tables keep the other run's state.
 func TestFirstRunOverAnotherRun(t *testing.T) {
-	dir := t.TempDir()
-	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
-	land(t, in, generated(300, 100), batchtest.Layout{PerObject: 10, Partitions: 2})
-	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	in, cfg := landedAt(t, generated(300, 100), batchtest.Layout{PerObject: 10, Partitions: 2})
 	hooked := cfg
 	var other sync.Once
 	hooked.CommitHook = func(table string, commit func() error) error {
@@ -392,15 +382,11 @@ func TestFirstRunOverAnotherRun(t *testing.T) {
 	if !errors.Is(err, batch.ErrConcurrentRun) {
 		t.Fatalf("the first run, over the other's commits: err = %v, want ErrConcurrentRun", err)
 	}
-	cat := tabletest.Open(t, cfg)
 	for _, tb := range clean.Tables {
-		tbl, err := cat.Ensure(t.Context(), tables.CleanDef(tb))
-		check(t, string(tb), err)
-		if id := tbl.Iceberg().CurrentSnapshot().Summary.Properties[batch.SummaryRunID]; id != "other" {
+		if id := currentSnapshot(t, cfg, tables.CleanDef(tb)).Summary.Properties[batch.SummaryRunID]; id != "other" {
 			t.Errorf("%s holds run %q, want the other run's", tb, id)
 		}
 	}
-	cat.Close()
 	sameAsFull(t, in, cfg, day(1))
 }
 
@@ -409,10 +395,7 @@ func TestFirstRunOverAnotherRun(t *testing.T) {
 // (ErrConcurrentRun) and commits nothing of it to the table; the next run
 // goes on from what was committed. Nothing is counted or kept twice.
 func TestTwoIncrementalRunsAtOnce(t *testing.T) {
-	dir := t.TempDir()
-	in := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
-	land(t, in, generated(800, 300), batchtest.Layout{PerObject: 25, Partitions: 2})
-	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	in, cfg := landedAt(t, generated(800, 300), batchtest.Layout{PerObject: 25, Partitions: 2})
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i := range errs {

@@ -114,10 +114,7 @@ func TestCancelledRunPublishesNothing(t *testing.T) {
 // TestSnapshotsNameTheRun: every table's current snapshot carries the run's
 // id, date and quality report in its summary.
 func TestSnapshotsNameTheRun(t *testing.T) {
-	dir := t.TempDir()
-	src := openStore(t, filepath.Join(dir, "topics"), objstore.Options{})
-	land(t, src, handBuilt(), batchtest.Layout{})
-	cfg := tablesAt(t, filepath.Join(dir, "out"))
+	src, cfg := landedAt(t, handBuilt(), batchtest.Layout{})
 	res := runJob(t, t.Context(), batch.Config{Input: src.URL(""), Prefix: testPrefix, Tables: cfg, Date: "2026-11-24", RunID: "run-one"})
 	cat := tabletest.Open(t, cfg)
 	defer cat.Close()
