@@ -164,7 +164,7 @@ func writeChunked(w io.Writer, schema *arrow.Schema, n int, opts Options, enc en
 	if err != nil {
 		return err
 	}
-	mem := o.Allocator
+	mem := o.Allocator // the caller's, or builderPool for the builders
 	if opts.Allocator == nil {
 		mem = builderPool
 	}
