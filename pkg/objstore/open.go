@@ -134,8 +134,10 @@ type Copier interface {
 }
 
 // PageLister lists in pages, as they arrive, so that a caller can start on
-// the first objects while the rest are listed. It is implemented by the S3
-// store (a listing of many objects is a series of round trips).
+// the first objects while the rest are listed, or stop early. It is
+// implemented by the S3 store (a listing of many objects is a series of
+// round trips) and the file store (which reads the names first, then looks
+// at the files a page at a time).
 type PageLister interface {
 	// ListPages calls fn with the objects of each page whose keys start
 	// with prefix (recursively). Each page is sorted by key; S3 returns

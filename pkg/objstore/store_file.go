@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +42,7 @@ var (
 	_ Bucket      = (*fileBucket)(nil)
 	_ Conditional = (*fileBucket)(nil)
 	_ AfterLister = (*fileBucket)(nil)
+	_ PageLister  = (*fileBucket)(nil)
 	_ Copier      = (*fileBucket)(nil)
 	_ Renamer     = (*fileBucket)(nil)
 	_ Checker     = (*fileBucket)(nil)
@@ -90,67 +91,156 @@ func (b *fileBucket) URL(key string) string {
 	return filepath.Join(b.root, filepath.FromSlash(key))
 }
 
-// walk appends to objs the files under the directory p, whose key is dir
-// ("" for the root), with a key that has prefix and sorts after startAfter.
-// A directory whose keys all sort before startAfter, or that cannot hold
-// the prefix, is not read, and only the entries that qualify by name are
-// looked at further: a listing after the last key read costs the
-// directory's names, not a stat of each of its files.
-func (b *fileBucket) walk(ctx context.Context, p, dir, prefix, startAfter string, objs *[]Object) error {
+// entryType is what a directory entry is, when the directory says.
+type entryType uint8
+
+const (
+	entryUnknown entryType = iota // the file system does not say: lstat it
+	entryFile                     // a regular file
+	entryDir
+	entryOther // a symbolic link, a device, ...: not an object
+)
+
+// walk appends to keys the keys of the files under the directory p, whose
+// key is dir ("" for the root), that have prefix and sort after startAfter,
+// in no order. A directory whose keys all sort before startAfter, or that
+// cannot hold the prefix, is not read, and only the names that qualify are
+// kept: a listing after the last key read costs the directory's names, not
+// a stat (or a string) for each of its files. Where the directory does not
+// tell files from directories, the qualifying names are looked at (lstat).
+func (b *fileBucket) walk(ctx context.Context, p, dir, prefix, startAfter string, keys *[]string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f, err := os.Open(p)
+	base := "" // key of an entry: base + its name
+	if dir != "" {
+		base = dir + "/"
+	}
+	var subdirs []string
+	err := readNames(p, func(name string, typ entryType) error {
+		if typ == entryOther || strings.HasPrefix(name, tmpPrefix) {
+			return nil
+		}
+		// As a file: the key has the prefix and sorts after startAfter.
+		fileCanMatch := hasPrefixCat(base, name, prefix) && compareCat(base, name, startAfter) > 0
+		if typ == entryFile {
+			if fileCanMatch {
+				*keys = append(*keys, base+name)
+			}
+			return nil
+		}
+		// As a directory: keys under key/ can have the prefix, and not all
+		// sort before startAfter.
+		key := base + name
+		sub := key + "/"
+		dirCanMatch := (strings.HasPrefix(sub, prefix) || strings.HasPrefix(prefix, sub)) &&
+			!(sub < startAfter && !strings.HasPrefix(startAfter, sub))
+		if !dirCanMatch && !fileCanMatch {
+			return nil
+		}
+		if typ == entryUnknown {
+			info, err := os.Lstat(filepath.Join(p, name))
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return nil // removed since
+			case err != nil:
+				return err
+			case info.IsDir():
+				typ = entryDir
+			case info.Mode().IsRegular():
+				typ = entryFile
+			default:
+				return nil
+			}
+		}
+		switch {
+		case typ == entryDir && dirCanMatch:
+			subdirs = append(subdirs, key)
+		case typ == entryFile && fileCanMatch:
+			*keys = append(*keys, key)
+		}
+		return nil
+	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // missing dir, or removed during the walk
 	}
 	if err != nil {
 		return err
 	}
-	// Names only: a partition directory holds every object landed in it,
-	// and only the few after startAfter are looked at (lstat).
-	names, err := f.Readdirnames(-1)
-	f.Close()
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+	// Read once this directory is closed: a deep tree holds one open at a time.
+	for _, sub := range subdirs {
+		if err := b.walk(ctx, filepath.Join(p, sub[len(base):]), sub, prefix, startAfter, keys); err != nil {
+			return err
+		}
 	}
-	for _, name := range names {
-		if strings.HasPrefix(name, tmpPrefix) {
-			continue
+	return nil
+}
+
+// compareCat compares a+b with s, without making a+b.
+func compareCat(a, b, s string) int {
+	if len(s) < len(a) {
+		if c := strings.Compare(a[:len(s)], s); c != 0 {
+			return c
 		}
-		key := name
-		if dir != "" {
-			key = dir + "/" + name
+		return 1 // s is a proper prefix of a+b
+	}
+	if c := strings.Compare(a, s[:len(a)]); c != 0 {
+		return c
+	}
+	return strings.Compare(b, s[len(a):])
+}
+
+// hasPrefixCat reports whether a+b starts with p, without making a+b.
+func hasPrefixCat(a, b, p string) bool {
+	if len(p) <= len(a) {
+		return strings.HasPrefix(a, p)
+	}
+	return strings.HasPrefix(p, a) && strings.HasPrefix(b, p[len(a):])
+}
+
+// list returns the keys under prefix that sort after startAfter, sorted.
+func (b *fileBucket) list(ctx context.Context, prefix, startAfter string) ([]string, error) {
+	dir := ""
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		dir = prefix[:i]
+	}
+	start := b.root
+	if dir != "" {
+		p, err := b.path(dir)
+		if err != nil {
+			return nil, err
 		}
-		sub := key + "/"
-		// As a directory: keys under sub can have the prefix, and not
-		// all sort before startAfter. As a file: the key has the prefix
-		// and sorts after startAfter. Neither: skipped without a stat.
-		dirCanMatch := (strings.HasPrefix(sub, prefix) || strings.HasPrefix(prefix, sub)) &&
-			!(sub < startAfter && !strings.HasPrefix(startAfter, sub))
-		fileCanMatch := strings.HasPrefix(key, prefix) && key > startAfter
-		if !dirCanMatch && !fileCanMatch {
-			continue
+		start = p
+	}
+	var keys []string
+	if err := b.walk(ctx, start, filepath.ToSlash(dir), prefix, startAfter, &keys); err != nil {
+		return nil, err
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// objects returns the objects of keys that are still files, in order.
+func (b *fileBucket) objects(ctx context.Context, keys []string) ([]Object, error) {
+	objs := make([]Object, 0, len(keys))
+	for i, key := range keys {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 		}
-		info, err := os.Lstat(filepath.Join(p, name))
+		info, err := os.Lstat(filepath.Join(b.root, filepath.FromSlash(key)))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		switch {
-		case info.IsDir():
-			if dirCanMatch {
-				if err := b.walk(ctx, filepath.Join(p, name), key, prefix, startAfter, objs); err != nil {
-					return err
-				}
-			}
-		case fileCanMatch && info.Mode().IsRegular():
-			*objs = append(*objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info), Modified: info.ModTime()})
+		if info.Mode().IsRegular() {
+			objs = append(objs, Object{Key: key, Size: info.Size(), ETag: fileETag(info), Modified: info.ModTime()})
 		}
 	}
-	return nil
+	return objs, nil
 }
 
 // path checks key and returns its file path. Keys are slash-separated paths
@@ -203,25 +293,39 @@ func (b *fileBucket) List(ctx context.Context, prefix string) ([]Object, error) 
 // ListAfter implements AfterLister: it walks the directory of prefix and
 // keeps the keys after startAfter.
 func (b *fileBucket) ListAfter(ctx context.Context, prefix, startAfter string) ([]Object, error) {
-	dir := ""
-	if i := strings.LastIndex(prefix, "/"); i >= 0 {
-		dir = prefix[:i]
-	}
-	start := b.root
-	if dir != "" {
-		p, err := b.path(dir)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+	keys, err := b.list(ctx, prefix, startAfter)
+	if err == nil {
+		var objs []Object
+		if objs, err = b.objects(ctx, keys); err == nil {
+			return objs, nil
 		}
-		start = p
 	}
-	var objs []Object
-	err := b.walk(ctx, start, filepath.ToSlash(dir), prefix, startAfter, &objs)
+	return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+}
+
+// listPage is the number of objects in a page of ListPages.
+const listPage = 1000
+
+// ListPages implements PageLister: it reads the names under prefix, then
+// looks at the files (their size and version) a page at a time, in key
+// order, so that a caller that stops early has not looked at the rest.
+func (b *fileBucket) ListPages(ctx context.Context, prefix string, fn func([]Object) error) error {
+	keys, err := b.list(ctx, prefix, "")
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+		return fmt.Errorf("listing %s: %w", b.URL(prefix), err)
 	}
-	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
-	return objs, nil
+	for page := range slices.Chunk(keys, listPage) {
+		objs, err := b.objects(ctx, page)
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+		}
+		if len(objs) > 0 {
+			if err := fn(objs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Get opens the file of key.
