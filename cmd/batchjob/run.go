@@ -120,6 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		RowsPerFile: batch.DefaultRowsPerFile,
 		MaxAttempts: objstore.DefaultMaxAttempts,
 		Progress:    "auto",
+		Maintenance: tables.Maintenance{}.WithSnapshots(batch.DefaultKeepSnapshots),
 	}
 	fs := flag.NewFlagSet("batchjob", flag.ContinueOnError)
 	fs.StringVar(&cfg.Input, "input", "", "landing root URL: s3://bucket/topics, file:///dir or a directory (required)")
@@ -143,6 +144,10 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 	cli.LogFormatFlag(fs, &cfg.LogFormat)
 	if err := cli.Parse(fs, args, stderr, "usage: batchjob --input URL --prefix P --warehouse URL [--catalog URL] [--date YYYY-MM-DD] [--concurrency N] [--json]"); err != nil {
 		return cfg, err
+	}
+	if !flagSet(fs, "max-snapshots") {
+		// --keep-snapshots alone raises the maximum with it.
+		cfg.Maintenance.MaxSnapshots = max(cfg.Maintenance.MaxSnapshots, cfg.Maintenance.KeepSnapshots)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, cli.Usage(fmt.Errorf("%w (see --help)", err))
@@ -258,4 +263,11 @@ func progressLine(p *batch.Progress, stderr io.Writer, done <-chan struct{}) {
 			bar.Set64(p.ObjectsDone.Load())
 		}
 	}
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -477,6 +477,35 @@ func TestMaintenanceAfterRuns(t *testing.T) {
 	sameAsFull(t, dst, cfg, day(runs))
 }
 
+// TestSnapshotsKept: with the default maintenance, every table keeps
+// batch.DefaultKeepSnapshots snapshots, however young: the metadata each
+// commit parses and rewrites stops growing with the runs. The report's
+// trend shows the runs they remember, and the state is still that of one
+// --full run.
+func TestSnapshotsKept(t *testing.T) {
+	if testing.Short() {
+		t.Skip("17 runs")
+	}
+	src, objs := staged(t, generated(170, 1_000), batchtest.Layout{PerObject: 10, Partitions: 1})
+	dst := openStore(t, filepath.Join(t.TempDir(), "topics"), objstore.Options{})
+	cfg := tablesAt(t, filepath.Join(t.TempDir(), "out"))
+	runs := batch.DefaultKeepSnapshots + 3
+	for i := range runs {
+		copyObjects(t, src, dst, topicPart(objs, runs, i))
+		runJob(t, t.Context(), batch.Config{Input: dst.URL(""), Prefix: testPrefix, Tables: cfg, Date: day(i + 1), Maintain: true})
+	}
+	cat := tabletest.Open(t, cfg)
+	for _, def := range batch.Defs() {
+		tbl, err := cat.Ensure(t.Context(), def)
+		check(t, def.Name, err)
+		if n := len(tbl.Iceberg().Metadata().Snapshots()); n != batch.DefaultKeepSnapshots {
+			t.Errorf("%s keeps %d snapshots after %d runs, want %d", def.Name, n, runs, batch.DefaultKeepSnapshots)
+		}
+	}
+	cat.Close()
+	sameAsFull(t, dst, cfg, day(runs))
+}
+
 // TestBucketsCompacted: runs whose rows are new inds touch no file of the
 // state, so each adds a file to every bucket its rows fall in; past
 // MaxBucketFiles a bucket's smallest files are merged, and the state still

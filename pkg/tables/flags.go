@@ -60,13 +60,16 @@ func (c *Config) Resolve() error {
 	return nil
 }
 
-// Flags defines the maintenance flags on fs, bound to m.
+// Flags defines the maintenance flags on fs, bound to m. Their defaults
+// are m's settings, where m has them (a job's own defaults), else the
+// package's.
 func (m *Maintenance) Flags(fs *flag.FlagSet) {
-	fs.DurationVar(&m.SnapshotAge, "snapshot-age", DefaultSnapshotAge, "table snapshots older than this expire (time travel reaches this far back)")
-	fs.IntVar(&m.KeepSnapshots, "keep-snapshots", DefaultKeepSnapshots, "the most recent snapshots kept whatever their age")
-	fs.IntVar(&m.MaxSnapshots, "max-snapshots", DefaultMaxSnapshots, "at most this many snapshots are kept: older ones expire even within --snapshot-age (bounds the metadata each commit rewrites)")
-	fs.DurationVar(&m.OrphanAge, "orphan-age", DefaultOrphanAge, "files no snapshot lists are deleted once older than this (at least 1h)")
-	fs.DurationVar(&m.OrphanInterval, "orphan-interval", DefaultOrphanInterval, "look for such files at most once in this long (the search reads every kept snapshot's manifests and lists the table's location; negative: at every maintenance)")
+	d := m.WithDefaults()
+	fs.DurationVar(&m.SnapshotAge, "snapshot-age", d.SnapshotAge, "table snapshots older than this expire (time travel reaches this far back)")
+	fs.IntVar(&m.KeepSnapshots, "keep-snapshots", d.KeepSnapshots, "the most recent snapshots kept whatever their age")
+	fs.IntVar(&m.MaxSnapshots, "max-snapshots", d.MaxSnapshots, "at most this many snapshots are kept: older ones expire even within --snapshot-age (bounds the metadata each commit parses and rewrites)")
+	fs.DurationVar(&m.OrphanAge, "orphan-age", d.OrphanAge, "files no snapshot lists are deleted once older than this (at least 1h)")
+	fs.DurationVar(&m.OrphanInterval, "orphan-interval", d.OrphanInterval, "look for such files at most once in this long (the search reads every kept snapshot's manifests and lists the table's location; negative: at every maintenance)")
 }
 
 func or(s, def string) string {

@@ -108,6 +108,20 @@ func (m Maintenance) WithDefaults() Maintenance {
 	return m
 }
 
+// WithSnapshots returns m keeping keep snapshots by default, and at most
+// that many (or KeepSnapshots, when higher) unless MaxSnapshots is set: a
+// job that commits a few snapshots a day keeps its own number, whatever
+// their age.
+func (m Maintenance) WithSnapshots(keep int) Maintenance {
+	if m.KeepSnapshots == 0 {
+		m.KeepSnapshots = keep
+	}
+	if m.MaxSnapshots == 0 {
+		m.MaxSnapshots = max(keep, m.KeepSnapshots)
+	}
+	return m
+}
+
 // MaintainResult is what a maintenance run did.
 type MaintainResult struct {
 	ExpiredSnapshots int

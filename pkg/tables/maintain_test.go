@@ -225,3 +225,23 @@ func TestManifestMergeCount(t *testing.T) {
 		t.Errorf("the table reads %d rows, want 60", len(got))
 	}
 }
+
+func TestWithSnapshots(t *testing.T) {
+	for _, tc := range []struct {
+		in                Maintenance
+		wantKeep, wantMax int
+	}{
+		{Maintenance{}, 14, 14},
+		{Maintenance{KeepSnapshots: 100}, 100, 100},
+		{Maintenance{KeepSnapshots: 5}, 5, 14},
+		{Maintenance{MaxSnapshots: 1000}, 14, 1000},
+	} {
+		got := tc.in.WithSnapshots(14).WithDefaults()
+		if got.KeepSnapshots != tc.wantKeep || got.MaxSnapshots != tc.wantMax {
+			t.Errorf("%+v: keep %d, at most %d; want %d and %d", tc.in, got.KeepSnapshots, got.MaxSnapshots, tc.wantKeep, tc.wantMax)
+		}
+	}
+	if d := (Maintenance{}).WithDefaults(); d.KeepSnapshots != DefaultKeepSnapshots || d.MaxSnapshots != DefaultMaxSnapshots {
+		t.Errorf("defaults: keep %d, at most %d", d.KeepSnapshots, d.MaxSnapshots)
+	}
+}
