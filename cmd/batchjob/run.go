@@ -120,7 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		RowsPerFile: batch.DefaultRowsPerFile,
 		MaxAttempts: objstore.DefaultMaxAttempts,
 		Progress:    "auto",
-		Maintenance: tables.Maintenance{}.WithSnapshots(batch.DefaultKeepSnapshots),
+		Maintenance: tables.Maintenance{}.WithSnapshots(batch.DefaultKeepSnapshots, batch.DefaultSnapshotHeadroom),
 	}
 	fs := flag.NewFlagSet("batchjob", flag.ContinueOnError)
 	fs.StringVar(&cfg.Input, "input", "", "landing root URL: s3://bucket/topics, file:///dir or a directory (required)")

@@ -91,6 +91,11 @@ const (
 	// the runs for three months. Measured on a small day (2,001 objects,
 	// BENCHMARKS.md): 0.555 s with 40 snapshots a table, 0.485 s with 5.
 	DefaultKeepSnapshots = 14
+	// DefaultSnapshotHeadroom is the default Maintenance.Headroom: the
+	// snapshots of a table expire once more than this many would, so a
+	// table holds 14 to 21 and its expiry, a commit of its own, comes every
+	// few runs.
+	DefaultSnapshotHeadroom = DefaultKeepSnapshots / 2
 	// DateLayout is the layout of Config.Date.
 	DateLayout = "2006-01-02"
 	// DateToday and DateYesterday are the relative values of Config.Date.
@@ -128,7 +133,8 @@ type Config struct {
 	Report bool
 	// Maintenance settings of Maintain. Default: tables.Maintenance's,
 	// but DefaultKeepSnapshots snapshots kept and at most that many (or
-	// KeepSnapshots, when higher) whatever their age.
+	// KeepSnapshots, when higher) whatever their age, with
+	// DefaultSnapshotHeadroom.
 	Maintenance tables.Maintenance
 	// Date is the run date, YYYY-MM-DD, or DateToday or DateYesterday (UTC,
 	// at the start of the run; a scheduler without templates, such as a
@@ -255,7 +261,7 @@ func (c Config) withDefaults() Config {
 	if c.ObjectAttempts == 0 {
 		c.ObjectAttempts = DefaultObjectAttempts
 	}
-	c.Maintenance = c.Maintenance.WithSnapshots(DefaultKeepSnapshots)
+	c.Maintenance = c.Maintenance.WithSnapshots(DefaultKeepSnapshots, DefaultSnapshotHeadroom)
 	if c.RunID == "" {
 		c.RunID = fmt.Sprintf("%s-%08x", c.Now().UTC().Format("20060102T150405Z"), rand.Uint32())
 	}

@@ -32,6 +32,13 @@ type Maintenance struct {
 	// commit rewrites the table's metadata, which lists them all, so their
 	// number bounds the commit's cost. Default: 1000.
 	MaxSnapshots int
+	// Headroom is how many snapshots beyond KeepSnapshots a table may gain
+	// before they expire (MaxSnapshots + Headroom for young ones): an
+	// expiry is a commit of its own, which parses and rewrites the table's
+	// metadata and reads its manifests to find the files only the expired
+	// snapshots list. A job making a snapshot or two a day so expires them a
+	// few runs at a time rather than at every run. Default: 0.
+	Headroom int
 	// OrphanAge: a file in the table's location that no snapshot lists is
 	// deleted once older than this (a write that is still to be committed
 	// is younger). Default: 24h; at least 1h.
@@ -77,6 +84,8 @@ func (m Maintenance) Validate() error {
 		return fmt.Errorf("snapshot age %s: want >= 0", m.SnapshotAge)
 	case m.KeepSnapshots < 0:
 		return fmt.Errorf("snapshots kept %d: want >= 1", m.KeepSnapshots)
+	case m.Headroom < 0:
+		return fmt.Errorf("snapshot headroom %d: want >= 0", m.Headroom)
 	case m.MaxSnapshots < 0, m.MaxSnapshots > 0 && m.MaxSnapshots < max(m.KeepSnapshots, 1):
 		return fmt.Errorf("at most %d snapshots, but %d are kept whatever their age: want a maximum >= the snapshots kept", m.MaxSnapshots, m.KeepSnapshots)
 	case m.OrphanAge != 0 && m.OrphanAge < MinOrphanAge:
@@ -109,15 +118,18 @@ func (m Maintenance) WithDefaults() Maintenance {
 }
 
 // WithSnapshots returns m keeping keep snapshots by default, and at most
-// that many (or KeepSnapshots, when higher) unless MaxSnapshots is set: a
-// job that commits a few snapshots a day keeps its own number, whatever
-// their age.
-func (m Maintenance) WithSnapshots(keep int) Maintenance {
+// that many (or KeepSnapshots, when higher) unless MaxSnapshots is set,
+// with headroom unless Headroom is set: a job that commits a few snapshots
+// a day keeps its own number, whatever their age.
+func (m Maintenance) WithSnapshots(keep, headroom int) Maintenance {
 	if m.KeepSnapshots == 0 {
 		m.KeepSnapshots = keep
 	}
 	if m.MaxSnapshots == 0 {
 		m.MaxSnapshots = max(keep, m.KeepSnapshots)
+	}
+	if m.Headroom == 0 {
+		m.Headroom = headroom
 	}
 	return m
 }
@@ -143,22 +155,22 @@ func (t *Table) Maintain(ctx context.Context, m Maintenance) (MaintainResult, er
 	}
 	snaps := t.tbl.Metadata().Snapshots()
 	before := len(snaps)
-	if before > m.KeepSnapshots {
-		// Keep the KeepSnapshots most recent and those younger than
-		// SnapshotAge, but no more than MaxSnapshots: when more are young,
-		// keep exactly the MaxSnapshots most recent (age 0 expires every
-		// snapshot beyond the ones retained).
-		age, keep := m.SnapshotAge, m.KeepSnapshots
-		young := 0
-		cutoff := time.Now().Add(-m.SnapshotAge).UnixMilli()
-		for _, s := range snaps {
-			if s.TimestampMs >= cutoff {
-				young++
-			}
+	young := 0
+	cutoff := time.Now().Add(-m.SnapshotAge).UnixMilli()
+	for _, s := range snaps {
+		if s.TimestampMs >= cutoff {
+			young++
 		}
-		if young > m.MaxSnapshots {
-			age, keep = 0, m.MaxSnapshots
-		}
+	}
+	// Keep the KeepSnapshots most recent and those younger than
+	// SnapshotAge, but no more than MaxSnapshots: when more are young, keep
+	// exactly the MaxSnapshots most recent (age 0 expires every snapshot
+	// beyond the ones retained). Only once more than Headroom would expire.
+	age, keep, kept := m.SnapshotAge, m.KeepSnapshots, max(m.KeepSnapshots, young)
+	if young > m.MaxSnapshots {
+		age, keep, kept = 0, m.MaxSnapshots, m.MaxSnapshots
+	}
+	if before-kept > m.Headroom {
 		tx := t.tbl.NewTransaction()
 		if err := tx.ExpireSnapshots(table.WithOlderThan(age), table.WithRetainLast(keep)); err != nil {
 			return res, fmt.Errorf("table %s: expiring snapshots: %w", t.Name(), err)

@@ -142,12 +142,18 @@ func TestMaintainMaxSnapshots(t *testing.T) {
 		ids = append(ids, tbl.Iceberg().CurrentSnapshot().SnapshotID)
 	}
 	m := Maintenance{SnapshotAge: time.Hour, KeepSnapshots: 2, MaxSnapshots: 5, OrphanAge: 24 * time.Hour}
-	// Within the maximum, nothing young expires.
-	res, err := tbl.Maintain(ctx, Maintenance{SnapshotAge: time.Hour, KeepSnapshots: 2, MaxSnapshots: 20})
-	if err != nil || res.ExpiredSnapshots != 0 {
-		t.Fatalf("Maintain with room for all = %+v, %v; want nothing expired", res, err)
+	// Within the maximum, nothing young expires; nor within the maximum
+	// and the headroom.
+	for _, room := range []Maintenance{{MaxSnapshots: 20}, {MaxSnapshots: 5, Headroom: 7}} {
+		room.SnapshotAge, room.KeepSnapshots = time.Hour, 2
+		res, err := tbl.Maintain(ctx, room)
+		if err != nil || res.ExpiredSnapshots != 0 {
+			t.Fatalf("Maintain with room for all (%+v) = %+v, %v; want nothing expired", room, res, err)
+		}
 	}
-	res, err = tbl.Maintain(ctx, m)
+	// Past the headroom, down to the maximum.
+	m.Headroom = 6
+	res, err := tbl.Maintain(ctx, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,20 +234,20 @@ func TestManifestMergeCount(t *testing.T) {
 
 func TestWithSnapshots(t *testing.T) {
 	for _, tc := range []struct {
-		in                Maintenance
-		wantKeep, wantMax int
+		in                      Maintenance
+		wantKeep, wantMax, room int
 	}{
-		{Maintenance{}, 14, 14},
-		{Maintenance{KeepSnapshots: 100}, 100, 100},
-		{Maintenance{KeepSnapshots: 5}, 5, 14},
-		{Maintenance{MaxSnapshots: 1000}, 14, 1000},
+		{Maintenance{}, 14, 14, 7},
+		{Maintenance{KeepSnapshots: 100}, 100, 100, 7},
+		{Maintenance{KeepSnapshots: 5}, 5, 14, 7},
+		{Maintenance{MaxSnapshots: 1000, Headroom: 1}, 14, 1000, 1},
 	} {
-		got := tc.in.WithSnapshots(14).WithDefaults()
-		if got.KeepSnapshots != tc.wantKeep || got.MaxSnapshots != tc.wantMax {
-			t.Errorf("%+v: keep %d, at most %d; want %d and %d", tc.in, got.KeepSnapshots, got.MaxSnapshots, tc.wantKeep, tc.wantMax)
+		got := tc.in.WithSnapshots(14, 7).WithDefaults()
+		if got.KeepSnapshots != tc.wantKeep || got.MaxSnapshots != tc.wantMax || got.Headroom != tc.room {
+			t.Errorf("%+v: keep %d, at most %d, headroom %d; want %d, %d and %d", tc.in, got.KeepSnapshots, got.MaxSnapshots, got.Headroom, tc.wantKeep, tc.wantMax, tc.room)
 		}
 	}
-	if d := (Maintenance{}).WithDefaults(); d.KeepSnapshots != DefaultKeepSnapshots || d.MaxSnapshots != DefaultMaxSnapshots {
-		t.Errorf("defaults: keep %d, at most %d", d.KeepSnapshots, d.MaxSnapshots)
+	if d := (Maintenance{}).WithDefaults(); d.KeepSnapshots != DefaultKeepSnapshots || d.MaxSnapshots != DefaultMaxSnapshots || d.Headroom != 0 {
+		t.Errorf("defaults: keep %d, at most %d, headroom %d", d.KeepSnapshots, d.MaxSnapshots, d.Headroom)
 	}
 }
