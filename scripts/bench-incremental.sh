@@ -67,7 +67,7 @@ job() {
   local kind=$1 store=$2 day=$3 input=$4 wh=$5 cat=$6
   shift 6
   local date load catflag=()
-  date=$(printf '2026-11-%02d' "$day")
+  date=$(date -u -d "2026-11-01 +$((day - 1)) days" +%Y-%m-%d)
   load=$(cut -d" " -f1-3 /proc/loadavg)
   [[ -n "$cat" ]] && catflag=(--catalog "$cat")
   if ! /usr/bin/time -f '%e %M %U %S' -o "$DIR/time.txt" "$DIR/batchjob" --input "$input" --prefix "$PREFIX" \

@@ -132,9 +132,10 @@ type Config struct {
 	// batchjob's --report is on.
 	Report bool
 	// Maintenance settings of Maintain. Default: tables.Maintenance's,
-	// but DefaultKeepSnapshots snapshots kept and at most that many (or
-	// KeepSnapshots, when higher) whatever their age, with
-	// DefaultSnapshotHeadroom.
+	// but DefaultKeepSnapshots snapshots kept, with DefaultSnapshotHeadroom
+	// (when KeepSnapshots is not set), and at most that many (or
+	// KeepSnapshots, when higher) whatever their age; an expiry leaves the
+	// files to the orphan search (tables.Maintenance.WithSnapshots).
 	Maintenance tables.Maintenance
 	// Date is the run date, YYYY-MM-DD, or DateToday or DateYesterday (UTC,
 	// at the start of the run; a scheduler without templates, such as a

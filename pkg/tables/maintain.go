@@ -1,6 +1,7 @@
 package tables
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,12 @@ type Maintenance struct {
 	// snapshots list. A job making a snapshot or two a day so expires them a
 	// few runs at a time rather than at every run. Default: 0.
 	Headroom int
+	// LeaveExpiredFiles leaves the files that only expired snapshots list
+	// to the search for orphan files (OrphanInterval, OrphanAge) instead of
+	// deleting them with the expiry, which finds them by reading the
+	// manifests of every snapshot kept, as that search does: an expiry is
+	// then a commit only. Default: false.
+	LeaveExpiredFiles bool
 	// OrphanAge: a file in the table's location that no snapshot lists is
 	// deleted once older than this (a write that is still to be committed
 	// is younger). Default: 24h; at least 1h.
@@ -117,19 +124,20 @@ func (m Maintenance) WithDefaults() Maintenance {
 	return m
 }
 
-// WithSnapshots returns m keeping keep snapshots by default, and at most
-// that many (or KeepSnapshots, when higher) unless MaxSnapshots is set,
-// with headroom unless Headroom is set: a job that commits a few snapshots
-// a day keeps its own number, whatever their age.
+// WithSnapshots returns m keeping keep snapshots, with headroom, unless
+// KeepSnapshots is set (then with its own Headroom), and at most that many
+// (or KeepSnapshots, when higher) unless MaxSnapshots is set, leaving the
+// expired snapshots' files to the orphan search: a job that commits a few
+// snapshots a day keeps its own number, whatever their age, and its
+// expiries are commits only.
 func (m Maintenance) WithSnapshots(keep, headroom int) Maintenance {
+	m.LeaveExpiredFiles = true
 	if m.KeepSnapshots == 0 {
 		m.KeepSnapshots = keep
+		m.Headroom = cmp.Or(m.Headroom, headroom)
 	}
 	if m.MaxSnapshots == 0 {
 		m.MaxSnapshots = max(keep, m.KeepSnapshots)
-	}
-	if m.Headroom == 0 {
-		m.Headroom = headroom
 	}
 	return m
 }
@@ -172,7 +180,7 @@ func (t *Table) Maintain(ctx context.Context, m Maintenance) (MaintainResult, er
 	}
 	if before-kept > m.Headroom {
 		tx := t.tbl.NewTransaction()
-		if err := tx.ExpireSnapshots(table.WithOlderThan(age), table.WithRetainLast(keep)); err != nil {
+		if err := tx.ExpireSnapshots(table.WithOlderThan(age), table.WithRetainLast(keep), table.WithPostCommit(!m.LeaveExpiredFiles)); err != nil {
 			return res, fmt.Errorf("table %s: expiring snapshots: %w", t.Name(), err)
 		}
 		tbl, err := tx.Commit(ctx)

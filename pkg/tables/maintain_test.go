@@ -102,6 +102,52 @@ func TestMaintain(t *testing.T) {
 	}
 }
 
+// TestMaintainLeavesExpiredFiles: with LeaveExpiredFiles an expiry deletes
+// no file; those only the expired snapshots listed go with a later search
+// for orphan files, once older than OrphanAge, and nothing the current
+// snapshot lists.
+func TestMaintainLeavesExpiredFiles(t *testing.T) {
+	ctx := t.Context()
+	c := openTest(t)
+	tbl, err := c.Ensure(ctx, StreamDef(clean.TablePin, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for i := range 6 {
+		f := writePins(t, tbl, "2026-12-01", fmt.Sprint("f", i, ".parquet"), pins(i*10, 2))
+		if err := tbl.Commit(ctx, Change{Add: []File{f}, ReplaceDay: "2026-12-01"}); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, strings.TrimPrefix(f.Location, "file://"))
+	}
+	there := func() (n []bool) {
+		for _, p := range files {
+			_, err := os.Stat(p)
+			n = append(n, err == nil)
+		}
+		return n
+	}
+	m := Maintenance{SnapshotAge: time.Nanosecond, KeepSnapshots: 2, LeaveExpiredFiles: true, OrphanAge: 24 * time.Hour, OrphanInterval: -1}
+	res, err := tbl.Maintain(ctx, m)
+	if err != nil || res.ExpiredSnapshots != 4 || slices.Contains(there(), false) {
+		t.Fatalf("expiry leaving the files: %+v, %v, files there %v; want 4 expired and every file there", res, err, there())
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	for _, p := range files {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err = tbl.Maintain(ctx, m)
+	if want := []bool{false, false, false, false, true, true}; err != nil || res.RemovedFiles != 4 || !slices.Equal(there(), want) {
+		t.Errorf("the search for orphans: %+v, %v, files there %v; want the 4 that no kept snapshot lists removed", res, err, there())
+	}
+	if got := readInds(t, c, tbl); len(got) != 2 || got[0] != 50 {
+		t.Errorf("the current snapshot reads %v, want the last file's inds 50-51", got)
+	}
+}
+
 func TestSweepDue(t *testing.T) {
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	m := Maintenance{}.WithDefaults()
@@ -238,16 +284,16 @@ func TestWithSnapshots(t *testing.T) {
 		wantKeep, wantMax, room int
 	}{
 		{Maintenance{}, 14, 14, 7},
-		{Maintenance{KeepSnapshots: 100}, 100, 100, 7},
-		{Maintenance{KeepSnapshots: 5}, 5, 14, 7},
+		{Maintenance{KeepSnapshots: 100}, 100, 100, 0},
+		{Maintenance{KeepSnapshots: 5, Headroom: 2}, 5, 14, 2},
 		{Maintenance{MaxSnapshots: 1000, Headroom: 1}, 14, 1000, 1},
 	} {
 		got := tc.in.WithSnapshots(14, 7).WithDefaults()
-		if got.KeepSnapshots != tc.wantKeep || got.MaxSnapshots != tc.wantMax || got.Headroom != tc.room {
-			t.Errorf("%+v: keep %d, at most %d, headroom %d; want %d, %d and %d", tc.in, got.KeepSnapshots, got.MaxSnapshots, got.Headroom, tc.wantKeep, tc.wantMax, tc.room)
+		if got.KeepSnapshots != tc.wantKeep || got.MaxSnapshots != tc.wantMax || got.Headroom != tc.room || !got.LeaveExpiredFiles {
+			t.Errorf("%+v: keep %d, at most %d, headroom %d, leaving files %v; want %d, %d, %d and true", tc.in, got.KeepSnapshots, got.MaxSnapshots, got.Headroom, got.LeaveExpiredFiles, tc.wantKeep, tc.wantMax, tc.room)
 		}
 	}
-	if d := (Maintenance{}).WithDefaults(); d.KeepSnapshots != DefaultKeepSnapshots || d.MaxSnapshots != DefaultMaxSnapshots || d.Headroom != 0 {
+	if d := (Maintenance{}).WithDefaults(); d.KeepSnapshots != DefaultKeepSnapshots || d.MaxSnapshots != DefaultMaxSnapshots || d.Headroom != 0 || d.LeaveExpiredFiles {
 		t.Errorf("defaults: keep %d, at most %d, headroom %d", d.KeepSnapshots, d.MaxSnapshots, d.Headroom)
 	}
 }
