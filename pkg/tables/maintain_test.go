@@ -12,23 +12,35 @@ import (
 	"github.com/pinpipe/pinpipe/pkg/clean"
 )
 
+// commitPins commits n files of 2026-12-01 to tbl, file i (f0, f1, ...)
+// holding rows pins from i*10, each in a snapshot of its own that replaces
+// the day or, with !replace, adds to it. It returns the files' paths and
+// the snapshots' ids.
+func commitPins(t *testing.T, tbl *Table, n, rows int, replace bool) (paths []string, ids []int64) {
+	t.Helper()
+	for i := range n {
+		f := writePins(t, tbl, "2026-12-01", fmt.Sprint("f", i, ".parquet"), pins(i*10, rows))
+		ch := Change{Add: []File{f}}
+		if replace {
+			ch.ReplaceDay = "2026-12-01"
+		}
+		if err := tbl.Commit(t.Context(), ch); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, strings.TrimPrefix(f.Location, "file://"))
+		ids = append(ids, tbl.Iceberg().CurrentSnapshot().SnapshotID)
+	}
+	return paths, ids
+}
+
 // TestMaintain expires old snapshots (keeping the newest) and deletes the
 // files no kept snapshot lists once old enough, and nothing a reader of the
 // current snapshot needs.
 func TestMaintain(t *testing.T) {
 	ctx := t.Context()
-	c := openTest(t)
-	tbl, err := c.Ensure(ctx, StreamDef(clean.TablePin, false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, tbl := pinTable(t)
 	// Ten snapshots, each replacing the day: only the last one's file is live.
-	for i := range 10 {
-		f := writePins(t, tbl, "2026-12-01", "f"+string(rune('a'+i))+".parquet", pins(i*10, 3))
-		if err := tbl.Commit(ctx, Change{Add: []File{f}, ReplaceDay: "2026-12-01"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	commitPins(t, tbl, 10, 3, true)
 	// An orphan: written, never committed (a failed commit's file).
 	orphan := writePins(t, tbl, "2026-12-01", "orphan.parquet", pins(100, 1))
 	// A young orphan: it could still be committed.
@@ -69,10 +81,10 @@ func TestMaintain(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	// The expired snapshots' files (fa-fg) went with them; fh and fi are
-	// listed by kept snapshots; fj is current; young stays.
+	// The expired snapshots' files (f0-f6) went with them; f7 and f8 are
+	// listed by kept snapshots; f9 is current; young stays.
 	if len(names) != 4 {
-		t.Errorf("data files left %v, want fh, fi, fj and young", names)
+		t.Errorf("data files left %v, want f7, f8, f9 and young", names)
 	}
 	if !res.Swept || tbl.Properties()[PropOrphansSwept] == "" {
 		t.Errorf("the first maintenance did not look for orphans (%+v) or did not record it (%q)", res, tbl.Properties()[PropOrphansSwept])
@@ -108,19 +120,8 @@ func TestMaintain(t *testing.T) {
 // snapshot lists.
 func TestMaintainLeavesExpiredFiles(t *testing.T) {
 	ctx := t.Context()
-	c := openTest(t)
-	tbl, err := c.Ensure(ctx, StreamDef(clean.TablePin, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for i := range 6 {
-		f := writePins(t, tbl, "2026-12-01", fmt.Sprint("f", i, ".parquet"), pins(i*10, 2))
-		if err := tbl.Commit(ctx, Change{Add: []File{f}, ReplaceDay: "2026-12-01"}); err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, strings.TrimPrefix(f.Location, "file://"))
-	}
+	c, tbl := pinTable(t)
+	files, _ := commitPins(t, tbl, 6, 2, true)
 	there := func() (n []bool) {
 		for _, p := range files {
 			_, err := os.Stat(p)
@@ -174,19 +175,8 @@ func TestSweepDue(t *testing.T) {
 // MaxSnapshots most recent expire.
 func TestMaintainMaxSnapshots(t *testing.T) {
 	ctx := t.Context()
-	c := openTest(t)
-	tbl, err := c.Ensure(ctx, StreamDef(clean.TablePin, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []int64
-	for i := range 12 {
-		f := writePins(t, tbl, "2026-12-01", fmt.Sprint("f", i, ".parquet"), pins(i*10, 2))
-		if err := tbl.Commit(ctx, Change{Add: []File{f}}); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, tbl.Iceberg().CurrentSnapshot().SnapshotID)
-	}
+	c, tbl := pinTable(t)
+	_, ids := commitPins(t, tbl, 12, 2, false)
 	m := Maintenance{SnapshotAge: time.Hour, KeepSnapshots: 2, MaxSnapshots: 5, OrphanAge: 24 * time.Hour}
 	// Within the maximum, nothing young expires; nor within the maximum
 	// and the headroom.

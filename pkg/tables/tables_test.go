@@ -27,6 +27,17 @@ func openTest(t *testing.T) *Catalog {
 	return c
 }
 
+// pinTable opens a test catalog and the stream table pin in it.
+func pinTable(t *testing.T) (*Catalog, *Table) {
+	t.Helper()
+	c := openTest(t)
+	tbl, err := c.Ensure(t.Context(), StreamDef(clean.TablePin, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tbl
+}
+
 func pins(from, n int) []clean.Pin {
 	rows := make([]clean.Pin, n)
 	for i := range rows {
@@ -82,11 +93,7 @@ func readInds(t *testing.T, c *Catalog, tbl *Table) []int64 {
 
 func TestEnsureAndCommit(t *testing.T) {
 	ctx := t.Context()
-	c := openTest(t)
-	tbl, err := c.Ensure(ctx, StreamDef(clean.TablePin, false))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, tbl := pinTable(t)
 	f1 := writePins(t, tbl, "2026-12-01", "a.parquet", pins(0, 3))
 	f2 := writePins(t, tbl, "2026-12-02", "b.parquet", pins(3, 2))
 	if err := tbl.Commit(ctx, Change{Add: []File{f1, f2}, Properties: iceberg.Properties{"pinpipe.test": "1"}}); err != nil {
