@@ -111,6 +111,11 @@ func listKeys(t *testing.T, b Reader, prefix string) []string {
 	if err != nil {
 		t.Fatalf("List(%q): %v", prefix, err)
 	}
+	return objectKeys(objs)
+}
+
+// objectKeys returns the keys of objs, in order.
+func objectKeys(objs []Object) []string {
 	var keys []string
 	for _, o := range objs {
 		keys = append(keys, o.Key)

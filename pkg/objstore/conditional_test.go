@@ -201,10 +201,7 @@ func TestListAfter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var keys []string
-		for _, o := range objs {
-			keys = append(keys, o.Key)
-		}
+		keys := objectKeys(objs)
 		want := []string{"t/p=0/t+0+0000000010.json", "t/p=0/t+0+0000000010.json.gz", "t/p=0/t+0+0000000020.json"}
 		if !slices.Equal(keys, want) {
 			t.Errorf("ListAfter = %q, want %q", keys, want)
@@ -227,11 +224,7 @@ func TestListAfter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var keys []string
-			for _, o := range objs {
-				keys = append(keys, o.Key)
-			}
-			if !slices.Equal(keys, c.want) {
+			if keys := objectKeys(objs); !slices.Equal(keys, c.want) {
 				t.Errorf("ListAfter(%q, %q) = %q, want %q", c.prefix, c.after, keys, c.want)
 			}
 		}

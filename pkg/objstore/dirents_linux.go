@@ -22,9 +22,13 @@ const direntBufSize = 64 << 10
 // files cost their reading only, not a string each: a listing after a key
 // looks at every name and keeps few.
 func readNames(p string, fn func(name string, typ entryType) error) error {
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	for errors.Is(err, unix.EINTR) {
+	var fd int
+	var err error
+	for {
 		fd, err = unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
 	}
 	if err != nil {
 		return &fs.PathError{Op: "open", Path: p, Err: err}

@@ -67,18 +67,11 @@ func TestFileListLargeDirectory(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "t+0+9999999997.json"), 0o755); err != nil { // a directory, empty
 		t.Fatal(err)
 	}
-	keys := func(objs []Object) []string {
-		var ks []string
-		for _, o := range objs {
-			ks = append(ks, o.Key)
-		}
-		return ks
-	}
 	objs, err := b.List(t.Context(), "t/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(objs); !slices.Equal(got, want) {
+	if got := objectKeys(objs); !slices.Equal(got, want) {
 		t.Fatalf("List: %d keys, want the %d files (first %q)", len(got), n, got[:min(3, len(got))])
 	}
 	if objs[7].Size != 1 || objs[7].ETag == "" || objs[7].Modified.IsZero() {
@@ -89,14 +82,14 @@ func TestFileListLargeDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := keys(objs); !slices.Equal(got, want[n-3:]) {
+	if got := objectKeys(objs); !slices.Equal(got, want[n-3:]) {
 		t.Errorf("ListAfter(%q) = %q, want %q", after, got, want[n-3:])
 	}
 
 	// Pages in key order, each sorted; a caller stopping early stops it.
 	var pages [][]string
 	err = b.ListPages(t.Context(), "t/", func(page []Object) error {
-		pages = append(pages, keys(page))
+		pages = append(pages, objectKeys(page))
 		return nil
 	})
 	if err != nil {

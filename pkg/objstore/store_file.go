@@ -229,7 +229,7 @@ func (b *fileBucket) objects(ctx context.Context, keys []string) ([]Object, erro
 				return nil, err
 			}
 		}
-		info, err := os.Lstat(filepath.Join(b.root, filepath.FromSlash(key)))
+		info, err := os.Lstat(b.URL(key))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since
 		}
@@ -294,13 +294,14 @@ func (b *fileBucket) List(ctx context.Context, prefix string) ([]Object, error) 
 // keeps the keys after startAfter.
 func (b *fileBucket) ListAfter(ctx context.Context, prefix, startAfter string) ([]Object, error) {
 	keys, err := b.list(ctx, prefix, startAfter)
+	var objs []Object
 	if err == nil {
-		var objs []Object
-		if objs, err = b.objects(ctx, keys); err == nil {
-			return objs, nil
-		}
+		objs, err = b.objects(ctx, keys)
 	}
-	return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", b.URL(prefix), err)
+	}
+	return objs, nil
 }
 
 // listPage is the number of objects in a page of ListPages.
