@@ -120,7 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		RowsPerFile: batch.DefaultRowsPerFile,
 		MaxAttempts: objstore.DefaultMaxAttempts,
 		Progress:    "auto",
-		Maintenance: tables.Maintenance{}.WithSnapshots(batch.DefaultKeepSnapshots, batch.DefaultSnapshotHeadroom),
+		Maintenance: batch.WithMaintenanceDefaults(tables.Maintenance{}), // the flags' defaults
 	}
 	fs := flag.NewFlagSet("batchjob", flag.ContinueOnError)
 	fs.StringVar(&cfg.Input, "input", "", "landing root URL: s3://bucket/topics, file:///dir or a directory (required)")
@@ -146,8 +146,9 @@ func parseFlags(args []string, stderr io.Writer) (Config, error) {
 		return cfg, err
 	}
 	if !flagSet(fs, "max-snapshots") {
-		// --keep-snapshots alone raises the maximum with it.
-		cfg.Maintenance.MaxSnapshots = max(cfg.Maintenance.MaxSnapshots, cfg.Maintenance.KeepSnapshots)
+		// Derived from --keep-snapshots, as the job does when unset.
+		cfg.Maintenance.MaxSnapshots = 0
+		cfg.Maintenance = batch.WithMaintenanceDefaults(cfg.Maintenance)
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, cli.Usage(fmt.Errorf("%w (see --help)", err))

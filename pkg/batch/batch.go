@@ -132,10 +132,7 @@ type Config struct {
 	// batchjob's --report is on.
 	Report bool
 	// Maintenance settings of Maintain. Default: tables.Maintenance's,
-	// but DefaultKeepSnapshots snapshots kept, with DefaultSnapshotHeadroom
-	// (when KeepSnapshots is not set), and at most that many (or
-	// KeepSnapshots, when higher) whatever their age; an expiry leaves the
-	// files to the orphan search (tables.Maintenance.WithSnapshots).
+	// with the batch job's snapshots kept (WithMaintenanceDefaults).
 	Maintenance tables.Maintenance
 	// Date is the run date, YYYY-MM-DD, or DateToday or DateYesterday (UTC,
 	// at the start of the run; a scheduler without templates, such as a
@@ -262,7 +259,7 @@ func (c Config) withDefaults() Config {
 	if c.ObjectAttempts == 0 {
 		c.ObjectAttempts = DefaultObjectAttempts
 	}
-	c.Maintenance = c.Maintenance.WithSnapshots(DefaultKeepSnapshots, DefaultSnapshotHeadroom)
+	c.Maintenance = WithMaintenanceDefaults(c.Maintenance)
 	if c.RunID == "" {
 		c.RunID = fmt.Sprintf("%s-%08x", c.Now().UTC().Format("20060102T150405Z"), rand.Uint32())
 	}
@@ -273,6 +270,15 @@ func (c Config) withDefaults() Config {
 		c.Progress = new(Progress)
 	}
 	return c
+}
+
+// WithMaintenanceDefaults returns m with the batch job's defaults where m
+// has none (Config.Maintenance): DefaultKeepSnapshots snapshots kept, with
+// DefaultSnapshotHeadroom (when KeepSnapshots is not set), at most that many
+// (or KeepSnapshots, when higher) whatever their age, and expiries that
+// leave the files to the orphan search (tables.Maintenance.WithSnapshots).
+func WithMaintenanceDefaults(m tables.Maintenance) tables.Maintenance {
+	return m.WithSnapshots(DefaultKeepSnapshots, DefaultSnapshotHeadroom)
 }
 
 // Counts are the input counts of one table's topic.
